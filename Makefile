@@ -1,0 +1,84 @@
+# meter - the energy-data toolkit.  See README.md.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+# Warnings stay on whatever CFLAGS says; SAN=1 builds with ASan + UBSan into
+# its own tree so the two builds never mix objects.
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
+ifeq ($(SAN),1)
+BUILD = build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD = build
+SANFLAGS =
+endif
+BIN = $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
+
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags yajl)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+YAJL_LIBS = $(shell $(PKG_CONFIG) --libs yajl)
+
+PROGS = meter-standardize
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+MAN1 = $(wildcard man/*.1)
+MAN5 = $(wildcard man/*.5)
+MAN7 = $(wildcard man/*.7)
+
+all: $(PROGS:%=$(BIN)/%)
+
+$(BUILD)/lib/%.o: lib/%.c lib/meter.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cmd/%.o: cmd/%.c lib/meter.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmeter.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(BIN)/meter-standardize: $(BUILD)/cmd/meter-standardize.o $(BUILD)/libmeter.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(YAJL_LIBS) -lm
+
+check: all
+	METER_BIN=$(CURDIR)/$(BIN) sh tests/run
+
+lint:
+	@for m in $(MAN1) $(MAN5) $(MAN7); do \
+		if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $$m || exit 1; \
+		else groff -mandoc -ww -z $$m || exit 1; fi; \
+	done; echo "man pages clean"
+
+bench: all
+	sh scripts/bench.sh $(BIN)
+
+demo: all
+	sh examples/demo.sh $(BIN)
+
+deps:
+	sh scripts/deps.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for p in $(PROGS); do install -m 755 $(BIN)/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(MAN1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in $(MAN5); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for m in $(MAN7); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/; done
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+
+clean:
+	rm -rf build build-san bin
+
+.PHONY: all check lint bench demo deps install uninstall clean

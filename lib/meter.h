@@ -1,0 +1,311 @@
+/*
+ * meter.h - the meter toolkit's shared library (prefix mt_).
+ *
+ * Ownership, once for the whole library: a function named _new or _open
+ * returns an object the caller owns and releases with the matching _free or
+ * _close, which accept NULL.  Pointers returned as const are borrowed: valid
+ * until the owner is freed or advanced (for a record, until the next call to
+ * mt_ndjson_next).
+ *
+ * Errors: library functions return 0 (or a pointer) on success and -1 (or
+ * NULL) on failure, filling a struct mt_err.  The library never exits and
+ * never prints on its own; cli.c holds the helpers the programs call to
+ * report, and writes only to the streams they hand it.  The one exception
+ * to "never exits" is the allocation wrapper, which aborts when memory runs
+ * out.
+ *
+ * Times are int64 milliseconds since 1970-01-01T00:00:00Z (mt_time_t).
+ */
+#ifndef METER_H
+#define METER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MT_VERSION "0.1.0"
+
+/* Exit statuses shared by every program (DESIGN.md). */
+enum {
+	MT_EXIT_OK = 0,       /* all good */
+	MT_EXIT_REJECTS = 1,  /* some records rejected, the rest processed */
+	MT_EXIT_USAGE = 2,    /* usage or configuration error, nothing done */
+	MT_EXIT_IO = 3        /* I/O or system failure */
+};
+
+struct mt_err {
+	char msg[512];
+	char file[256];
+	long line;
+};
+
+/* ---- util.c: allocation, errors, small helpers ---- */
+void *mt_xmalloc(size_t n);
+void *mt_xcalloc(size_t n, size_t size);
+void *mt_xrealloc(void *p, size_t n);
+char *mt_xstrdup(const char *s);
+char *mt_xstrndup(const char *s, size_t n);
+void mt_err_set(struct mt_err *err, const char *file, long line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Parse a non-negative duration: "90", "90s", "15m", "6h", "2d". */
+int mt_parse_duration(const char *s, int64_t *seconds);
+/* Parse a whole finite number; the whole string must be used. */
+int mt_parse_double(const char *s, double *out);
+/* Write data to PATH atomically: temp file in the same directory, fsync,
+ * rename, fsync of the directory.  A crash leaves the old or the new file. */
+int mt_atomic_write(const char *path, const char *data, size_t len,
+    struct mt_err *err);
+
+/* String-keyed hash map; keys are copied, values are borrowed pointers. */
+struct mt_map;
+struct mt_map *mt_map_new(void);
+void mt_map_free(struct mt_map *m);
+void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
+void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
+size_t mt_map_count(const struct mt_map *m);
+
+/* ---- ndjson.c: streaming NDJSON reader (yajl) ---- */
+
+/* Longest accepted line, in bytes; a longer one is rejected and skipped
+ * without being held in memory. */
+#define MT_LINE_MAX (1024 * 1024)
+/* Most top-level fields in one record. */
+#define MT_FIELDS_MAX 64
+
+enum mt_type { MT_NULL, MT_BOOL, MT_NUMBER, MT_STRING, MT_NESTED };
+
+struct mt_field {
+	const char *key;
+	const char *str;   /* MT_STRING: the unescaped text (NUL-terminated);
+	                    * MT_NUMBER: the number as written */
+	size_t len;        /* length of str */
+	double num;        /* MT_NUMBER (may be inf when out of range) */
+	int boolean;       /* MT_BOOL */
+	enum mt_type type;
+};
+
+/* One parsed line: the fields of a flat JSON object.  Nested objects and
+ * arrays are accepted and typed MT_NESTED; their content is not kept. */
+struct mt_rec {
+	const char *source;    /* file name, "-" for stdin */
+	long line;             /* 1-based line number */
+	const char *text;      /* the original line, without CR/LF */
+	size_t textlen;
+	int truncated;         /* text holds only the first bytes of a long line */
+	int nfields;
+	struct mt_field f[MT_FIELDS_MAX];
+};
+
+struct mt_ndjson;
+/* path NULL or "-" reads stdin. */
+struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err);
+void mt_ndjson_close(struct mt_ndjson *r);
+/* Next record: 1 a record, 0 end of input, -1 a bad line (err says why;
+ * rec->source, line and text describe it for the rejects), -2 read error. */
+int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err);
+const struct mt_field *mt_rec_get(const struct mt_rec *rec, const char *key);
+
+/* ---- out.c: NDJSON writer ---- */
+struct mt_out;
+struct mt_out *mt_out_new(FILE *fp);
+void mt_out_free(struct mt_out *o);
+void mt_out_begin(struct mt_out *o);
+void mt_out_str(struct mt_out *o, const char *key, const char *val);
+void mt_out_strn(struct mt_out *o, const char *key, const char *val, size_t n);
+/* Finite numbers in the shortest form that reads back to the same double;
+ * a non-finite value is written as null. */
+void mt_out_num(struct mt_out *o, const char *key, double v);
+void mt_out_int(struct mt_out *o, const char *key, int64_t v);
+void mt_out_bool(struct mt_out *o, const char *key, int v);
+void mt_out_time(struct mt_out *o, const char *key, int64_t ms);
+void mt_out_end(struct mt_out *o);
+/* Flush to the FILE and fflush it: 0, or -1 if any write failed. */
+int mt_out_flush(struct mt_out *o);
+/* Shortest round-trip text of a finite double into buf (>= 32 bytes). */
+int mt_format_double(char *buf, size_t size, double v);
+/* Append s as a JSON string literal (quotes included) to buf; invalid
+ * UTF-8 bytes become U+FFFD.  Returns the length written. */
+size_t mt_json_escape(char *dst, const char *s, size_t n);
+#define MT_ESCAPED_MAX(n) (6 * (n) + 2)
+
+/* ---- time.c: RFC 3339 times, UTC hours, IANA zones ---- */
+typedef int64_t mt_time_t;
+#define MT_HOUR_MS ((int64_t)3600000)
+
+enum mt_tsform {
+	MT_TS_UTC,     /* carried Z or an offset */
+	MT_TS_LOCAL    /* no offset: a wall-clock time, zone still to apply */
+};
+
+/* Parse "YYYY-MM-DD[T ]hh:mm[:ss[.fff]][Z|+hh:mm|-hh:mm|+hhmm]" (and a bare
+ * date as midnight).  Years 1900..9999.  *form says whether an offset was
+ * present; for MT_TS_LOCAL, *ms holds the wall time as if it were UTC. */
+int mt_time_parse(const char *s, size_t n, mt_time_t *ms, enum mt_tsform *form,
+    struct mt_err *err);
+/* Format as RFC 3339 UTC with Z; milliseconds only when non-zero.  buf must
+ * hold 32 bytes.  Returns the length. */
+size_t mt_time_format(char *buf, mt_time_t ms);
+int64_t mt_days_from_civil(int y, unsigned m, unsigned d);
+void mt_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);
+static inline mt_time_t mt_hour_floor(mt_time_t t)
+{
+	mt_time_t r = t % MT_HOUR_MS;
+	return t - (r < 0 ? r + MT_HOUR_MS : r);
+}
+
+/* An IANA time zone from the system tz database.  Conversions are cached
+ * per period of constant offset, so a lookup is a binary search. */
+struct mt_zone;
+struct mt_zone *mt_zone_open(const char *name, struct mt_err *err);
+void mt_zone_free(struct mt_zone *z);
+/* UTC offset in seconds at a UTC instant. */
+int mt_zone_offset(struct mt_zone *z, mt_time_t utc);
+/* Wall time -> UTC.  Returns the number of matching instants: 1 (utc[0]),
+ * 2 for a repeated hour (utc[0] < utc[1]) or 0 for a time that does not
+ * exist (skipped by a DST change). */
+int mt_zone_to_utc(struct mt_zone *z, mt_time_t wall, mt_time_t utc[2]);
+
+/* ---- units.c: quantities, canonical units, conversions ---- */
+enum mt_qclass {
+	MT_Q_ADDITIVE,  /* energy, water: hours are sums */
+	MT_Q_LEVEL      /* temperature, occupancy, ppm: hours are means */
+};
+
+struct mt_quantity {
+	const char *name;
+	const char *unit;       /* canonical unit */
+	enum mt_qclass qclass;
+	const char *dimension;  /* "energy", "volume", "temperature", ... */
+};
+
+const struct mt_quantity *mt_quantity_find(const char *name);
+
+/* How a source unit maps onto a quantity's canonical unit. */
+struct mt_conv {
+	double factor, offset;  /* canonical = value * factor + offset */
+	int rate;               /* a rate (kW, m3/h): integrate over time; the
+	                         * factor converts to canonical units per hour */
+	int needs_cv;           /* m3 of gas: factor is kWh per MJ/m3 */
+};
+
+/* 0 and *c filled, or -1 with a reason in err (unknown unit, or a unit of
+ * another dimension). */
+int mt_unit_convert(const struct mt_quantity *q, const char *unit,
+    struct mt_conv *c, struct mt_err *err);
+
+/* ---- cli.c: what the programs share to talk to their users ---- */
+void mt_cli_init(const char *argv0);
+const char *mt_prog(void);
+/* "prog: msg" on stderr. */
+void mt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: FILE:LINE: msg" (or "prog: FILE: msg" when line is 0). */
+void mt_diag(const char *file, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void mt_diag_err(const struct mt_err *err);
+/* Close stdout and report a failed write: MT_EXIT_IO, or status unchanged. */
+int mt_finish_stdout(int status);
+
+/* The reject stream every program uses: with a FILE, one NDJSON line per
+ * reject {"error","source","line","record"}; without, one diagnostic on
+ * stderr per reject. */
+struct mt_rejects {
+	FILE *fp;         /* --rejects file, or NULL */
+	int quiet;        /* -q: no per-reject diagnostics */
+	long count;
+	int failed;       /* writing the rejects file failed */
+};
+int mt_rejects_open(struct mt_rejects *rj, const char *path, struct mt_err *err);
+int mt_rejects_close(struct mt_rejects *rj);
+void mt_reject(struct mt_rejects *rj, const char *source, long line,
+    const char *text, size_t len, const char *reason);
+void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
+    const char *reason);
+
+/* ---- record.c: the record contracts (meter-records(5)) ---- */
+enum mt_kind { MT_CUMULATIVE, MT_INTERVAL, MT_INSTANT };
+enum mt_quality { MT_MEASURED, MT_INTERPOLATED, MT_ESTIMATED };
+
+const char *mt_kind_name(enum mt_kind k);
+const char *mt_quality_name(enum mt_quality q);
+int mt_quality_parse(const char *s, enum mt_quality *q);
+
+/* A raw reading, validated.  Strings borrow from the mt_rec. */
+struct mt_reading {
+	const char *participant, *property, *meter, *unit, *source_quality;
+	const struct mt_quantity *q;
+	enum mt_kind kind;
+	mt_time_t ts;
+	enum mt_tsform form;
+	double value;
+	int64_t duration;       /* seconds, interval readings */
+	double rollover;        /* register maximum, 0 when unknown */
+	double calorific;       /* MJ/m3 for gas in m3, 0 when absent */
+	int estimated;
+};
+
+/* A meter hour, validated.  Strings borrow from the mt_rec. */
+struct mt_meter_hour {
+	const char *participant, *property, *meter, *unit;
+	const struct mt_quantity *q;
+	mt_time_t hour;
+	double value, coverage;
+	enum mt_quality quality;
+};
+
+/* Which contract a record follows: 'r' raw reading (has "ts"), 'h' meter
+ * hour (has "hour" and "meter"), 0 neither. */
+int mt_rec_kind(const struct mt_rec *rec);
+/* Validate a raw reading; a wall-clock ts is resolved by the caller. */
+int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
+    struct mt_err *err);
+int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
+    struct mt_err *err);
+void mt_meter_hour_write(struct mt_out *o, const struct mt_meter_hour *h);
+
+/* ---- std.c: raw readings -> meter hours (meter-standardize's engine) ---- */
+struct mt_std_opts {
+	int64_t lateness_ms;    /* correction window */
+	int64_t max_gap_ms;     /* longer gaps are reported */
+	double noise;           /* a counter decrease up to this is noise */
+	double rollover;        /* default register maximum, 0 unknown */
+	double calorific;       /* default MJ/m3 for gas in m3, 0 none */
+	struct mt_zone *zone;   /* for wall-clock timestamps, or NULL */
+};
+
+struct mt_std_stats {
+	long in, out, merged, rejected, passed;
+	long hours, duplicates, superseded, late, corrections;
+	long resets, rollovers, noise, gaps;
+};
+
+/* What the engine tells its program about, beside the output records. */
+struct mt_std_hooks {
+	void *ctx;
+	/* a record that goes to the rejects; text may be a reconstruction */
+	void (*reject)(void *ctx, const char *source, long line,
+	    const char *text, size_t len, const char *reason);
+	/* something worth a diagnostic that is not a reject (reset, gap) */
+	void (*notice)(void *ctx, const char *source, long line,
+	    const char *msg);
+};
+
+struct mt_std;
+struct mt_std *mt_std_new(const struct mt_std_opts *opts,
+    const struct mt_std_hooks *hooks, struct mt_out *out);
+void mt_std_free(struct mt_std *s);
+/* Feed one parsed input record (raw reading or meter hour). */
+void mt_std_add(struct mt_std *s, const struct mt_rec *rec);
+/* Count and reject an input line that could not be parsed at all. */
+void mt_std_reject(struct mt_std *s, const struct mt_rec *rec,
+    const char *reason);
+/* End of input: emit every closed hour not yet emitted (all hours with data
+ * when flush_open is set). */
+void mt_std_finish(struct mt_std *s, int flush_open);
+const struct mt_std_stats *mt_std_stats(const struct mt_std *s);
+/* State between runs: the readings inside the correction window and what
+ * is still to be emitted, per meter, as NDJSON. */
+int mt_std_load_state(struct mt_std *s, const char *path, struct mt_err *err);
+int mt_std_save_state(struct mt_std *s, const char *path, struct mt_err *err);
+
+#endif

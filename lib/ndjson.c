@@ -1,0 +1,409 @@
+/* ndjson.c - streaming NDJSON reader on yajl.
+ *
+ * One JSON object per line (https://github.com/ndjson/ndjson-spec).  Lines
+ * are read into a fixed buffer, so memory stays bounded whatever the input:
+ * a line longer than MT_LINE_MAX is reported and skipped, not held.  A UTF-8
+ * byte order mark on the first line and a CR before the LF are accepted;
+ * blank lines carry no record and are skipped.  Strings must be valid UTF-8
+ * (yajl checks), and a key may appear only once in the top-level object. */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#define READ_CHUNK (64 * 1024)
+#define PREVIEW 256
+
+struct parse_ctx {
+	struct mt_rec *rec;
+	char *arena;        /* unescaped keys and strings of this record */
+	size_t used, cap;
+	int depth;          /* 0 outside, 1 inside the top-level object */
+	int objects;        /* top-level objects completed on this line */
+	const char *why;    /* our own reason when a callback cancels */
+	char whybuf[128];
+};
+
+struct mt_ndjson {
+	FILE *fp;
+	int owned;
+	char *source;
+	char *buf;
+	size_t start, end, cap;
+	int eof;
+	long lineno;
+	char preview[PREVIEW];
+	yajl_handle yh;
+	struct parse_ctx ctx;
+};
+
+static const char *arena_copy(struct parse_ctx *c, const unsigned char *s,
+    size_t n)
+{
+	char *p;
+
+	if (c->used + n + 1 > c->cap)
+		return NULL;   /* cannot happen: unescaped text <= the line */
+	p = c->arena + c->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	c->used += n + 1;
+	return p;
+}
+
+static struct mt_field *value_slot(struct parse_ctx *c)
+{
+	if (c->depth != 1) {
+		if (c->depth == 0)
+			c->why = "line is not a JSON object";
+		return NULL;
+	}
+	return &c->rec->f[c->rec->nfields - 1];
+}
+
+static int cb_null(void *ctx)
+{
+	struct parse_ctx *c = ctx;
+	struct mt_field *f = value_slot(c);
+	if (f == NULL)
+		return c->depth > 1;
+	f->type = MT_NULL;
+	return 1;
+}
+
+static int cb_bool(void *ctx, int b)
+{
+	struct parse_ctx *c = ctx;
+	struct mt_field *f = value_slot(c);
+	if (f == NULL)
+		return c->depth > 1;
+	f->type = MT_BOOL;
+	f->boolean = b;
+	return 1;
+}
+
+static int cb_number(void *ctx, const char *s, size_t n)
+{
+	struct parse_ctx *c = ctx;
+	struct mt_field *f = value_slot(c);
+	if (f == NULL)
+		return c->depth > 1;
+	f->type = MT_NUMBER;
+	f->str = arena_copy(c, (const unsigned char *)s, n);
+	f->len = n;
+	/* strtod gives +-HUGE_VAL on overflow: callers reject non-finite */
+	f->num = strtod(f->str, NULL);
+	return 1;
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t n)
+{
+	struct parse_ctx *c = ctx;
+	struct mt_field *f = value_slot(c);
+	if (f == NULL)
+		return c->depth > 1;
+	f->type = MT_STRING;
+	f->str = arena_copy(c, s, n);
+	f->len = n;
+	return 1;
+}
+
+static int cb_start(void *ctx)
+{
+	struct parse_ctx *c = ctx;
+
+	if (c->depth == 0) {
+		if (c->objects > 0) {
+			c->why = "more than one JSON value on the line";
+			return 0;
+		}
+		c->depth = 1;
+		return 1;
+	}
+	if (c->depth == 1)
+		value_slot(c)->type = MT_NESTED;
+	c->depth++;
+	return 1;
+}
+
+static int cb_start_array(void *ctx)
+{
+	struct parse_ctx *c = ctx;
+
+	if (c->depth == 0) {
+		c->why = "line is not a JSON object";
+		return 0;
+	}
+	if (c->depth == 1)
+		value_slot(c)->type = MT_NESTED;
+	c->depth++;
+	return 1;
+}
+
+static int cb_end(void *ctx)
+{
+	struct parse_ctx *c = ctx;
+
+	if (--c->depth == 0)
+		c->objects++;
+	return 1;
+}
+
+static int cb_key(void *ctx, const unsigned char *k, size_t n)
+{
+	struct parse_ctx *c = ctx;
+	struct mt_rec *rec = c->rec;
+	struct mt_field *f;
+
+	if (c->depth != 1)
+		return 1;
+	for (int i = 0; i < rec->nfields; i++) {
+		if (strlen(rec->f[i].key) == n && memcmp(rec->f[i].key, k, n) == 0) {
+			snprintf(c->whybuf, sizeof c->whybuf,
+			    "duplicate key \"%.*s\"", (int)(n > 40 ? 40 : n), k);
+			c->why = c->whybuf;
+			return 0;
+		}
+	}
+	if (rec->nfields == MT_FIELDS_MAX) {
+		c->why = "too many fields (more than 64)";
+		return 0;
+	}
+	f = &rec->f[rec->nfields++];
+	memset(f, 0, sizeof *f);
+	f->key = arena_copy(c, k, n);
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	cb_null, cb_bool, NULL, NULL, cb_number, cb_string,
+	cb_start, cb_key, cb_end, cb_start_array, cb_end
+};
+
+static void new_handle(struct mt_ndjson *r)
+{
+	if (r->yh != NULL)
+		yajl_free(r->yh);
+	r->yh = yajl_alloc(&callbacks, NULL, &r->ctx);
+	if (r->yh == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	yajl_config(r->yh, yajl_allow_multiple_values, 1);
+}
+
+struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err)
+{
+	struct mt_ndjson *r;
+	FILE *fp;
+	int stdin_ = path == NULL || strcmp(path, "-") == 0;
+
+	fp = stdin_ ? stdin : fopen(path, "rb");
+	if (fp == NULL) {
+		mt_err_set(err, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	r = mt_xcalloc(1, sizeof *r);
+	r->fp = fp;
+	r->owned = !stdin_;
+	r->source = mt_xstrdup(stdin_ ? "-" : path);
+	r->cap = MT_LINE_MAX + READ_CHUNK;
+	r->buf = mt_xmalloc(r->cap);
+	r->ctx.cap = MT_LINE_MAX + 2 * MT_FIELDS_MAX + 16;
+	r->ctx.arena = mt_xmalloc(r->ctx.cap);
+	new_handle(r);
+	return r;
+}
+
+void mt_ndjson_close(struct mt_ndjson *r)
+{
+	if (r == NULL)
+		return;
+	if (r->owned)
+		fclose(r->fp);
+	if (r->yh != NULL)
+		yajl_free(r->yh);
+	free(r->ctx.arena);
+	free(r->buf);
+	free(r->source);
+	free(r);
+}
+
+/* Read more input behind what is buffered: 1 read something, 0 EOF, -1 error. */
+static int fill(struct mt_ndjson *r)
+{
+	size_t n;
+
+	if (r->eof)
+		return 0;
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	n = fread(r->buf + r->end, 1, r->cap - r->end, r->fp);
+	r->end += n;
+	if (n == 0) {
+		if (ferror(r->fp))
+			return -1;
+		r->eof = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Skip the rest of an over-long line, keeping nothing of it. */
+static int skip_line(struct mt_ndjson *r)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		int rc;
+		if (nl != NULL) {
+			r->start = (size_t)(nl - r->buf) + 1;
+			return 0;
+		}
+		r->start = r->end = 0;
+		if ((rc = fill(r)) <= 0)
+			return rc;
+	}
+}
+
+/* The next physical line: 1 and its extent, 0 at EOF, -1 read error,
+ * 2 for a line that was too long (its first bytes are in r->preview). */
+static int next_line(struct mt_ndjson *r, char **line, size_t *len)
+{
+	for (;;) {
+		char *p = r->buf + r->start;
+		size_t avail = r->end - r->start;
+		char *nl = memchr(p, '\n', avail);
+		int rc;
+
+		if (nl != NULL && (size_t)(nl - p) <= MT_LINE_MAX) {
+			*line = p;
+			*len = (size_t)(nl - p);
+			r->start += *len + 1;
+			return 1;
+		}
+		if (nl != NULL || avail > MT_LINE_MAX) {
+			memcpy(r->preview, p, PREVIEW);
+			if (skip_line(r) < 0)
+				return -1;
+			return 2;
+		}
+		rc = fill(r);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (r->end == r->start)
+				return 0;
+			*line = r->buf + r->start;
+			*len = r->end - r->start;
+			r->start = r->end;
+			return 1;
+		}
+	}
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static void yajl_reason(struct mt_ndjson *r, const char *line, size_t len,
+    struct mt_err *err)
+{
+	unsigned char *msg = yajl_get_error(r->yh, 0,
+	    (const unsigned char *)line, len);
+	size_t col = yajl_get_bytes_consumed(r->yh);
+	char *nl = strchr((char *)msg, '\n');
+
+	if (nl != NULL)
+		*nl = '\0';
+	mt_err_set(err, r->source, r->lineno, "malformed JSON (%s) at column %zu",
+	    (char *)msg, col);
+	yajl_free_error(r->yh, msg);
+}
+
+static int parse_line(struct mt_ndjson *r, struct mt_rec *rec, const char *line,
+    size_t len, struct mt_err *err)
+{
+	struct parse_ctx *c = &r->ctx;
+	yajl_status st;
+
+	c->rec = rec;
+	c->used = 0;
+	c->depth = 0;
+	c->objects = 0;
+	c->why = NULL;
+	rec->nfields = 0;
+	st = yajl_parse(r->yh, (const unsigned char *)line, len);
+	if (st == yajl_status_ok && c->objects == 1 && c->depth == 0)
+		return 1;
+	if (c->why != NULL)
+		mt_err_set(err, r->source, r->lineno, "%s", c->why);
+	else if (st == yajl_status_error)
+		yajl_reason(r, line, len, err);
+	else if (c->depth > 0)
+		mt_err_set(err, r->source, r->lineno, "truncated JSON object");
+	else
+		mt_err_set(err, r->source, r->lineno, "line is not a JSON object");
+	new_handle(r);
+	return -1;
+}
+
+int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err)
+{
+	char *line;
+	size_t len;
+
+	for (;;) {
+		int rc = next_line(r, &line, &len);
+
+		if (rc < 0) {
+			mt_err_set(err, r->source, r->lineno + 1, "read error: %s",
+			    strerror(errno));
+			return -2;
+		}
+		if (rc == 0)
+			return 0;
+		r->lineno++;
+		rec->source = r->source;
+		rec->line = r->lineno;
+		rec->nfields = 0;
+		if (rc == 2) {
+			rec->text = r->preview;
+			rec->textlen = PREVIEW;
+			rec->truncated = 1;
+			mt_err_set(err, r->source, r->lineno,
+			    "line longer than %d bytes", MT_LINE_MAX);
+			return -1;
+		}
+		if (r->lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+			line += 3;
+			len -= 3;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		rec->text = line;
+		rec->textlen = len;
+		rec->truncated = 0;
+		if (is_blank(line, len))
+			continue;
+		return parse_line(r, rec, line, len, err);
+	}
+}
+
+const struct mt_field *mt_rec_get(const struct mt_rec *rec, const char *key)
+{
+	for (int i = 0; i < rec->nfields; i++)
+		if (strcmp(rec->f[i].key, key) == 0)
+			return &rec->f[i];
+	return NULL;
+}

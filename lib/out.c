@@ -1,0 +1,241 @@
+/* out.c - NDJSON writer: compact objects, shortest round-trip numbers,
+ * RFC 8259 string escaping, buffered, write errors remembered. */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT_BUF (64 * 1024)
+#define OUT_FIELD_MAX 4096     /* keys and small values go straight in */
+
+struct mt_out {
+	FILE *fp;
+	char *buf;
+	size_t len;
+	int first;     /* no field yet in the current object */
+	int failed;
+};
+
+struct mt_out *mt_out_new(FILE *fp)
+{
+	struct mt_out *o = mt_xcalloc(1, sizeof *o);
+	o->fp = fp;
+	o->buf = mt_xmalloc(OUT_BUF);
+	return o;
+}
+
+void mt_out_free(struct mt_out *o)
+{
+	if (o == NULL)
+		return;
+	free(o->buf);
+	free(o);
+}
+
+static void drain(struct mt_out *o)
+{
+	if (o->len > 0 && fwrite(o->buf, 1, o->len, o->fp) != o->len)
+		o->failed = 1;
+	o->len = 0;
+}
+
+static void put(struct mt_out *o, const char *s, size_t n)
+{
+	if (o->len + n > OUT_BUF)
+		drain(o);
+	if (n > OUT_BUF) {
+		if (fwrite(s, 1, n, o->fp) != n)
+			o->failed = 1;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+int mt_out_flush(struct mt_out *o)
+{
+	drain(o);
+	if (fflush(o->fp) != 0 || ferror(o->fp))
+		o->failed = 1;
+	return o->failed ? -1 : 0;
+}
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+size_t mt_json_escape(char *dst, const char *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	char *d = dst;
+
+	*d++ = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t l;
+
+		if (c == '"' || c == '\\') {
+			*d++ = '\\';
+			*d++ = (char)c;
+			i++;
+		} else if (c < 0x20) {
+			const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" :
+			    c == '\r' ? "\\r" : NULL;
+			if (esc != NULL) {
+				memcpy(d, esc, 2);
+				d += 2;
+			} else {
+				memcpy(d, "\\u00", 4);
+				d[4] = hex[c >> 4];
+				d[5] = hex[c & 15];
+				d += 6;
+			}
+			i++;
+		} else if (c < 0x80) {
+			*d++ = (char)c;
+			i++;
+		} else if ((l = utf8_len(s + i, n - i)) > 0) {
+			memcpy(d, s + i, l);
+			d += l;
+			i += l;
+		} else {
+			memcpy(d, "\xEF\xBF\xBD", 3);   /* U+FFFD */
+			d += 3;
+			i++;
+		}
+	}
+	*d++ = '"';
+	return (size_t)(d - dst);
+}
+
+int mt_format_double(char *buf, size_t size, double v)
+{
+	/* Integers print exactly; others take the fewest digits (15..17) that
+	 * read back to the same double.  The programs never call setlocale, so
+	 * the decimal point is always '.'. */
+	if (v == 0)
+		return snprintf(buf, size, signbit(v) ? "-0" : "0");
+	if (v == (double)(int64_t)v && fabs(v) < 1e15)
+		return snprintf(buf, size, "%lld", (long long)v);
+	for (int prec = 15; prec <= 17; prec++) {
+		int n = snprintf(buf, size, "%.*g", prec, v);
+		if (prec == 17 || strtod(buf, NULL) == v)
+			return n;
+	}
+	return 0;
+}
+
+static void key(struct mt_out *o, const char *k)
+{
+	char tmp[MT_ESCAPED_MAX(128) + 2];
+	size_t klen = strlen(k), n;
+
+	if (!o->first)
+		put(o, ",", 1);
+	o->first = 0;
+	if (klen > 128)
+		klen = 128;
+	n = mt_json_escape(tmp, k, klen);
+	tmp[n++] = ':';
+	put(o, tmp, n);
+}
+
+void mt_out_begin(struct mt_out *o)
+{
+	put(o, "{", 1);
+	o->first = 1;
+}
+
+void mt_out_end(struct mt_out *o)
+{
+	put(o, "}\n", 2);
+	if (o->len > OUT_BUF - OUT_FIELD_MAX)
+		drain(o);
+}
+
+void mt_out_strn(struct mt_out *o, const char *k, const char *val, size_t n)
+{
+	key(o, k);
+	if (MT_ESCAPED_MAX(n) <= OUT_FIELD_MAX) {
+		char tmp[MT_ESCAPED_MAX(OUT_FIELD_MAX / 6)];
+		put(o, tmp, mt_json_escape(tmp, val, n));
+	} else {
+		char *tmp = mt_xmalloc(MT_ESCAPED_MAX(n));
+		put(o, tmp, mt_json_escape(tmp, val, n));
+		free(tmp);
+	}
+}
+
+void mt_out_str(struct mt_out *o, const char *k, const char *val)
+{
+	mt_out_strn(o, k, val, strlen(val));
+}
+
+void mt_out_num(struct mt_out *o, const char *k, double v)
+{
+	char tmp[40];
+	int n;
+
+	key(o, k);
+	if (!isfinite(v)) {
+		put(o, "null", 4);
+		return;
+	}
+	n = mt_format_double(tmp, sizeof tmp, v);
+	put(o, tmp, (size_t)n);
+}
+
+void mt_out_int(struct mt_out *o, const char *k, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+	key(o, k);
+	put(o, tmp, (size_t)n);
+}
+
+void mt_out_bool(struct mt_out *o, const char *k, int v)
+{
+	key(o, k);
+	put(o, v ? "true" : "false", v ? 4 : 5);
+}
+
+void mt_out_time(struct mt_out *o, const char *k, int64_t ms)
+{
+	char tmp[40];
+	size_t n;
+
+	key(o, k);
+	tmp[0] = '"';
+	n = mt_time_format(tmp + 1, ms);
+	tmp[n + 1] = '"';
+	put(o, tmp, n + 2);
+}

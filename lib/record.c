@@ -1,0 +1,242 @@
+/* record.c - the record contracts between the programs (meter-records(5)):
+ * raw readings and meter hours, validated field by field. */
+#include "meter.h"
+
+#include <math.h>
+#include <string.h>
+
+#define ID_MAX 128
+
+static const char *kind_names[] = { "cumulative", "interval", "instant" };
+static const char *quality_names[] = { "measured", "interpolated", "estimated" };
+
+const char *mt_kind_name(enum mt_kind k) { return kind_names[k]; }
+const char *mt_quality_name(enum mt_quality q) { return quality_names[q]; }
+
+int mt_quality_parse(const char *s, enum mt_quality *q)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, quality_names[i]) == 0) {
+			*q = (enum mt_quality)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int fail(struct mt_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct mt_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	err->file[0] = '\0';
+	err->line = 0;
+	return -1;
+}
+
+/* A string field: 1 present, 0 absent and optional, -1 error. */
+static int get_str(const struct mt_rec *rec, const char *key, int required,
+    const char **out, struct mt_err *err)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	*out = NULL;
+	if (f == NULL || f->type == MT_NULL)
+		return required ? fail(err, "missing field \"%s\"", key) : 0;
+	if (f->type != MT_STRING)
+		return fail(err, "field \"%s\" must be a string", key);
+	*out = f->str;
+	return 1;
+}
+
+static int get_id(const struct mt_rec *rec, const char *key, int required,
+    const char **out, struct mt_err *err)
+{
+	int rc = get_str(rec, key, required, out, err);
+
+	if (rc <= 0)
+		return rc;
+	if (**out == '\0')
+		return fail(err, "field \"%s\" is empty", key);
+	if (strlen(*out) > ID_MAX)
+		return fail(err, "field \"%s\" is longer than 128 bytes", key);
+	for (const unsigned char *p = (const unsigned char *)*out; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return fail(err, "field \"%s\" has a control character", key);
+	return 1;
+}
+
+static int get_num(const struct mt_rec *rec, const char *key, int required,
+    double *out, struct mt_err *err)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	if (f == NULL || f->type == MT_NULL)
+		return required ? fail(err, "missing field \"%s\"", key) : 0;
+	if (f->type != MT_NUMBER)
+		return fail(err, "field \"%s\" must be a number", key);
+	if (!isfinite(f->num))
+		return fail(err, "field \"%s\" is out of range", key);
+	*out = f->num;
+	return 1;
+}
+
+static int get_quantity(const struct mt_rec *rec,
+    const struct mt_quantity **q, struct mt_err *err)
+{
+	const char *name;
+
+	if (get_str(rec, "quantity", 1, &name, err) < 0)
+		return -1;
+	if ((*q = mt_quantity_find(name)) == NULL) {
+		mt_err_set(err, NULL, 0, "unknown quantity \"%.40s\"", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* "ts": an RFC 3339 string, or Unix seconds as a number. */
+static int get_ts(const struct mt_rec *rec, const char *key, mt_time_t *ts,
+    enum mt_tsform *form, struct mt_err *err)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	if (f == NULL || f->type == MT_NULL)
+		return fail(err, "missing field \"%s\"", key);
+	if (f->type == MT_STRING)
+		return mt_time_parse(f->str, f->len, ts, form, err);
+	if (f->type != MT_NUMBER)
+		return fail(err, "field \"%s\" must be a time", key);
+	/* 1900-01-01 .. 9999-12-31T23:59:59, as for strings */
+	if (!(f->num >= -2208988800.0 && f->num < 253402300800.0))
+		return fail(err, "field \"%s\" is out of range", key);
+	*ts = (mt_time_t)llround(f->num * 1000);
+	*form = MT_TS_UTC;
+	return 0;
+}
+
+int mt_rec_kind(const struct mt_rec *rec)
+{
+	if (mt_rec_get(rec, "ts") != NULL)
+		return 'r';
+	if (mt_rec_get(rec, "hour") != NULL && mt_rec_get(rec, "meter") != NULL)
+		return 'h';
+	return 0;
+}
+
+static int get_kind(const struct mt_rec *rec, enum mt_kind *kind,
+    struct mt_err *err)
+{
+	const char *s;
+
+	if (get_str(rec, "kind", 1, &s, err) < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, kind_names[i]) == 0) {
+			*kind = (enum mt_kind)i;
+			return 0;
+		}
+	mt_err_set(err, NULL, 0,
+	    "field \"kind\" must be cumulative, interval or instant, not \"%.40s\"",
+	    s);
+	return -1;
+}
+
+static int get_duration(const struct mt_rec *rec, struct mt_reading *r,
+    struct mt_err *err)
+{
+	double d = 0;
+	int rc = get_num(rec, "duration", r->kind == MT_INTERVAL, &d, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	if (d != floor(d) || d < 1 || d > 400 * 86400.0)
+		return fail(err, "field \"%s\" must be whole seconds from 1 to 400 days",
+		    "duration");
+	r->duration = (int64_t)d;
+	return 0;
+}
+
+static int get_positive(const struct mt_rec *rec, const char *key, double *out,
+    struct mt_err *err)
+{
+	int rc = get_num(rec, key, 0, out, err);
+
+	if (rc > 0 && *out <= 0)
+		return fail(err, "field \"%s\" must be positive", key);
+	return rc < 0 ? -1 : 0;
+}
+
+int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
+    struct mt_err *err)
+{
+	memset(r, 0, sizeof *r);
+	if (get_id(rec, "participant", 1, &r->participant, err) < 0 ||
+	    get_id(rec, "property", 0, &r->property, err) < 0 ||
+	    get_id(rec, "meter", 1, &r->meter, err) < 0 ||
+	    get_quantity(rec, &r->q, err) < 0 ||
+	    get_ts(rec, "ts", &r->ts, &r->form, err) < 0 ||
+	    get_num(rec, "value", 1, &r->value, err) < 0 ||
+	    get_str(rec, "unit", 1, &r->unit, err) < 0 ||
+	    get_kind(rec, &r->kind, err) < 0 ||
+	    get_duration(rec, r, err) < 0 ||
+	    get_str(rec, "quality", 0, &r->source_quality, err) < 0 ||
+	    get_positive(rec, "rollover", &r->rollover, err) < 0 ||
+	    get_positive(rec, "calorific_value", &r->calorific, err) < 0)
+		return -1;
+	r->estimated = r->source_quality != NULL &&
+	    strcmp(r->source_quality, "estimated") == 0;
+	return 0;
+}
+
+int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
+    struct mt_err *err)
+{
+	const char *quality = NULL;
+	enum mt_tsform form;
+
+	memset(h, 0, sizeof *h);
+	h->coverage = 1;
+	if (get_id(rec, "participant", 1, &h->participant, err) < 0 ||
+	    get_id(rec, "property", 0, &h->property, err) < 0 ||
+	    get_id(rec, "meter", 1, &h->meter, err) < 0 ||
+	    get_quantity(rec, &h->q, err) < 0 ||
+	    get_ts(rec, "hour", &h->hour, &form, err) < 0 ||
+	    get_num(rec, "value", 1, &h->value, err) < 0 ||
+	    get_str(rec, "unit", 1, &h->unit, err) < 0 ||
+	    get_str(rec, "quality", 0, &quality, err) < 0 ||
+	    get_num(rec, "coverage", 0, &h->coverage, err) < 0)
+		return -1;
+	if (form != MT_TS_UTC)
+		return fail(err, "field \"%s\" must carry Z or a UTC offset", "hour");
+	if (h->hour != mt_hour_floor(h->hour))
+		return fail(err, "field \"%s\" is not on a whole hour", "hour");
+	if (quality != NULL && mt_quality_parse(quality, &h->quality) < 0)
+		return fail(err, "field \"%s\" must be measured, interpolated or estimated",
+		    "quality");
+	if (!(h->coverage >= 0 && h->coverage <= 1))
+		return fail(err, "field \"%s\" must be between 0 and 1", "coverage");
+	return 0;
+}
+
+void mt_meter_hour_write(struct mt_out *o, const struct mt_meter_hour *h)
+{
+	mt_out_begin(o);
+	mt_out_str(o, "participant", h->participant);
+	if (h->property != NULL)
+		mt_out_str(o, "property", h->property);
+	mt_out_str(o, "meter", h->meter);
+	mt_out_str(o, "quantity", h->q->name);
+	mt_out_time(o, "hour", h->hour);
+	mt_out_num(o, "value", h->value);
+	mt_out_str(o, "unit", h->unit);
+	mt_out_str(o, "quality", mt_quality_name(h->quality));
+	mt_out_num(o, "coverage", h->coverage);
+	mt_out_end(o);
+}

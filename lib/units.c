@@ -1,0 +1,95 @@
+/* units.c - quantities, their canonical units, and unit conversions: the
+ * one table of them in the toolkit (meter-records(5) lists it). */
+#include "meter.h"
+
+#include <string.h>
+
+static const struct mt_quantity quantities[] = {
+	{ "electricity", "kWh", MT_Q_ADDITIVE, "energy" },
+	{ "gas", "kWh", MT_Q_ADDITIVE, "energy" },
+	{ "heat", "kWh", MT_Q_ADDITIVE, "energy" },
+	{ "cooling", "kWh", MT_Q_ADDITIVE, "energy" },
+	{ "water", "m3", MT_Q_ADDITIVE, "volume" },
+	{ "temperature", "degC", MT_Q_LEVEL, "temperature" },
+	{ "outside_temperature", "degC", MT_Q_LEVEL, "temperature" },
+	{ "humidity", "%", MT_Q_LEVEL, "percent" },
+	{ "occupancy", "people", MT_Q_LEVEL, "count" },
+	{ "co2", "ppm", MT_Q_LEVEL, "concentration" },
+};
+
+struct unit {
+	const char *name;
+	const char *dimension;
+	double factor, offset;
+	int rate;
+};
+
+/* factor and offset give the dimension's canonical unit; a rate's factor
+ * gives canonical units per hour. */
+static const struct unit units[] = {
+	{ "Wh", "energy", 1e-3, 0, 0 },
+	{ "kWh", "energy", 1, 0, 0 },
+	{ "MWh", "energy", 1e3, 0, 0 },
+	{ "GWh", "energy", 1e6, 0, 0 },
+	{ "J", "energy", 1 / 3.6e6, 0, 0 },
+	{ "kJ", "energy", 1 / 3.6e3, 0, 0 },
+	{ "MJ", "energy", 1 / 3.6, 0, 0 },
+	{ "GJ", "energy", 1e3 / 3.6, 0, 0 },
+	{ "therm", "energy", 29.307107, 0, 0 },   /* US therm, 100,000 Btu */
+	{ "W", "energy", 1e-3, 0, 1 },
+	{ "kW", "energy", 1, 0, 1 },
+	{ "MW", "energy", 1e3, 0, 1 },
+	{ "m3", "volume", 1, 0, 0 },
+	{ "l", "volume", 1e-3, 0, 0 },
+	{ "L", "volume", 1e-3, 0, 0 },
+	{ "gal", "volume", 3.785411784e-3, 0, 0 },  /* US gallon */
+	{ "ft3", "volume", 0.028316846592, 0, 0 },
+	{ "m3/h", "volume", 1, 0, 1 },
+	{ "l/min", "volume", 60e-3, 0, 1 },
+	{ "l/s", "volume", 3600e-3, 0, 1 },
+	{ "degC", "temperature", 1, 0, 0 },
+	{ "degF", "temperature", 5.0 / 9.0, -32 * 5.0 / 9.0, 0 },
+	{ "K", "temperature", 1, -273.15, 0 },
+	{ "%", "percent", 1, 0, 0 },
+	{ "people", "count", 1, 0, 0 },
+	{ "ppm", "concentration", 1, 0, 0 },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct mt_quantity *mt_quantity_find(const char *name)
+{
+	for (size_t i = 0; i < COUNT(quantities); i++)
+		if (strcmp(quantities[i].name, name) == 0)
+			return &quantities[i];
+	return NULL;
+}
+
+int mt_unit_convert(const struct mt_quantity *q, const char *unit,
+    struct mt_conv *c, struct mt_err *err)
+{
+	memset(c, 0, sizeof *c);
+	/* A volume of gas is energy only through its calorific value. */
+	if (strcmp(q->dimension, "energy") == 0 && strcmp(unit, "m3") == 0) {
+		c->factor = 1 / 3.6;   /* kWh per m3 for each MJ/m3 */
+		c->needs_cv = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < COUNT(units); i++) {
+		const struct unit *u = &units[i];
+		if (strcmp(u->name, unit) != 0)
+			continue;
+		if (strcmp(u->dimension, q->dimension) != 0) {
+			mt_err_set(err, NULL, 0,
+			    "unit \"%s\" cannot be converted to %s (%s)", unit,
+			    q->unit, q->name);
+			return -1;
+		}
+		c->factor = u->factor;
+		c->offset = u->offset;
+		c->rate = u->rate;
+		return 0;
+	}
+	mt_err_set(err, NULL, 0, "unknown unit \"%.40s\"", unit);
+	return -1;
+}

@@ -1,0 +1,250 @@
+/* util.c - allocation, errors, number and duration parsing, atomic writes,
+ * and a string-keyed hash map. */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *check_alloc(void *p)
+{
+	if (p == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *mt_xmalloc(size_t n) { return check_alloc(malloc(n ? n : 1)); }
+void *mt_xcalloc(size_t n, size_t size) { return check_alloc(calloc(n ? n : 1, size ? size : 1)); }
+void *mt_xrealloc(void *p, size_t n) { return check_alloc(realloc(p, n ? n : 1)); }
+char *mt_xstrdup(const char *s) { return check_alloc(strdup(s)); }
+
+char *mt_xstrndup(const char *s, size_t n)
+{
+	char *p = mt_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void mt_err_set(struct mt_err *err, const char *file, long line,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+	err->line = line;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+int mt_parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || errno == ERANGE || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int mt_parse_duration(const char *s, int64_t *seconds)
+{
+	char *end;
+	long long v;
+	int64_t mult = 1;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > (long long)(INT64_MAX / 1000 / mult))
+		return -1;
+	*seconds = (int64_t)v * mult;
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int mt_atomic_write(const char *path, const char *data, size_t len,
+    struct mt_err *err)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid())
+	    >= (int)sizeof tmp) {
+		mt_err_set(err, path, 0, "path too long");
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	if (fd < 0) {
+		mt_err_set(err, tmp, 0, "cannot create: %s", strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		mt_err_set(err, tmp, 0, "cannot write: %s", strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		mt_err_set(err, path, 0, "cannot replace: %s", strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (fsync_dir_of(path) < 0) {
+		mt_err_set(err, path, 0, "cannot sync directory: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Open addressing with linear probing; FNV-1a hashes. */
+struct mt_map_slot {
+	char *key;
+	size_t klen;
+	uint64_t hash;
+	void *val;
+};
+
+struct mt_map {
+	struct mt_map_slot *slots;
+	size_t cap, count;
+};
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct mt_map *mt_map_new(void)
+{
+	struct mt_map *m = mt_xcalloc(1, sizeof *m);
+	m->cap = 64;
+	m->slots = mt_xcalloc(m->cap, sizeof *m->slots);
+	return m;
+}
+
+void mt_map_free(struct mt_map *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	free(m);
+}
+
+static struct mt_map_slot *find_slot(const struct mt_map *m, const char *key,
+    size_t klen, uint64_t h)
+{
+	size_t i = h & (m->cap - 1);
+
+	for (;;) {
+		struct mt_map_slot *s = &m->slots[i];
+		if (s->key == NULL || (s->hash == h && s->klen == klen &&
+		    memcmp(s->key, key, klen) == 0))
+			return s;
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+static void grow(struct mt_map *m)
+{
+	struct mt_map_slot *old = m->slots;
+	size_t oldcap = m->cap;
+
+	m->cap *= 2;
+	m->slots = mt_xcalloc(m->cap, sizeof *m->slots);
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].key != NULL)
+			*find_slot(m, old[i].key, old[i].klen, old[i].hash) = old[i];
+	free(old);
+}
+
+void *mt_map_get(const struct mt_map *m, const char *key, size_t klen)
+{
+	return find_slot(m, key, klen, fnv1a(key, klen))->val;
+}
+
+void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val)
+{
+	uint64_t h = fnv1a(key, klen);
+	struct mt_map_slot *s;
+
+	if (2 * (m->count + 1) > m->cap)
+		grow(m);
+	s = find_slot(m, key, klen, h);
+	if (s->key == NULL) {
+		s->key = mt_xstrndup(key, klen);
+		s->klen = klen;
+		s->hash = h;
+		m->count++;
+	}
+	s->val = val;
+}
+
+size_t mt_map_count(const struct mt_map *m) { return m->count; }
