@@ -302,6 +302,24 @@ static size_t first_for(const struct meter *m, int64_t t)
 	return lo;
 }
 
+/* A gap is reported once: when the hour its end falls in is first emitted,
+ * so input order does not change what is reported. */
+static void check_gap(struct mt_std *s, struct meter *m, size_t i, int64_t to)
+{
+	const struct reading *r = &m->r[i];
+	int64_t gap;
+
+	if (i == 0 || r->ts > to || r->ts <= m->emitted_to)
+		return;
+	gap = r->ts - reading_end(m, &m->r[i - 1]);
+	if (gap > s->o.max_gap_ms) {
+		s->st.gaps++;
+		notice(s, s->sources[r->src], r->line,
+		    "meter %s/%s: gap of %.1f h before this reading",
+		    m->participant, m->id, (double)gap / MT_HOUR_MS);
+	}
+}
+
 static void emit_range(struct mt_std *s, struct meter *m, int64_t from,
     int64_t to)
 {
@@ -311,6 +329,7 @@ static void emit_range(struct mt_std *s, struct meter *m, int64_t from,
 	if (from >= to || m->n == 0)
 		return;
 	for (size_t i = first_for(m, from); i < m->n; i++) {
+		check_gap(s, m, i, to);
 		if (!span_of(s, m, i, &sp))
 			continue;
 		if (sp.a >= to)
@@ -496,21 +515,6 @@ static void count_decrease(struct mt_std *s, struct meter *m,
 	}
 }
 
-static void check_gap(struct mt_std *s, struct meter *m, size_t i)
-{
-	int64_t gap;
-
-	if (i == 0)
-		return;
-	gap = m->r[i].ts - reading_end(m, &m->r[i - 1]);
-	if (gap > s->o.max_gap_ms) {
-		s->st.gaps++;
-		notice(s, s->sources[m->r[i].src], m->r[i].line,
-		    "meter %s/%s: gap of %.1f h before this reading",
-		    m->participant, m->id, (double)gap / MT_HOUR_MS);
-	}
-}
-
 /* An interval that overlaps a neighbour would be counted twice. */
 static const struct reading *overlap(const struct meter *m, size_t pos,
     const struct reading *r)
@@ -588,8 +592,6 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
 		m->n++;
 		if (m->kind == MT_CUMULATIVE && pos > 0)
 			count_decrease(s, m, &m->r[pos - 1], &m->r[pos]);
-		if (pos == m->n - 1)
-			check_gap(s, m, pos);
 	}
 	mark_dirty(s, m, pos);
 	if (r->ts > m->newest)

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install the Debian packages meter builds, tests and benchmarks with.
+# Runs apt-get as root, or through sudo when started by another user.
+set -eu
+PKGS="build-essential pkg-config libyajl-dev libxml2-dev libcurl4-openssl-dev
+libcsv-dev libsqlite3-dev sqlite3 zlib1g-dev bats jq mandoc tzdata time"
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=
+else
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+echo "deps: installed $(echo $PKGS | wc -w) packages"
