@@ -52,8 +52,13 @@ void mt_err_set(struct mt_err *err, const char *file, long line,
 int mt_parse_duration(const char *s, int64_t *seconds);
 /* Parse a whole finite number; the whole string must be used. */
 int mt_parse_double(const char *s, double *out);
-/* Write data to PATH atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory.  A crash leaves the old or the new file. */
+/* Write PATH atomically: a temp file in the same directory, fsync, rename,
+ * fsync of the directory, so a crash leaves the old file or the new one.
+ * mt_atomic_open returns the temp file to write and its name in *tmp
+ * (owned); mt_atomic_commit closes and renames it, or removes it on any
+ * failure, and frees *tmp. */
+FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err);
+int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
 int mt_atomic_write(const char *path, const char *data, size_t len,
     struct mt_err *err);
 
@@ -77,6 +82,8 @@ enum mt_type { MT_NULL, MT_BOOL, MT_NUMBER, MT_STRING, MT_NESTED };
 
 struct mt_field {
 	const char *key;
+	size_t klen;
+	uint32_t sig;      /* length and three bytes of the key, for lookups */
 	const char *str;   /* MT_STRING: the unescaped text (NUL-terminated);
 	                    * MT_NUMBER: the number as written */
 	size_t len;        /* length of str */
@@ -104,7 +111,16 @@ void mt_ndjson_close(struct mt_ndjson *r);
 /* Next record: 1 a record, 0 end of input, -1 a bad line (err says why;
  * rec->source, line and text describe it for the rejects), -2 read error. */
 int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err);
-const struct mt_field *mt_rec_get(const struct mt_rec *rec, const char *key);
+const struct mt_field *mt_rec_getn(const struct mt_rec *rec, const char *key,
+    size_t n);
+/* Inline so the length of a literal key is known at compile time. */
+static inline const struct mt_field *mt_rec_get(const struct mt_rec *rec,
+    const char *key)
+{
+	return mt_rec_getn(rec, key, __builtin_strlen(key));
+}
+/* Text to double: exact for plain decimals, strtod for the rest. */
+double mt_strtod(const char *s, size_t n);
 
 /* ---- out.c: NDJSON writer ---- */
 struct mt_out;

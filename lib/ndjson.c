@@ -41,6 +41,24 @@ struct mt_ndjson {
 	struct parse_ctx ctx;
 };
 
+static uint32_t key_sig(const char *k, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return (uint32_t)(n & 0xff) | (uint32_t)(unsigned char)k[0] << 8 |
+	    (uint32_t)(unsigned char)k[n / 2] << 16 |
+	    (uint32_t)(unsigned char)k[n - 1] << 24;
+}
+
+/* Keys are short: a plain loop beats a call to memcmp. */
+static int same_key(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 static const char *arena_copy(struct parse_ctx *c, const unsigned char *s,
     size_t n)
 {
@@ -96,7 +114,7 @@ static int cb_number(void *ctx, const char *s, size_t n)
 	f->str = arena_copy(c, (const unsigned char *)s, n);
 	f->len = n;
 	/* strtod gives +-HUGE_VAL on overflow: callers reject non-finite */
-	f->num = strtod(f->str, NULL);
+	f->num = mt_strtod(f->str, n);
 	return 1;
 }
 
@@ -158,11 +176,13 @@ static int cb_key(void *ctx, const unsigned char *k, size_t n)
 	struct parse_ctx *c = ctx;
 	struct mt_rec *rec = c->rec;
 	struct mt_field *f;
+	uint32_t sig = key_sig((const char *)k, n);
 
 	if (c->depth != 1)
 		return 1;
 	for (int i = 0; i < rec->nfields; i++) {
-		if (strlen(rec->f[i].key) == n && memcmp(rec->f[i].key, k, n) == 0) {
+		if (rec->f[i].sig == sig && rec->f[i].klen == n &&
+		    same_key(rec->f[i].key, (const char *)k, n)) {
 			snprintf(c->whybuf, sizeof c->whybuf,
 			    "duplicate key \"%.*s\"", (int)(n > 40 ? 40 : n), k);
 			c->why = c->whybuf;
@@ -176,6 +196,8 @@ static int cb_key(void *ctx, const unsigned char *k, size_t n)
 	f = &rec->f[rec->nfields++];
 	memset(f, 0, sizeof *f);
 	f->key = arena_copy(c, k, n);
+	f->klen = n;
+	f->sig = sig;
 	return 1;
 }
 
@@ -400,10 +422,48 @@ int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err)
 	}
 }
 
-const struct mt_field *mt_rec_get(const struct mt_rec *rec, const char *key)
+const struct mt_field *mt_rec_getn(const struct mt_rec *rec, const char *key,
+    size_t n)
 {
+	uint32_t sig = key_sig(key, n);
+
 	for (int i = 0; i < rec->nfields; i++)
-		if (strcmp(rec->f[i].key, key) == 0)
+		if (rec->f[i].sig == sig && rec->f[i].klen == n &&
+		    same_key(rec->f[i].key, key, n))
 			return &rec->f[i];
 	return NULL;
+}
+
+/* Clinger's fast path: a decimal with at most 15 significant digits and at
+ * most 22 after the point is an integer divided by an exact power of ten,
+ * and one IEEE division rounds that correctly. */
+double mt_strtod(const char *s, size_t n)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+		1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+		1e19, 1e20, 1e21, 1e22 };
+	size_t i = 0;
+	int neg = 0, digits = 0, frac = -1;
+	uint64_t mant = 0;
+
+	if (i < n && s[i] == '-')
+		neg = 1, i++;
+	for (; i < n; i++) {
+		char c = s[i];
+		if (c >= '0' && c <= '9') {
+			mant = mant * 10 + (uint64_t)(c - '0');
+			if (mant != 0 && ++digits > 15)
+				return strtod(s, NULL);
+			if (frac >= 0)
+				frac++;
+		} else if (c == '.' && frac < 0) {
+			frac = 0;
+		} else {
+			return strtod(s, NULL);   /* exponent */
+		}
+	}
+	if (frac > 22)
+		return strtod(s, NULL);
+	double v = frac > 0 ? (double)mant / pow10[frac] : (double)mant;
+	return neg ? -v : v;
 }

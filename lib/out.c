@@ -137,6 +137,51 @@ size_t mt_json_escape(char *dst, const char *src, size_t n)
 	return (size_t)(d - dst);
 }
 
+/* Decimal digits of v into buf; returns the length. */
+static int format_int(char *buf, int64_t v)
+{
+	char tmp[24];
+	int n = 0, len = 0;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n > 0)
+		buf[len++] = tmp[--n];
+	buf[len] = '\0';
+	return len;
+}
+
+/* x / 10^d as decimal text: "-0.025" for (-25, 3). */
+static int point_int(char *buf, int64_t x, int d)
+{
+	char digits[24];
+	int n = format_int(digits, x < 0 ? -x : x), len = 0;
+
+	if (x < 0)
+		buf[len++] = '-';
+	if (n <= d) {
+		buf[len++] = '0';
+		buf[len++] = '.';
+		for (int i = n; i < d; i++)
+			buf[len++] = '0';
+		memcpy(buf + len, digits, (size_t)n);
+		len += n;
+	} else {
+		memcpy(buf + len, digits, (size_t)(n - d));
+		len += n - d;
+		buf[len++] = '.';
+		memcpy(buf + len, digits + n - d, (size_t)d);
+		len += d;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 int mt_format_double(char *buf, size_t size, double v)
 {
 	/* Integers print exactly; others take the fewest digits (15..17) that
@@ -144,8 +189,19 @@ int mt_format_double(char *buf, size_t size, double v)
 	 * the decimal point is always '.'. */
 	if (v == 0)
 		return snprintf(buf, size, signbit(v) ? "-0" : "0");
-	if (v == (double)(int64_t)v && fabs(v) < 1e15)
-		return snprintf(buf, size, "%lld", (long long)v);
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v && size >= 24)
+		return format_int(buf, (int64_t)v);
+	if (fabs(v) < 1e9 && size >= 32) {
+		/* Few decimals (most meter values): the integer v * 10^d with the
+		 * point put back reads back exactly when the division does. */
+		static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+			1e7, 1e8, 1e9 };
+		for (int d = 1; d <= 9; d++) {
+			double x = round(v * p10[d]);
+			if (x / p10[d] == v)
+				return point_int(buf, (int64_t)x, d);
+		}
+	}
 	for (int prec = 15; prec <= 17; prec++) {
 		int n = snprintf(buf, size, "%.*g", prec, v);
 		if (prec == 17 || strtod(buf, NULL) == v)
@@ -217,7 +273,7 @@ void mt_out_num(struct mt_out *o, const char *k, double v)
 void mt_out_int(struct mt_out *o, const char *k, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+	int n = format_int(tmp, v);
 	key(o, k);
 	put(o, tmp, (size_t)n);
 }

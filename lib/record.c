@@ -57,16 +57,21 @@ static int get_id(const struct mt_rec *rec, const char *key, int required,
     const char **out, struct mt_err *err)
 {
 	int rc = get_str(rec, key, required, out, err);
+	size_t n;
 
 	if (rc <= 0)
 		return rc;
-	if (**out == '\0')
+	n = mt_rec_get(rec, key)->len;
+	if (n == 0)
 		return fail(err, "field \"%s\" is empty", key);
-	if (strlen(*out) > ID_MAX)
+	if (n > ID_MAX)
 		return fail(err, "field \"%s\" is longer than 128 bytes", key);
-	for (const unsigned char *p = (const unsigned char *)*out; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
+	/* NUL too: an id becomes part of keys and, elsewhere, of paths */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)(*out)[i];
+		if (c < 0x20 || c == 0x7f)
 			return fail(err, "field \"%s\" has a control character", key);
+	}
 	return 1;
 }
 

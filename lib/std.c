@@ -16,7 +16,6 @@
 
 #define R_ESTIMATED 1
 #define TIGHT_MS MT_HOUR_MS      /* readings at most this far apart are tight */
-#define PRUNE_MIN 64
 #define SRC_STATE 0
 
 struct reading {
@@ -54,6 +53,10 @@ struct mt_std {
 	const char *cursrc;
 	uint16_t cursrc_id;
 	struct mt_std_stats st;
+	/* the last unit looked up: input streams repeat one or two */
+	const struct mt_quantity *conv_q;
+	char conv_unit[16];
+	struct mt_conv conv;
 };
 
 /* One hour being summed up while readings are walked in time order. */
@@ -193,6 +196,10 @@ static void emit_hour(struct mt_std *s, const struct meter *m,
 	if (!acc->any || (m->kind != MT_CUMULATIVE && acc->covered == 0))
 		return;
 	h.value = level ? acc->sum / (double)acc->covered : acc->sum;
+	/* Nine decimals is far below any meter's resolution and hides the
+	 * binary noise of register differences (1.4500000000000028). */
+	if (fabs(h.value) < 1e9)
+		h.value = round(h.value * 1e9) / 1e9;
 	h.coverage = round((double)acc->covered / MT_HOUR_MS * 10000) / 10000;
 	h.quality = acc->est ? MT_ESTIMATED : acc->interp ? MT_INTERPOLATED :
 	    MT_MEASURED;
@@ -556,13 +563,29 @@ static void mark_dirty(struct mt_std *s, struct meter *m, size_t pos)
 		m->dirty = h;
 }
 
+/* Room for one more reading: drop what only final hours needed before
+ * growing, so a meter holds about one window of readings. */
+static void make_room(struct mt_std *s, struct meter *m)
+{
+	if (m->n < m->cap)
+		return;
+	prune(s, m);
+	if (m->n >= m->cap - m->cap / 8) {
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->r = mt_xrealloc(m->r, m->cap * sizeof *m->r);
+	}
+}
+
 /* Place a reading; 0 taken (or merged as a duplicate), -1 rejected. */
 static int take(struct mt_std *s, struct meter *m, const struct reading *r,
     const struct mt_rec *rec)
 {
-	size_t pos = position(m, r->ts);
 	const struct reading *ov;
 	char why[160], ts[32];
+	size_t pos;
+
+	make_room(s, m);
+	pos = position(m, r->ts);
 
 	if (pos < m->n && m->r[pos].ts == r->ts) {
 		struct reading *old = &m->r[pos];
@@ -583,10 +606,6 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
 		reject(s, rec->source, rec->line, rec->text, rec->textlen, why);
 		return -1;
 	} else {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? 2 * m->cap : 16;
-			m->r = mt_xrealloc(m->r, m->cap * sizeof *m->r);
-		}
 		memmove(m->r + pos + 1, m->r + pos, (m->n - pos) * sizeof *m->r);
 		m->r[pos] = *r;
 		m->n++;
@@ -596,8 +615,6 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
 	mark_dirty(s, m, pos);
 	if (r->ts > m->newest)
 		m->newest = r->ts;
-	if (m->n >= PRUNE_MIN && m->r[m->n / 2].ts < window_start(s, m))
-		prune(s, m);
 	return 0;
 }
 
@@ -610,8 +627,6 @@ static int resolve_local(struct mt_std *s, struct mt_reading *rd,
 	char wall[32];
 	int n;
 
-	if (rd->form == MT_TS_UTC)
-		return 0;
 	mt_time_format(wall, rd->ts);
 	wall[19] = '\0';
 	if (s->o.zone == NULL) {
@@ -652,7 +667,18 @@ static int to_canonical(struct mt_std *s, struct mt_reading *rd,
 {
 	double cv = rd->calorific > 0 ? rd->calorific : s->o.calorific;
 
-	if (mt_unit_convert(rd->q, rd->unit, c, err) < 0 || check_kind(rd, c, err) < 0)
+	if (rd->q == s->conv_q && strcmp(rd->unit, s->conv_unit) == 0) {
+		*c = s->conv;
+	} else {
+		if (mt_unit_convert(rd->q, rd->unit, c, err) < 0)
+			return -1;
+		if (strlen(rd->unit) < sizeof s->conv_unit) {
+			s->conv_q = rd->q;
+			strcpy(s->conv_unit, rd->unit);
+			s->conv = *c;
+		}
+	}
+	if (check_kind(rd, c, err) < 0)
 		return -1;
 	if (c->needs_cv) {
 		if (cv <= 0) {
@@ -704,7 +730,8 @@ static int add_reading(struct mt_std *s, const struct mt_rec *rec,
 	struct reading r;
 
 	if (mt_reading_parse(rec, &rd, err) < 0 ||
-	    resolve_local(s, &rd, meter_find(s, rd.participant, rd.meter), err) < 0 ||
+	    (rd.form == MT_TS_LOCAL &&
+	    resolve_local(s, &rd, meter_find(s, rd.participant, rd.meter), err) < 0) ||
 	    to_canonical(s, &rd, &conv, err) < 0 ||
 	    (m = meter_for(s, &rd, conv.rate, err)) == NULL)
 		return -1;
@@ -744,9 +771,10 @@ static int pass_hour(struct mt_std *s, const struct mt_rec *rec,
 
 void mt_std_add(struct mt_std *s, const struct mt_rec *rec)
 {
-	struct mt_err err = { .msg = "" };
+	struct mt_err err;   /* large: filled only on the error path */
 	int kind = mt_rec_kind(rec), rc;
 
+	err.msg[0] = '\0';
 	s->st.in++;
 	if (kind == 'r')
 		rc = add_reading(s, rec, &err);
@@ -766,6 +794,7 @@ void mt_std_finish(struct mt_std *s, int flush_open)
 		int64_t to;
 
 		emit_closed(s, m, INT64_MAX);
+		prune(s, m);
 		if (!flush_open || m->n == 0)
 			continue;
 		to = hour_ceil(reading_end(m, &m->r[m->n - 1]));
@@ -802,8 +831,10 @@ static void save_meter(struct mt_out *o, const struct meter *m)
 		mt_out_begin(o);
 		mt_out_int(o, "t", r->ts);
 		mt_out_num(o, "v", r->v);
-		mt_out_int(o, "d", r->dur);
-		mt_out_int(o, "f", r->flags);
+		if (r->dur != 0)
+			mt_out_int(o, "d", r->dur);
+		if (r->flags != 0)
+			mt_out_int(o, "f", r->flags);
 		mt_out_int(o, "l", r->line);
 		mt_out_end(o);
 	}
@@ -811,16 +842,12 @@ static void save_meter(struct mt_out *o, const struct meter *m)
 
 int mt_std_save_state(struct mt_std *s, const char *path, struct mt_err *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
+	char *tmp;
+	FILE *fp = mt_atomic_open(path, &tmp, err);
 	struct mt_out *o;
-	int rc;
 
-	if (fp == NULL) {
-		mt_err_set(err, path, 0, "cannot build state in memory");
+	if (fp == NULL)
 		return -1;
-	}
 	o = mt_out_new(fp);
 	mt_out_begin(o);
 	mt_out_int(o, "meter_state", 1);
@@ -830,10 +857,7 @@ int mt_std_save_state(struct mt_std *s, const char *path, struct mt_err *err)
 		save_meter(o, s->meters[i]);
 	mt_out_flush(o);
 	mt_out_free(o);
-	fclose(fp);
-	rc = mt_atomic_write(path, buf, len, err);
-	free(buf);
-	return rc;
+	return mt_atomic_commit(fp, tmp, path, err);
 }
 
 static int num_field(const struct mt_rec *rec, const char *key, double *v)
@@ -893,8 +917,10 @@ static int load_reading(struct meter *m, const struct mt_rec *rec)
 		m->r = mt_xrealloc(m->r, m->cap * sizeof *m->r);
 	}
 	r = &m->r[m->n];
+	d = f = 0;
 	if (num_field(rec, "t", &t) || num_field(rec, "v", &v) ||
-	    num_field(rec, "d", &d) || num_field(rec, "f", &f) ||
+	    (mt_rec_get(rec, "d") && num_field(rec, "d", &d)) ||
+	    (mt_rec_get(rec, "f") && num_field(rec, "f", &f)) ||
 	    num_field(rec, "l", &l) || fabs(t) > 9e18 || d < 0 || d > 400 * 86400.0 ||
 	    (m->n > 0 && r[-1].ts >= (int64_t)t))
 		return -1;

@@ -89,21 +89,6 @@ int mt_parse_duration(const char *s, int64_t *seconds)
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
@@ -122,39 +107,60 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
+FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err)
+{
+	size_t n = strlen(path) + 32;
+	int fd;
+	FILE *fp;
+
+	*tmp = mt_xmalloc(n);
+	snprintf(*tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		mt_err_set(err, *tmp, 0, "cannot create: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	return fp;
+}
+
+int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err)
+{
+	int ok = fflush(fp) == 0 && !ferror(fp) && fsync(fileno(fp)) == 0;
+
+	if (!ok)
+		mt_err_set(err, tmp, 0, "cannot write: %s", strerror(errno));
+	if (fclose(fp) != 0 && ok) {
+		mt_err_set(err, tmp, 0, "cannot write: %s", strerror(errno));
+		ok = 0;
+	}
+	if (ok && rename(tmp, path) < 0) {
+		mt_err_set(err, path, 0, "cannot replace: %s", strerror(errno));
+		ok = 0;
+	}
+	if (!ok)
+		unlink(tmp);
+	free(tmp);
+	if (ok && fsync_dir_of(path) < 0) {
+		mt_err_set(err, path, 0, "cannot sync directory: %s", strerror(errno));
+		ok = 0;
+	}
+	return ok ? 0 : -1;
+}
+
 int mt_atomic_write(const char *path, const char *data, size_t len,
     struct mt_err *err)
 {
-	char tmp[PATH_MAX];
-	int fd;
+	char *tmp;
+	FILE *fp = mt_atomic_open(path, &tmp, err);
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid())
-	    >= (int)sizeof tmp) {
-		mt_err_set(err, path, 0, "path too long");
+	if (fp == NULL)
 		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-	if (fd < 0) {
-		mt_err_set(err, tmp, 0, "cannot create: %s", strerror(errno));
-		return -1;
-	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		mt_err_set(err, tmp, 0, "cannot write: %s", strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		mt_err_set(err, path, 0, "cannot replace: %s", strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (fsync_dir_of(path) < 0) {
-		mt_err_set(err, path, 0, "cannot sync directory: %s",
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
+	fwrite(data, 1, len, fp);
+	return mt_atomic_commit(fp, tmp, path, err);
 }
 
 /* Open addressing with linear probing; FNV-1a hashes. */
