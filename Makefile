@@ -58,8 +58,12 @@ lint:
 		else groff -mandoc -ww -z $$m || exit 1; fi; \
 	done; echo "man pages clean"
 
-bench: all
-	sh scripts/bench.sh $(BIN)
+$(BUILD)/yajl-floor: scripts/yajl-floor.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(YAJL_LIBS)
+
+bench: all $(BUILD)/yajl-floor
+	sh scripts/bench.sh $(BIN) $(BUILD)/yajl-floor
 
 demo: all
 	sh examples/demo.sh $(BIN)

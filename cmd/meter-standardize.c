@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PROGRESS_EVERY (1L << 20)
+#define PROGRESS_EVERY 100000L
 
 struct opts {
 	const char *rejects, *state, *zone;
@@ -149,7 +149,7 @@ static int run_file(struct mt_std *s, const char *path, const struct opts *o)
 		else
 			mt_std_reject(s, rec, err.msg);
 		if (o->progress && mt_std_stats(s)->in % PROGRESS_EVERY == 0)
-			mt_warnx("%ld records", mt_std_stats(s)->in);
+			mt_warnx("%s: %ld records read", path, mt_std_stats(s)->in);
 	}
 	if (rc == -2)
 		mt_diag_err(&err);
@@ -241,6 +241,8 @@ int main(int argc, char **argv)
 		return MT_EXIT_IO;
 	}
 	rj.quiet = o.quiet;
+	if (isatty(STDERR_FILENO) && !o.quiet)
+		o.progress = 1;
 	if (o.zone != NULL && (o.std.zone = mt_zone_open(o.zone, &err)) == NULL) {
 		mt_warnx("%s", err.msg);
 		goto done;

@@ -102,6 +102,7 @@ struct mt_rec {
 	int truncated;         /* text holds only the first bytes of a long line */
 	int nfields;
 	struct mt_field f[MT_FIELDS_MAX];
+	uint8_t slot[2 * MT_FIELDS_MAX];  /* hash of key -> field index + 1 */
 };
 
 struct mt_ndjson;
@@ -111,13 +112,39 @@ void mt_ndjson_close(struct mt_ndjson *r);
 /* Next record: 1 a record, 0 end of input, -1 a bad line (err says why;
  * rec->source, line and text describe it for the rejects), -2 read error. */
 int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err);
-const struct mt_field *mt_rec_getn(const struct mt_rec *rec, const char *key,
-    size_t n);
-/* Inline so the length of a literal key is known at compile time. */
+/* Field lookup by key through the record's hash slots.  Inline, so that for
+ * a literal key the signature and first slot are computed at compile time. */
+static inline uint32_t mt_key_sig(const char *k, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return (uint32_t)(n & 0xff) | (uint32_t)(unsigned char)k[0] << 8 |
+	    (uint32_t)(unsigned char)k[n / 2] << 16 |
+	    (uint32_t)(unsigned char)k[n - 1] << 24;
+}
+
+static inline unsigned mt_key_slot(uint32_t sig)
+{
+	return (sig * 2654435761u) >> 25;   /* 0..127 */
+}
+
 static inline const struct mt_field *mt_rec_get(const struct mt_rec *rec,
     const char *key)
 {
-	return mt_rec_getn(rec, key, __builtin_strlen(key));
+	size_t n = __builtin_strlen(key);
+	uint32_t sig = mt_key_sig(key, n);
+
+	for (unsigned h = mt_key_slot(sig); rec->slot[h] != 0; h = (h + 1) & 127) {
+		const struct mt_field *f = &rec->f[rec->slot[h] - 1];
+		size_t i = 0;
+		if (f->sig != sig || f->klen != n)
+			continue;
+		while (i < n && f->key[i] == key[i])
+			i++;
+		if (i == n)
+			return f;
+	}
+	return NULL;
 }
 /* Text to double: exact for plain decimals, strtod for the rest. */
 double mt_strtod(const char *s, size_t n);

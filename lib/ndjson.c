@@ -41,15 +41,6 @@ struct mt_ndjson {
 	struct parse_ctx ctx;
 };
 
-static uint32_t key_sig(const char *k, size_t n)
-{
-	if (n == 0)
-		return 0;
-	return (uint32_t)(n & 0xff) | (uint32_t)(unsigned char)k[0] << 8 |
-	    (uint32_t)(unsigned char)k[n / 2] << 16 |
-	    (uint32_t)(unsigned char)k[n - 1] << 24;
-}
-
 /* Keys are short: a plain loop beats a call to memcmp. */
 static int same_key(const char *a, const char *b, size_t n)
 {
@@ -176,13 +167,15 @@ static int cb_key(void *ctx, const unsigned char *k, size_t n)
 	struct parse_ctx *c = ctx;
 	struct mt_rec *rec = c->rec;
 	struct mt_field *f;
-	uint32_t sig = key_sig((const char *)k, n);
+	uint32_t sig = mt_key_sig((const char *)k, n);
+	unsigned h;
 
 	if (c->depth != 1)
 		return 1;
-	for (int i = 0; i < rec->nfields; i++) {
-		if (rec->f[i].sig == sig && rec->f[i].klen == n &&
-		    same_key(rec->f[i].key, (const char *)k, n)) {
+	for (h = mt_key_slot(sig); rec->slot[h] != 0; h = (h + 1) & 127) {
+		f = &rec->f[rec->slot[h] - 1];
+		if (f->sig == sig && f->klen == n &&
+		    same_key(f->key, (const char *)k, n)) {
 			snprintf(c->whybuf, sizeof c->whybuf,
 			    "duplicate key \"%.*s\"", (int)(n > 40 ? 40 : n), k);
 			c->why = c->whybuf;
@@ -193,8 +186,11 @@ static int cb_key(void *ctx, const unsigned char *k, size_t n)
 		c->why = "too many fields (more than 64)";
 		return 0;
 	}
+	rec->slot[h] = (uint8_t)(rec->nfields + 1);
 	f = &rec->f[rec->nfields++];
-	memset(f, 0, sizeof *f);
+	f->type = MT_NULL;
+	f->str = NULL;
+	f->len = 0;
 	f->key = arena_copy(c, k, n);
 	f->klen = n;
 	f->sig = sig;
@@ -365,6 +361,7 @@ static int parse_line(struct mt_ndjson *r, struct mt_rec *rec, const char *line,
 	c->objects = 0;
 	c->why = NULL;
 	rec->nfields = 0;
+	memset(rec->slot, 0, sizeof rec->slot);
 	st = yajl_parse(r->yh, (const unsigned char *)line, len);
 	if (st == yajl_status_ok && c->objects == 1 && c->depth == 0)
 		return 1;
@@ -399,6 +396,7 @@ int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err)
 		rec->source = r->source;
 		rec->line = r->lineno;
 		rec->nfields = 0;
+		memset(rec->slot, 0, sizeof rec->slot);
 		if (rc == 2) {
 			rec->text = r->preview;
 			rec->textlen = PREVIEW;
@@ -420,18 +418,6 @@ int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err)
 			continue;
 		return parse_line(r, rec, line, len, err);
 	}
-}
-
-const struct mt_field *mt_rec_getn(const struct mt_rec *rec, const char *key,
-    size_t n)
-{
-	uint32_t sig = key_sig(key, n);
-
-	for (int i = 0; i < rec->nfields; i++)
-		if (rec->f[i].sig == sig && rec->f[i].klen == n &&
-		    same_key(rec->f[i].key, key, n))
-			return &rec->f[i];
-	return NULL;
 }
 
 /* Clinger's fast path: a decimal with at most 15 significant digits and at
