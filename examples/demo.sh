@@ -1,0 +1,30 @@
+#!/bin/sh
+# make demo: standardize the example readings and summarise the hours.
+# Usage: demo.sh BINDIR
+set -eu
+BIN=${1:-bin}
+cd "$(dirname "$0")/.."
+out=${TMPDIR:-/tmp}/meter-demo
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "== meter-standardize -z UTC -r rejects.ndjson --stats examples/readings.ndjson"
+status=0
+"$BIN/meter-standardize" -z UTC -r "$out/rejects.ndjson" --stats \
+	examples/readings.ndjson > "$out/hours.ndjson" || status=$?
+[ "$status" -le 1 ] || exit "$status"
+
+echo
+echo "== hours per meter"
+jq -rs 'group_by(.meter)[] | [.[0].participant + "/" + .[0].meter, .[0].quantity,
+	length, (map(.value) | add | . * 1000 | round / 1000), .[0].unit,
+	(map(.coverage) | min), (map(.quality) | unique | join(","))] | @tsv' "$out/hours.ndjson" |
+	awk -F'\t' 'BEGIN { printf "%-24s %-20s %5s %12s %-5s %8s %s\n", "meter", "quantity", "hours", "total/mean", "unit", "min cov", "quality" }
+		{ v = $4; if ($2 ~ /temperature/) v = v / $3
+		  printf "%-24s %-20s %5d %12.3f %-5s %8s %s\n", $1, $2, $3, v, $5, $6, $7 }'
+
+echo
+echo "== rejected (exit status $status):"
+jq -r '"\(.source):\(.line): \(.error)"' "$out/rejects.ndjson"
+echo
+echo "output in $out/hours.ndjson"
