@@ -922,6 +922,7 @@ static int load_reading(struct meter *m, const struct mt_rec *rec)
 	    (mt_rec_get(rec, "d") && num_field(rec, "d", &d)) ||
 	    (mt_rec_get(rec, "f") && num_field(rec, "f", &f)) ||
 	    num_field(rec, "l", &l) || fabs(t) > 9e18 || d < 0 || d > 400 * 86400.0 ||
+	    f < 0 || f > 255 || l < 0 || l > UINT32_MAX ||
 	    (m->n > 0 && r[-1].ts >= (int64_t)t))
 		return -1;
 	r->ts = (int64_t)t;

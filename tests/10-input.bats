@@ -216,3 +216,40 @@ expect_reject() {
 	[ "$status" -eq 0 ]
 	[ "$(hours <<<"$output")" = "2026-03-01T10:00:00Z 1 measured 1" ]
 }
+
+@test "identifiers must be non-empty, short and free of control characters" {
+	for id in '""' '"a\u0000b"' '"a\tb"' "\"$(head -c 129 /dev/zero | tr '\0' x)\""; do
+		{ raw m1 2026-03-01T10:00:00Z 0
+		  printf '{"participant":"acme","meter":%s,"quantity":"electricity","ts":"2026-03-01T10:30:00Z","value":1,"unit":"kWh","kind":"cumulative"}\n' "$id"
+		  raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
+		rm -f rej.ndjson
+		run meter-standardize -r rej.ndjson in.ndjson
+		[ "$status" -eq 1 ]
+		case "$id" in
+		'""') [ "$(jq -r .error rej.ndjson)" = 'field "meter" is empty' ] ;;
+		'"a'*) [ "$(jq -r .error rej.ndjson)" = 'field "meter" has a control character' ] ;;
+		*) [ "$(jq -r .error rej.ndjson)" = 'field "meter" is longer than 128 bytes' ] ;;
+		esac
+	done
+}
+
+@test "--progress reports records read on stderr" {
+	awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"participant\":\"p\",\"meter\":\"m%d\",\"quantity\":\"water\",\"ts\":%d,\"value\":1,\"unit\":\"l\",\"kind\":\"interval\",\"duration\":60}\n", i % 10, 1772323200 + int(i / 10) * 60 }' > in.ndjson
+	run --separate-stderr meter-standardize --progress in.ndjson
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "meter-standardize: in.ndjson: 100000 records read
+meter-standardize: in.ndjson: 200000 records read" ]
+	# 10 meters x 20,000 one-litre minutes: 333 closed hours each of 60 l
+	[ "$(jq -r .value <<<"$output" | sort -u)" = 0.06 ]
+	[ "$(wc -l <<<"$output")" -eq 3330 ]
+}
+
+@test "make install puts programs and man pages under DESTDIR/PREFIX" {
+	make -s -C "$BATS_TEST_DIRNAME/.." install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr > /dev/null
+	[ -x root/usr/bin/meter-standardize ]
+	[ -f root/usr/share/man/man1/meter-standardize.1 ]
+	[ -f root/usr/share/man/man5/meter-records.5 ]
+	[ -f root/usr/share/man/man7/meter.7 ]
+	run root/usr/bin/meter-standardize --version
+	[ "$status" -eq 0 ]
+}

@@ -18,6 +18,12 @@ hour_of() {
 	          2026-03-01T05:30:00-04:30 2026-03-01T10:00:00.000Z 2026-03-01T10:00:00,0Z; do
 		[ "$(hour_of "$ts" 2026-03-01T11:00:00Z)" = 2026-03-01T10:00:00Z ]
 	done
+	# a bare date is its midnight (here read in UTC)
+	{ raw m1 2026-03-01 0; raw m1 2026-03-02 24; } > in.ndjson
+	[ "$(meter-standardize -z UTC in.ndjson | jq -r .hour | head -1)" = 2026-03-01T00:00:00Z ]
+	for ts in 2026-03-01T10:00:00Z; do
+		[ "$(hour_of "$ts" 2026-03-01T11:00:00Z)" = 2026-03-01T10:00:00Z ]
+	done
 }
 
 @test "Unix seconds are accepted as a number" {
