@@ -37,7 +37,8 @@ static int parse_dur(const char *opt, const char *val, int64_t *ms)
 {
 	int64_t sec;
 
-	if (mt_parse_duration(val, &sec) < 0)
+	/* a century is beyond any meter's history and keeps time sums in range */
+	if (mt_parse_duration(val, &sec) < 0 || sec > 36500 * 86400LL)
 		return bad_value(opt, val);
 	*ms = sec * 1000;
 	return 0;

@@ -395,9 +395,12 @@ static long last_at_or_before(const struct meter *m, int64_t t)
  * readings only they needed. */
 static void prune(struct mt_std *s, struct meter *m)
 {
-	long k = last_at_or_before(m, window_start(s, m)), j;
+	long k, j;
 	int64_t final;
 
+	if (m->n < 2)
+		return;
+	k = last_at_or_before(m, window_start(s, m));
 	if (k < 1)
 		return;
 	final = mt_hour_floor(m->r[k].ts);
