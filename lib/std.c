@@ -451,6 +451,17 @@ static struct meter *meter_find(struct mt_std *s, const char *participant,
 	return mt_map_get(s->index, key, plen + ilen + 1);
 }
 
+/* Opens a record with the fields that name the meter. */
+static void write_identity(struct mt_out *o, const struct meter *m)
+{
+	mt_out_begin(o);
+	mt_out_str(o, "participant", m->participant);
+	if (m->property)
+		mt_out_str(o, "property", m->property);
+	mt_out_str(o, "meter", m->id);
+	mt_out_str(o, "quantity", m->q->name);
+}
+
 /* The superseded reading, rebuilt in canonical units for the rejects. */
 static size_t describe(const struct meter *m, const struct reading *r,
     char *buf, size_t cap)
@@ -462,12 +473,7 @@ static size_t describe(const struct meter *m, const struct reading *r,
 	if (fp == NULL)
 		return 0;
 	o = mt_out_new(fp);
-	mt_out_begin(o);
-	mt_out_str(o, "participant", m->participant);
-	if (m->property)
-		mt_out_str(o, "property", m->property);
-	mt_out_str(o, "meter", m->id);
-	mt_out_str(o, "quantity", m->q->name);
+	write_identity(o, m);
 	mt_out_time(o, "ts", r->ts);
 	mt_out_num(o, "value", r->v);
 	mt_out_str(o, "unit", m->rate ? (strcmp(m->q->unit, "kWh") ? "m3/h" : "kW") :
@@ -809,12 +815,7 @@ void mt_std_finish(struct mt_std *s, int flush_open)
 
 static void save_meter(struct mt_out *o, const struct meter *m)
 {
-	mt_out_begin(o);
-	mt_out_str(o, "participant", m->participant);
-	if (m->property)
-		mt_out_str(o, "property", m->property);
-	mt_out_str(o, "meter", m->id);
-	mt_out_str(o, "quantity", m->q->name);
+	write_identity(o, m);
 	mt_out_str(o, "kind", mt_kind_name(m->kind));
 	mt_out_int(o, "rate", m->rate);
 	mt_out_num(o, "rollover", m->rollover);
