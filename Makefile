@@ -19,12 +19,14 @@ endif
 BIN = $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
 
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) \
-	$(shell $(PKG_CONFIG) --cflags yajl)
+	$(shell $(PKG_CONFIG) --cflags yajl sqlite3 libxml-2.0)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 YAJL_LIBS = $(shell $(PKG_CONFIG) --libs yajl)
+SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
+XML_LIBS = $(shell $(PKG_CONFIG) --libs libxml-2.0)
 
-PROGS = meter-standardize
+PROGS = meter-standardize meter-load
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 MAN1 = $(wildcard man/*.1)
@@ -33,7 +35,7 @@ MAN7 = $(wildcard man/*.7)
 
 all: $(PROGS:%=$(BIN)/%)
 
-$(BUILD)/lib/%.o: lib/%.c lib/meter.h
+$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/schema.sql.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -48,6 +50,10 @@ $(BUILD)/libmeter.a: $(LIB_OBJ)
 $(BIN)/meter-standardize: $(BUILD)/cmd/meter-standardize.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(YAJL_LIBS) -lm
+
+$(BIN)/meter-load: $(BUILD)/cmd/meter-load.o $(BUILD)/libmeter.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(XML_LIBS) $(YAJL_LIBS) -lm
 
 check: all
 	METER_BIN=$(CURDIR)/$(BIN) sh tests/run

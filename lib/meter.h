@@ -38,6 +38,7 @@ struct mt_err {
 	char msg[512];
 	char file[256];
 	long line;
+	int status;     /* the exit status it calls for when not MT_EXIT_IO */
 };
 
 /* ---- util.c: allocation, errors, small helpers ---- */
@@ -304,7 +305,28 @@ int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
     struct mt_err *err);
 int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
     struct mt_err *err);
+/* Convert h->value to the quantity's canonical unit (a rate or a volume of
+ * gas is refused: an hour is an amount). */
+int mt_meter_hour_canonical(struct mt_meter_hour *h, struct mt_err *err);
 void mt_meter_hour_write(struct mt_out *o, const struct mt_meter_hour *h);
+
+/* A property hour (meter-aggregate, meter-enrich), validated; the record
+ * stays reachable for the optional context fields. */
+struct mt_property_hour {
+	const char *participant, *property, *unit;
+	const struct mt_quantity *q;
+	mt_time_t hour;
+	double value, coverage;
+	enum mt_quality quality;
+	long meters, meters_expected;
+	const struct mt_rec *rec;
+};
+
+/* 'h' meter hour (has "meter"), 'p' property hour (has "property" and no
+ * "meter"), 0 neither; records on the way to the warehouse. */
+int mt_hour_kind(const struct mt_rec *rec);
+int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
+    struct mt_err *err);
 
 /* ---- std.c: raw readings -> meter hours (meter-standardize's engine) ---- */
 struct mt_std_opts {
@@ -350,5 +372,105 @@ const struct mt_std_stats *mt_std_stats(const struct mt_std *s);
  * is still to be emitted, per meter, as NDJSON. */
 int mt_std_load_state(struct mt_std *s, const char *path, struct mt_err *err);
 int mt_std_save_state(struct mt_std *s, const char *path, struct mt_err *err);
+
+/* ---- config.c: the participant configuration (meter-config(5)) ---- */
+struct mt_contract {
+	char *id;
+	double co2_kg_per_kwh;   /* -1 when not given */
+	char *co2_series;        /* hourly intensity file, or NULL */
+	long line;
+};
+
+struct mt_office_hours {
+	unsigned days;           /* bit i: ISO weekday i + 1 */
+	int from, to;            /* minutes after local midnight */
+};
+
+struct mt_closure {
+	int64_t from_day, to_day;   /* days since 1970-01-01, inclusive */
+};
+
+struct mt_property_cfg {
+	char *id, *name, *type, *region, *timezone;
+	double area_m2;          /* 0 when not given */
+	struct mt_office_hours *hours;
+	size_t nhours;
+	struct mt_closure *closures;
+	size_t nclosures;
+	long line;
+};
+
+struct mt_header {
+	char *name, *env, *prefix;
+};
+
+/* A connector's attributes as given: meter-fetch(1) reads them. */
+struct mt_connector {
+	char *type;
+	char **attrs;            /* name, value, ..., NULL */
+	struct mt_header *headers;
+	size_t nheaders;
+	long line;
+};
+
+struct mt_meter_cfg {
+	char *id, *property, *unit, *kind, *contract;
+	const struct mt_quantity *q;
+	double rollover, calorific;   /* 0 when not given */
+	int external;
+	struct mt_connector *connector;
+	long line;
+};
+
+struct mt_config {
+	char *path, *id, *name, *timezone;
+	struct mt_contract *contracts;
+	size_t ncontracts;
+	struct mt_property_cfg *properties;
+	size_t nproperties;
+	struct mt_meter_cfg *meters;
+	size_t nmeters;
+};
+
+/* Load and validate; errors name file, line and element (err->status is
+ * MT_EXIT_USAGE for a bad file, MT_EXIT_IO for an unreadable one). */
+struct mt_config *mt_config_load(const char *path, struct mt_err *err);
+void mt_config_free(struct mt_config *cfg);
+struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
+    const char *id);
+struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg,
+    const char *id);
+const char *mt_connector_attr(const struct mt_connector *c, const char *name);
+
+/* ---- db.c: the warehouse (SQLite) ---- */
+#define MT_SCHEMA_VERSION 1
+
+struct mt_db;
+/* Open or create the warehouse and bring its schema up to date.  Refuses
+ * a schema newer than this program knows. */
+struct mt_db *mt_db_open(const char *path, struct mt_err *err);
+void mt_db_close(struct mt_db *db);
+/* Write transactions: begin takes the write lock, waiting for other
+ * writers (busy timeout); commit makes everything since begin durable. */
+int mt_db_begin(struct mt_db *db, struct mt_err *err);
+int mt_db_commit(struct mt_db *db, struct mt_err *err);
+void mt_db_rollback(struct mt_db *db);
+/* Insert or replace by natural key. */
+int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
+    struct mt_err *err);
+int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
+    struct mt_err *err);
+/* Replace everything stored of the participant's configuration, and bring
+ * the local calendar of its property hours in line with its zones. */
+int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
+    struct mt_err *err);
+
+struct mt_load_log {
+	const char *source;
+	mt_time_t started, finished;
+	long in, loaded, rejected;
+};
+int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
+    struct mt_err *err);
 
 #endif

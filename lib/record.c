@@ -230,6 +230,83 @@ int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
 	return 0;
 }
 
+int mt_meter_hour_canonical(struct mt_meter_hour *h, struct mt_err *err)
+{
+	struct mt_conv c;
+
+	if (mt_unit_convert(h->q, h->unit, &c, err) < 0)
+		return -1;
+	if (c.rate || c.needs_cv)
+		return fail(err, "unit \"%s\" cannot be an hour's unit of %s",
+		    h->unit, h->q->name);
+	h->value = h->value * c.factor + c.offset;
+	h->unit = h->q->unit;
+	return 0;
+}
+
+int mt_hour_kind(const struct mt_rec *rec)
+{
+	if (mt_rec_get(rec, "meter") != NULL)
+		return 'h';
+	if (mt_rec_get(rec, "property") != NULL && mt_rec_get(rec, "hour") != NULL)
+		return 'p';
+	return 0;
+}
+
+static int get_count(const struct mt_rec *rec, const char *key, long *out,
+    struct mt_err *err)
+{
+	double v = 0;
+	int rc = get_num(rec, key, 0, &v, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && (v != floor(v) || v < 0 || v > 1e9))
+		return fail(err, "field \"%s\" must be a whole number", key);
+	*out = rc > 0 ? (long)v : -1;
+	return 0;
+}
+
+int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
+    struct mt_err *err)
+{
+	const char *quality = NULL;
+	enum mt_tsform form;
+	struct mt_conv c;
+
+	memset(h, 0, sizeof *h);
+	h->coverage = 1;
+	h->rec = rec;
+	if (get_id(rec, "participant", 1, &h->participant, err) < 0 ||
+	    get_id(rec, "property", 1, &h->property, err) < 0 ||
+	    get_quantity(rec, &h->q, err) < 0 ||
+	    get_ts(rec, "hour", &h->hour, &form, err) < 0 ||
+	    get_num(rec, "value", 1, &h->value, err) < 0 ||
+	    get_str(rec, "unit", 1, &h->unit, err) < 0 ||
+	    get_str(rec, "quality", 0, &quality, err) < 0 ||
+	    get_num(rec, "coverage", 0, &h->coverage, err) < 0 ||
+	    get_count(rec, "meters", &h->meters, err) < 0 ||
+	    get_count(rec, "meters_expected", &h->meters_expected, err) < 0)
+		return -1;
+	if (form != MT_TS_UTC)
+		return fail(err, "field \"%s\" must carry Z or a UTC offset", "hour");
+	if (h->hour != mt_hour_floor(h->hour))
+		return fail(err, "field \"%s\" is not on a whole hour", "hour");
+	if (quality != NULL && mt_quality_parse(quality, &h->quality) < 0)
+		return fail(err, "field \"%s\" must be measured, interpolated or estimated",
+		    "quality");
+	if (!(h->coverage >= 0 && h->coverage <= 1))
+		return fail(err, "field \"%s\" must be between 0 and 1", "coverage");
+	if (mt_unit_convert(h->q, h->unit, &c, err) < 0)
+		return -1;
+	if (c.rate || c.needs_cv)
+		return fail(err, "unit \"%s\" cannot be an hour's unit of %s",
+		    h->unit, h->q->name);
+	h->value = h->value * c.factor + c.offset;
+	h->unit = h->q->unit;
+	return 0;
+}
+
 void mt_meter_hour_write(struct mt_out *o, const struct mt_meter_hour *h)
 {
 	mt_out_begin(o);

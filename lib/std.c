@@ -760,18 +760,10 @@ static int pass_hour(struct mt_std *s, const struct mt_rec *rec,
     struct mt_err *err)
 {
 	struct mt_meter_hour h;
-	struct mt_conv c;
 
 	if (mt_meter_hour_parse(rec, &h, err) < 0 ||
-	    mt_unit_convert(h.q, h.unit, &c, err) < 0)
+	    mt_meter_hour_canonical(&h, err) < 0)
 		return -1;
-	if (c.rate || c.needs_cv) {
-		mt_err_set(err, NULL, 0, "unit \"%s\" cannot be a meter hour's unit of %s",
-		    h.unit, h.q->name);
-		return -1;
-	}
-	h.value = h.value * c.factor + c.offset;
-	h.unit = h.q->unit;
 	mt_meter_hour_write(s->out, &h);
 	s->st.passed++;
 	s->st.out++;

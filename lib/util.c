@@ -42,6 +42,7 @@ void mt_err_set(struct mt_err *err, const char *file, long line,
 		return;
 	snprintf(err->file, sizeof err->file, "%s", file ? file : "");
 	err->line = line;
+	err->status = MT_EXIT_IO;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);

@@ -1,0 +1,272 @@
+/* meter-load - load meter hours and property hours into the warehouse,
+ * replacing by natural key, in batched transactions. */
+#define _POSIX_C_SOURCE 200809L
+#include "../lib/meter.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define PROGRESS_EVERY 100000L
+
+struct opts {
+	const char *rejects, *config;
+	long batch;
+	int quiet, stats, progress;
+};
+
+struct counts {
+	long in, loaded, rejected;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: meter-load [-q] [-r rejects] [--batch n] [--stats] [--progress]\n"
+	    "                  database [file ...]\n"
+	    "       meter-load -c participant.xml database\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS };
+	static const struct option longopts[] = {
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "progress", no_argument, NULL, O_PROG },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "rejects", required_argument, NULL, 'r' },
+		{ "stats", no_argument, NULL, O_STATS },
+		{ "version", no_argument, NULL, O_VERS },
+		{ NULL, 0, NULL, 0 }
+	};
+	double v;
+	int c;
+
+	o->batch = 10000;
+	while ((c = getopt_long(argc, argv, "c:hqr:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
+		case 'q': o->quiet = 1; break;
+		case 'r': o->rejects = optarg; break;
+		case O_BATCH:
+			if (mt_parse_double(optarg, &v) < 0 || v < 1 || v > 1e7 ||
+			    v != (long)v) {
+				mt_warnx("bad value for --batch: \"%s\"", optarg);
+				return -1;
+			}
+			o->batch = (long)v;
+			break;
+		case O_STATS: o->stats = 1; break;
+		case O_PROG: o->progress = 1; break;
+		case O_VERS:
+			printf("meter-load %s\n", MT_VERSION);
+			exit(mt_finish_stdout(MT_EXIT_OK));
+		default: return -1;
+		}
+	}
+	if (optind >= argc) {
+		mt_warnx("no database given");
+		return -1;
+	}
+	if (o->config != NULL && optind + 1 < argc) {
+		mt_warnx("-c loads a configuration: no record files with it");
+		return -1;
+	}
+	return optind;
+}
+
+static mt_time_t now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (mt_time_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* One record into the open transaction: 1 loaded, 0 rejected, -1 the
+ * database failed. */
+static int load_record(struct mt_db *db, const struct mt_rec *rec,
+    struct mt_rejects *rj)
+{
+	struct mt_meter_hour mh;
+	struct mt_property_hour ph;
+	struct mt_err err;
+	int kind = mt_hour_kind(rec), rc;
+
+	if (kind == 'h') {
+		rc = mt_meter_hour_parse(rec, &mh, &err) < 0 ||
+		    mt_meter_hour_canonical(&mh, &err) < 0 ? 0 : 1;
+		if (rc == 1 && mt_db_put_meter_hour(db, &mh, &err) < 0)
+			rc = -1;
+	} else if (kind == 'p') {
+		rc = mt_property_hour_parse(rec, &ph, &err) < 0 ? 0 : 1;
+		if (rc == 1 && mt_db_put_property_hour(db, &ph, &err) < 0)
+			rc = -1;
+	} else {
+		rc = 0;
+		mt_err_set(&err, NULL, 0, "neither a meter hour (no \"meter\") "
+		    "nor a property hour (no \"property\" and \"hour\")");
+	}
+	if (rc == 0)
+		mt_reject_rec(rj, rec, err.msg);
+	else if (rc < 0)
+		mt_diag_err(&err);
+	return rc;
+}
+
+/* Commit every batch: a kill loses at most the open batch, which a
+ * re-run loads again. */
+static int load_stream(struct mt_db *db, struct mt_ndjson *rd,
+    const struct opts *o, struct mt_rejects *rj, struct counts *n)
+{
+	struct mt_rec *rec = mt_xmalloc(sizeof *rec);
+	struct mt_err err;
+	long in_batch = 0;
+	int rc, status = 0;
+
+	while (status == 0 && (rc = mt_ndjson_next(rd, rec, &err)) != 0) {
+		n->in++;
+		if (rc == -2) {
+			mt_diag_err(&err);
+			status = -1;
+		} else if (rc == -1) {
+			mt_reject_rec(rj, rec, err.msg);
+			n->rejected++;
+		} else if ((rc = load_record(db, rec, rj)) < 0) {
+			status = -1;
+		} else {
+			n->loaded += rc;
+			n->rejected += !rc;
+			if (rc && ++in_batch == o->batch) {
+				if (mt_db_commit(db, &err) < 0 || mt_db_begin(db, &err) < 0) {
+					mt_diag_err(&err);
+					status = -1;
+				}
+				in_batch = 0;
+			}
+		}
+		if (o->progress && n->in % PROGRESS_EVERY == 0)
+			mt_warnx("%ld records read", n->in);
+	}
+	free(rec);
+	return status;
+}
+
+static int load_file(struct mt_db *db, const char *path, const struct opts *o,
+    struct mt_rejects *rj, struct counts *total)
+{
+	struct mt_load_log log = { .source = path, .started = now_ms() };
+	struct counts n = { 0, 0, 0 };
+	struct mt_err err;
+	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
+	int status;
+
+	if (rd == NULL) {
+		mt_diag_err(&err);
+		return -1;
+	}
+	if (mt_db_begin(db, &err) < 0) {
+		mt_diag_err(&err);
+		mt_ndjson_close(rd);
+		return -1;
+	}
+	status = load_stream(db, rd, o, rj, &n);
+	mt_ndjson_close(rd);
+	log.finished = now_ms();
+	log.in = n.in;
+	log.loaded = n.loaded;
+	log.rejected = n.rejected;
+	if (status == 0 && (mt_db_log_load(db, &log, &err) < 0 ||
+	    mt_db_commit(db, &err) < 0)) {
+		mt_diag_err(&err);
+		status = -1;
+	}
+	if (status < 0)
+		mt_db_rollback(db);
+	total->in += n.in;
+	total->loaded += n.loaded;
+	total->rejected += n.rejected;
+	return status;
+}
+
+/* The configuration replaces what the warehouse held of the participant,
+ * in one transaction. */
+static int load_config(struct mt_db *db, struct mt_config *cfg)
+{
+	struct mt_err err;
+
+	if (mt_db_begin(db, &err) < 0 || mt_db_put_config(db, cfg, &err) < 0 ||
+	    mt_db_commit(db, &err) < 0) {
+		mt_diag_err(&err);
+		mt_db_rollback(db);
+		mt_config_free(cfg);
+		return MT_EXIT_IO;
+	}
+	mt_config_free(cfg);
+	return MT_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static char *dash[] = { "-" };
+	struct opts o = { 0 };
+	struct counts n = { 0, 0, 0 };
+	struct mt_rejects rj;
+	struct mt_err err;
+	struct mt_db *db;
+	struct mt_config *cfg = NULL;
+	int first, status = MT_EXIT_OK;
+
+	mt_cli_init(argv[0]);
+	if ((first = parse_args(argc, argv, &o)) < 0) {
+		usage(stderr);
+		return MT_EXIT_USAGE;
+	}
+	argc -= first;
+	argv += first;
+	if (mt_rejects_open(&rj, o.rejects, &err) < 0) {
+		mt_diag_err(&err);
+		return MT_EXIT_IO;
+	}
+	rj.quiet = o.quiet;
+	/* a bad configuration is found before the warehouse is touched */
+	if ((o.config != NULL && (cfg = mt_config_load(o.config, &err)) == NULL) ||
+	    (db = mt_db_open(argv[0], &err)) == NULL) {
+		mt_diag_err(&err);
+		mt_config_free(cfg);
+		mt_rejects_close(&rj);
+		return err.status;
+	}
+	if (cfg != NULL) {
+		status = load_config(db, cfg);
+		mt_db_close(db);
+		mt_rejects_close(&rj);
+		return mt_finish_stdout(status);
+	}
+	if (argc == 1) {
+		argc = 2;
+		argv = dash - 1;
+	}
+	for (int i = 1; i < argc && status == MT_EXIT_OK; i++)
+		if (load_file(db, argv[i], &o, &rj, &n) < 0)
+			status = MT_EXIT_IO;
+	mt_db_close(db);
+	if (status == MT_EXIT_OK && rj.count > 0)
+		status = MT_EXIT_REJECTS;
+	if (o.stats)
+		mt_warnx("in %ld out %ld merged 0 rejected %ld", n.in, n.loaded,
+		    n.rejected);
+	if (rj.count > 0 && o.rejects == NULL && !o.quiet)
+		mt_warnx("%ld records rejected", rj.count);
+	if (mt_rejects_close(&rj) < 0 && status < MT_EXIT_IO) {
+		mt_warnx("cannot write rejects file %s", o.rejects);
+		status = MT_EXIT_IO;
+	}
+	return mt_finish_stdout(status);
+}

@@ -1,0 +1,596 @@
+/* config.c - the participant configuration (meter-config(5)), read with
+ * libxml2 and validated as a whole before anything uses it.
+ *
+ * Parsed without network access and without DTDs: a document that declares
+ * a DOCTYPE is refused, so no external entity is ever resolved and no
+ * entity can be expanded (XXE, "billion laughs"). */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#define ID_MAX 64
+
+struct loader {
+	struct mt_config *cfg;
+	struct mt_err *err;
+	const char *path;
+	int failed;
+};
+
+static int fail_at(struct loader *ld, xmlNode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct loader *ld, xmlNode *n, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (ld->failed++)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	mt_err_set(ld->err, ld->path, n ? xmlGetLineNo(n) : 0, "<%s>: %s",
+	    n ? (const char *)n->name : "?", msg);
+	ld->err->status = MT_EXIT_USAGE;
+	return -1;
+}
+
+/* ---- attributes ---- */
+
+static const char *attr(xmlNode *n, const char *name)
+{
+	xmlAttr *a;
+
+	for (a = n->properties; a != NULL; a = a->next)
+		if (strcmp((const char *)a->name, name) == 0 && a->children != NULL)
+			return (const char *)a->children->content;
+	return NULL;
+}
+
+/* Every attribute must be one the element knows. */
+static int check_attrs(struct loader *ld, xmlNode *n, const char *const *known)
+{
+	for (xmlAttr *a = n->properties; a != NULL; a = a->next) {
+		const char *const *k = known;
+		while (*k != NULL && strcmp(*k, (const char *)a->name) != 0)
+			k++;
+		if (*k == NULL)
+			return fail_at(ld, n, "unknown attribute \"%s\"", a->name);
+	}
+	return 0;
+}
+
+static char *need(struct loader *ld, xmlNode *n, const char *name)
+{
+	const char *v = attr(n, name);
+
+	if (v == NULL || *v == '\0') {
+		fail_at(ld, n, "missing attribute \"%s\"", name);
+		return NULL;
+	}
+	return mt_xstrdup(v);
+}
+
+static char *maybe(xmlNode *n, const char *name)
+{
+	const char *v = attr(n, name);
+	return v ? mt_xstrdup(v) : NULL;
+}
+
+/* Ids become parts of keys and of paths: letters, digits, '.', '_', '-',
+ * not starting with '.', at most 64 bytes. */
+static char *need_id(struct loader *ld, xmlNode *n)
+{
+	char *id = need(ld, n, "id");
+
+	if (id == NULL)
+		return NULL;
+	if (id[0] == '.' || strlen(id) > ID_MAX)
+		goto bad;
+	for (const char *p = id; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			goto bad;
+	return id;
+bad:
+	fail_at(ld, n, "bad id \"%.80s\": letters, digits, '.', '_' and '-' only, "
+	    "not starting with '.', at most 64", id);
+	free(id);
+	return NULL;
+}
+
+/* An optional number attribute: 0 absent, 1 present, -1 bad. */
+static int number(struct loader *ld, xmlNode *n, const char *name, double min,
+    double *out)
+{
+	const char *v = attr(n, name);
+
+	if (v == NULL)
+		return 0;
+	if (mt_parse_double(v, out) < 0 || *out < min)
+		return fail_at(ld, n, "attribute \"%s\" must be a number%s, not \"%.40s\"",
+		    name, min > 0 ? " above 0" : min == 0 ? " from 0" : "", v);
+	return 1;
+}
+
+static int boolean(struct loader *ld, xmlNode *n, const char *name, int *out)
+{
+	const char *v = attr(n, name);
+
+	*out = 0;
+	if (v == NULL || strcmp(v, "false") == 0)
+		return 0;
+	if (strcmp(v, "true") == 0)
+		return *out = 1, 0;
+	return fail_at(ld, n, "attribute \"%s\" must be true or false", name);
+}
+
+static char *zone_attr(struct loader *ld, xmlNode *n)
+{
+	const char *v = attr(n, "timezone");
+	struct mt_err zerr;
+	struct mt_zone *z;
+
+	if (v == NULL)
+		return NULL;
+	if ((z = mt_zone_open(v, &zerr)) == NULL) {
+		fail_at(ld, n, "%s", zerr.msg);
+		return NULL;
+	}
+	mt_zone_free(z);
+	return mt_xstrdup(v);
+}
+
+static int is_elem(xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+/* Text other than white space has no place between elements. */
+static int check_child(struct loader *ld, xmlNode *c, xmlNode *parent)
+{
+	if (c->type == XML_TEXT_NODE) {
+		for (const xmlChar *p = c->content; p && *p; p++)
+			if (!isspace(*p))
+				return fail_at(ld, parent, "unexpected text");
+		return 0;
+	}
+	if (c->type == XML_COMMENT_NODE)
+		return 0;
+	if (c->type != XML_ELEMENT_NODE)
+		return fail_at(ld, parent, "unexpected content");
+	return 1;
+}
+
+/* ---- elements ---- */
+
+static int parse_hhmm(const char *s, int *minutes)
+{
+	if (s == NULL || strlen(s) != 5 || s[2] != ':' || !isdigit((unsigned char)s[0]) ||
+	    !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return -1;
+	*minutes = ((s[0] - '0') * 10 + s[1] - '0') * 60 + (s[3] - '0') * 10 + s[4] - '0';
+	return *minutes <= 24 * 60 && (s[3] - '0') < 6 ? 0 : -1;
+}
+
+static int day_index(const char *s, size_t n)
+{
+	static const char *days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+
+	for (int i = 0; i < 7; i++)
+		if (n == 3 && strncmp(s, days[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/* "mon-fri", "sat,sun", "mon-wed,fri" -> bit i for ISO weekday i+1. */
+static int parse_days(const char *s, unsigned *mask)
+{
+	*mask = 0;
+	while (s && *s) {
+		size_t n = strcspn(s, ",");
+		const char *dash = memchr(s, '-', n);
+		int a = day_index(s, dash ? (size_t)(dash - s) : n);
+		int b = dash ? day_index(dash + 1, n - (size_t)(dash - s) - 1) : a;
+		if (a < 0 || b < a)
+			return -1;
+		for (int i = a; i <= b; i++)
+			*mask |= 1u << i;
+		s += n + (s[n] == ',');
+	}
+	return *mask ? 0 : -1;
+}
+
+static int office_hours(struct loader *ld, xmlNode *n, struct mt_property_cfg *p)
+{
+	static const char *const known[] = { "days", "from", "to", NULL };
+	struct mt_office_hours *oh;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	p->hours = mt_xrealloc(p->hours, (p->nhours + 1) * sizeof *p->hours);
+	oh = &p->hours[p->nhours++];
+	if (parse_days(attr(n, "days"), &oh->days) < 0)
+		return fail_at(ld, n, "attribute \"days\" must be like mon-fri or sat,sun");
+	if (parse_hhmm(attr(n, "from"), &oh->from) < 0 ||
+	    parse_hhmm(attr(n, "to"), &oh->to) < 0 || oh->to <= oh->from)
+		return fail_at(ld, n, "attributes \"from\" and \"to\" must be HH:MM, from before to");
+	return 0;
+}
+
+static int closure(struct loader *ld, xmlNode *n, struct mt_property_cfg *p)
+{
+	static const char *const known[] = { "from", "to", NULL };
+	const char *from = attr(n, "from"), *to = attr(n, "to");
+	struct mt_closure *c;
+	enum mt_tsform form;
+	mt_time_t a, b;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	if (from == NULL || to == NULL || strlen(from) != 10 || strlen(to) != 10 ||
+	    mt_time_parse(from, 10, &a, &form, NULL) < 0 ||
+	    mt_time_parse(to, 10, &b, &form, NULL) < 0 || b < a)
+		return fail_at(ld, n, "attributes \"from\" and \"to\" must be dates "
+		    "YYYY-MM-DD, from not after to");
+	p->closures = mt_xrealloc(p->closures, (p->nclosures + 1) * sizeof *p->closures);
+	c = &p->closures[p->nclosures++];
+	c->from_day = a / 86400000;
+	c->to_day = b / 86400000;
+	return 0;
+}
+
+static const char *const connector_attrs[] = { "type", "url", "kind", "unit",
+	"duration", "ts-column", "value-column", "unit-column", "timezone",
+	"delimiter", "quote", "decimal", "time-format", "skip", "items", "ts",
+	"value", "unit-field", "netrc", "ca-file", "timeout", "max-size",
+	"flow-direction", NULL };
+
+static int header(struct loader *ld, xmlNode *n, struct mt_connector *c)
+{
+	static const char *const known[] = { "name", "env", "prefix", NULL };
+	struct mt_header *h;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	c->headers = mt_xrealloc(c->headers, (c->nheaders + 1) * sizeof *c->headers);
+	h = &c->headers[c->nheaders++];
+	memset(h, 0, sizeof *h);
+	h->prefix = maybe(n, "prefix");
+	if ((h->name = need(ld, n, "name")) == NULL || (h->env = need(ld, n, "env")) == NULL)
+		return -1;
+	return 0;
+}
+
+static int connector(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
+{
+	struct mt_connector *c;
+	size_t i = 0;
+
+	if (m->connector != NULL)
+		return fail_at(ld, n, "a meter has one connector");
+	if (check_attrs(ld, n, connector_attrs) < 0)
+		return -1;
+	c = m->connector = mt_xcalloc(1, sizeof *c);
+	c->line = xmlGetLineNo(n);
+	if ((c->type = need(ld, n, "type")) == NULL)
+		return -1;
+	for (xmlAttr *a = n->properties; a != NULL; a = a->next)
+		i++;
+	c->attrs = mt_xcalloc(2 * i + 1, sizeof *c->attrs);
+	i = 0;
+	for (xmlAttr *a = n->properties; a != NULL; a = a->next) {
+		c->attrs[i++] = mt_xstrdup((const char *)a->name);
+		c->attrs[i++] = mt_xstrdup(a->children ? (const char *)a->children->content : "");
+	}
+	for (xmlNode *ch = n->children; ch != NULL; ch = ch->next) {
+		int k = check_child(ld, ch, n);
+		if (k < 0 || (k > 0 && !is_elem(ch, "header") &&
+		    fail_at(ld, ch, "unknown element in <connector>") < 0) ||
+		    (k > 0 && header(ld, ch, c) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+static int meter_fields(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
+{
+	const char *q = attr(n, "quantity"), *kind = attr(n, "kind");
+	struct mt_conv conv;
+	struct mt_err uerr;
+
+	if ((m->q = q ? mt_quantity_find(q) : NULL) == NULL)
+		return fail_at(ld, n, q ? "unknown quantity \"%.40s\"" :
+		    "missing attribute \"quantity\"%.0s", q ? q : "");
+	m->unit = maybe(n, "unit");
+	if (m->unit != NULL && mt_unit_convert(m->q, m->unit, &conv, &uerr) < 0)
+		return fail_at(ld, n, "%s", uerr.msg);
+	if (kind != NULL && strcmp(kind, "cumulative") && strcmp(kind, "interval") &&
+	    strcmp(kind, "instant"))
+		return fail_at(ld, n, "attribute \"kind\" must be cumulative, interval or instant");
+	m->kind = maybe(n, "kind");
+	m->contract = maybe(n, "contract");
+	if (number(ld, n, "rollover", 1e-300, &m->rollover) < 0 ||
+	    number(ld, n, "calorific-value", 1e-300, &m->calorific) < 0 ||
+	    boolean(ld, n, "external", &m->external) < 0)
+		return -1;
+	return 0;
+}
+
+static int meter(struct loader *ld, xmlNode *n, const char *property)
+{
+	static const char *const known[] = { "id", "quantity", "unit", "kind",
+		"contract", "rollover", "calorific-value", "external", NULL };
+	struct mt_config *cfg = ld->cfg;
+	struct mt_meter_cfg *m;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	cfg->meters = mt_xrealloc(cfg->meters, (cfg->nmeters + 1) * sizeof *cfg->meters);
+	m = &cfg->meters[cfg->nmeters++];
+	memset(m, 0, sizeof *m);
+	m->line = xmlGetLineNo(n);
+	m->property = property ? mt_xstrdup(property) : NULL;
+	if ((m->id = need_id(ld, n)) == NULL || meter_fields(ld, n, m) < 0)
+		return -1;
+	if (mt_config_meter(cfg, m->id) != m)
+		return fail_at(ld, n, "duplicate meter id \"%s\"", m->id);
+	for (xmlNode *ch = n->children; ch != NULL; ch = ch->next) {
+		int k = check_child(ld, ch, n);
+		if (k < 0 || (k > 0 && !is_elem(ch, "connector") &&
+		    fail_at(ld, ch, "unknown element in <meter>") < 0) ||
+		    (k > 0 && connector(ld, ch, m) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+static int property(struct loader *ld, xmlNode *n)
+{
+	static const char *const known[] = { "id", "name", "type", "area-m2",
+		"region", "timezone", NULL };
+	struct mt_config *cfg = ld->cfg;
+	struct mt_property_cfg *p;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	cfg->properties = mt_xrealloc(cfg->properties,
+	    (cfg->nproperties + 1) * sizeof *cfg->properties);
+	p = &cfg->properties[cfg->nproperties++];
+	memset(p, 0, sizeof *p);
+	p->line = xmlGetLineNo(n);
+	if ((p->id = need_id(ld, n)) == NULL)
+		return -1;
+	if (mt_config_property(cfg, p->id) != p)
+		return fail_at(ld, n, "duplicate property id \"%s\"", p->id);
+	p->name = maybe(n, "name");
+	p->type = maybe(n, "type");
+	p->region = maybe(n, "region");
+	if (number(ld, n, "area-m2", 1e-300, &p->area_m2) < 0 ||
+	    (attr(n, "timezone") && (p->timezone = zone_attr(ld, n)) == NULL))
+		return -1;
+	for (xmlNode *ch = n->children; ch != NULL; ch = ch->next) {
+		int k = check_child(ld, ch, n);
+		if (k <= 0) {
+			if (k < 0)
+				return -1;
+		} else if (is_elem(ch, "office-hours")) {
+			if (office_hours(ld, ch, p) < 0)
+				return -1;
+		} else if (is_elem(ch, "closure")) {
+			if (closure(ld, ch, p) < 0)
+				return -1;
+		} else if (is_elem(ch, "meter")) {
+			if (meter(ld, ch, ld->cfg->properties[ld->cfg->nproperties - 1].id) < 0)
+				return -1;
+		} else {
+			return fail_at(ld, ch, "unknown element in <property>");
+		}
+		p = &ld->cfg->properties[ld->cfg->nproperties - 1];
+	}
+	return 0;
+}
+
+static int contract(struct loader *ld, xmlNode *n)
+{
+	static const char *const known[] = { "id", "co2-kg-per-kwh", "co2-series", NULL };
+	struct mt_config *cfg = ld->cfg;
+	struct mt_contract *c;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	cfg->contracts = mt_xrealloc(cfg->contracts,
+	    (cfg->ncontracts + 1) * sizeof *cfg->contracts);
+	c = &cfg->contracts[cfg->ncontracts++];
+	memset(c, 0, sizeof *c);
+	c->line = xmlGetLineNo(n);
+	c->co2_kg_per_kwh = -1;
+	if ((c->id = need_id(ld, n)) == NULL ||
+	    number(ld, n, "co2-kg-per-kwh", 0, &c->co2_kg_per_kwh) < 0)
+		return -1;
+	c->co2_series = maybe(n, "co2-series");
+	for (size_t i = 0; i + 1 < cfg->ncontracts; i++)
+		if (strcmp(cfg->contracts[i].id, c->id) == 0)
+			return fail_at(ld, n, "duplicate contract id \"%s\"", c->id);
+	return 0;
+}
+
+static int participant(struct loader *ld, xmlNode *root)
+{
+	static const char *const known[] = { "id", "name", "timezone", NULL };
+	struct mt_config *cfg = ld->cfg;
+
+	if (!is_elem(root, "participant"))
+		return fail_at(ld, root, "the root element must be <participant>");
+	if (check_attrs(ld, root, known) < 0 || (cfg->id = need_id(ld, root)) == NULL)
+		return -1;
+	cfg->name = maybe(root, "name");
+	if (attr(root, "timezone") && (cfg->timezone = zone_attr(ld, root)) == NULL)
+		return -1;
+	for (xmlNode *ch = root->children; ch != NULL; ch = ch->next) {
+		int k = check_child(ld, ch, root);
+		if (k < 0 || (k > 0 && (is_elem(ch, "contract") ? contract(ld, ch) :
+		    is_elem(ch, "property") ? property(ld, ch) :
+		    is_elem(ch, "meter") ? meter(ld, ch, NULL) :
+		    fail_at(ld, ch, "unknown element in <participant>")) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* Cross-references, once every element is read. */
+static int check_refs(struct loader *ld, xmlDoc *doc)
+{
+	struct mt_config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->nmeters; i++) {
+		struct mt_meter_cfg *m = &cfg->meters[i];
+		size_t k = 0;
+
+		if (m->contract == NULL)
+			continue;
+		while (k < cfg->ncontracts && strcmp(cfg->contracts[k].id, m->contract))
+			k++;
+		if (k == cfg->ncontracts) {
+			mt_err_set(ld->err, ld->path, m->line, "<meter>: unknown contract \"%s\"",
+			    m->contract);
+			ld->err->status = MT_EXIT_USAGE;
+			return -1;
+		}
+	}
+	(void)doc;
+	return 0;
+}
+
+static void xml_error(void *ctx, const xmlError *e)
+{
+	struct loader *ld = ctx;
+	char msg[300];
+	size_t n;
+
+	if (ld->failed++ || e == NULL)
+		return;
+	snprintf(msg, sizeof msg, "%s", e->message ? e->message : "XML error");
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	mt_err_set(ld->err, ld->path, e->line, "malformed XML: %s", msg);
+	ld->err->status = MT_EXIT_USAGE;
+}
+
+struct mt_config *mt_config_load(const char *path, struct mt_err *err)
+{
+	struct loader ld = { mt_xcalloc(1, sizeof *ld.cfg), err, path, 0 };
+	xmlDoc *doc;
+
+	ld.cfg->path = mt_xstrdup(path);
+	xmlSetStructuredErrorFunc(&ld, (xmlStructuredErrorFunc)xml_error);
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (doc == NULL) {
+		if (!ld.failed)
+			mt_err_set(err, path, 0, "cannot read configuration");
+		goto fail;
+	}
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		ld.failed = 0;
+		fail_at(&ld, (xmlNode *)doc->intSubset,
+		    "DOCTYPE declarations are not allowed");
+	} else if (ld.failed == 0 && xmlDocGetRootElement(doc) != NULL) {
+		participant(&ld, xmlDocGetRootElement(doc));
+		if (!ld.failed)
+			check_refs(&ld, doc);
+	}
+	xmlFreeDoc(doc);
+	if (!ld.failed)
+		return ld.cfg;
+fail:
+	mt_config_free(ld.cfg);
+	return NULL;
+}
+
+static void free_connector(struct mt_connector *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; c->attrs && c->attrs[i]; i++)
+		free(c->attrs[i]);
+	for (size_t i = 0; i < c->nheaders; i++) {
+		free(c->headers[i].name);
+		free(c->headers[i].env);
+		free(c->headers[i].prefix);
+	}
+	free(c->headers);
+	free(c->attrs);
+	free(c->type);
+	free(c);
+}
+
+void mt_config_free(struct mt_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->ncontracts; i++) {
+		free(cfg->contracts[i].id);
+		free(cfg->contracts[i].co2_series);
+	}
+	for (size_t i = 0; i < cfg->nproperties; i++) {
+		struct mt_property_cfg *p = &cfg->properties[i];
+		free(p->id);
+		free(p->name);
+		free(p->type);
+		free(p->region);
+		free(p->timezone);
+		free(p->hours);
+		free(p->closures);
+	}
+	for (size_t i = 0; i < cfg->nmeters; i++) {
+		struct mt_meter_cfg *m = &cfg->meters[i];
+		free(m->id);
+		free(m->property);
+		free(m->unit);
+		free(m->kind);
+		free(m->contract);
+		free_connector(m->connector);
+	}
+	free(cfg->contracts);
+	free(cfg->properties);
+	free(cfg->meters);
+	free(cfg->id);
+	free(cfg->name);
+	free(cfg->timezone);
+	free(cfg->path);
+	free(cfg);
+}
+
+struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
+    const char *id)
+{
+	for (size_t i = 0; i < cfg->nproperties; i++)
+		if (cfg->properties[i].id && strcmp(cfg->properties[i].id, id) == 0)
+			return &cfg->properties[i];
+	return NULL;
+}
+
+struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->nmeters; i++)
+		if (cfg->meters[i].id && strcmp(cfg->meters[i].id, id) == 0)
+			return &cfg->meters[i];
+	return NULL;
+}
+
+const char *mt_connector_attr(const struct mt_connector *c, const char *name)
+{
+	for (size_t i = 0; c->attrs[i] != NULL; i += 2)
+		if (strcmp(c->attrs[i], name) == 0)
+			return c->attrs[i + 1];
+	return NULL;
+}

@@ -1,0 +1,520 @@
+/* db.c - the warehouse on SQLite: schema versions, idempotent upserts by
+ * natural key, local calendar columns, the load history.
+ *
+ * WAL journal with synchronous=NORMAL: a killed process never leaves a
+ * half-written transaction, and readers (analysts) do not block the
+ * loaders.  Writers take the lock with BEGIN IMMEDIATE and wait for each
+ * other through the busy timeout, so several loaders share one file. */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "schema.sql.h"
+
+#define BUSY_TIMEOUT_MS (10 * 60 * 1000)
+
+struct tzinfo {
+	char name[64];
+	struct mt_zone *zone;
+};
+
+struct mt_db {
+	sqlite3 *h;
+	char *path;
+	sqlite3_stmt *put_mh, *put_ph, *put_month, *find_tz, *put_load;
+	struct mt_map *tz_by_property;   /* participant\0property -> tzinfo */
+	struct mt_map *months;           /* timezone\0month seen this run */
+	struct tzinfo **tzs;
+	size_t ntzs;
+};
+
+static int db_fail(struct mt_db *db, struct mt_err *err, const char *what)
+{
+	mt_err_set(err, db->path, 0, "%s: %s", what, sqlite3_errmsg(db->h));
+	return -1;
+}
+
+static int exec(struct mt_db *db, const char *sql, struct mt_err *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		mt_err_set(err, db->path, 0, "%s", msg ? msg : "SQL error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(struct mt_db *db, int *v, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot read the schema version");
+	*v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Bring the schema to SCHEMA_LATEST under the write lock, so that two
+ * loaders creating one warehouse at once do it once. */
+static int migrate(struct mt_db *db, struct mt_err *err)
+{
+	int v;
+	char sql[64];
+
+	if (mt_db_begin(db, err) < 0 || user_version(db, &v, err) < 0)
+		goto fail;
+	if (v > SCHEMA_LATEST) {
+		mt_err_set(err, db->path, 0, "schema version %d is newer than this "
+		    "program knows (%d): use a newer meter", v, SCHEMA_LATEST);
+		err->status = MT_EXIT_USAGE;
+		goto fail;
+	}
+	for (; v < SCHEMA_LATEST; v++)
+		if (exec(db, migrations[v], err) < 0)
+			goto fail;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_LATEST);
+	if (exec(db, sql, err) < 0)
+		goto fail;
+	return mt_db_commit(db, err);
+fail:
+	mt_db_rollback(db);
+	return -1;
+}
+
+static int prepare(struct mt_db *db, sqlite3_stmt **st, const char *sql,
+    struct mt_err *err)
+{
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	return 0;
+}
+
+static int prepare_all(struct mt_db *db, struct mt_err *err)
+{
+	return prepare(db, &db->put_mh, "INSERT OR REPLACE INTO meter_hour "
+	    "(participant, property, meter, quantity, hour, value, unit, quality,"
+	    " coverage) VALUES (?,?,?,?,?,?,?,?,?)", err) < 0 ||
+	    prepare(db, &db->put_ph, "INSERT OR REPLACE INTO property_hour "
+	    "(participant, property, quantity, hour, value, unit, meters,"
+	    " meters_expected, coverage, quality, timezone, local, month, weekday,"
+	    " local_hour, holiday, office_hours, outside_temp_c, area_m2,"
+	    " kwh_per_m2, co2_kg, temp_delta_c, hdd, cdd) VALUES "
+	    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err) < 0 ||
+	    prepare(db, &db->put_month, "INSERT OR IGNORE INTO calendar_month "
+	    "(timezone, month, hours) VALUES (?,?,?)", err) < 0 ||
+	    prepare(db, &db->find_tz, "SELECT coalesce(p.timezone, pa.timezone) "
+	    "FROM participant pa LEFT JOIN property p ON p.participant = pa.id "
+	    "AND p.id = ?2 WHERE pa.id = ?1", err) < 0 ||
+	    prepare(db, &db->put_load, "INSERT INTO loads (started, finished, "
+	    "source, records_in, loaded, rejected, duration_s) VALUES "
+	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
+}
+
+struct mt_db *mt_db_open(const char *path, struct mt_err *err)
+{
+	struct mt_db *db = mt_xcalloc(1, sizeof *db);
+
+	db->path = mt_xstrdup(path);
+	db->tz_by_property = mt_map_new();
+	db->months = mt_map_new();
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		db_fail(db, err, "cannot open database");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+	if (exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	    " PRAGMA foreign_keys = OFF;", err) < 0 || migrate(db, err) < 0 ||
+	    prepare_all(db, err) < 0)
+		goto fail;
+	return db;
+fail:
+	mt_db_close(db);
+	return NULL;
+}
+
+void mt_db_close(struct mt_db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_finalize(db->put_mh);
+	sqlite3_finalize(db->put_ph);
+	sqlite3_finalize(db->put_month);
+	sqlite3_finalize(db->find_tz);
+	sqlite3_finalize(db->put_load);
+	sqlite3_close(db->h);
+	for (size_t i = 0; i < db->ntzs; i++) {
+		mt_zone_free(db->tzs[i]->zone);
+		free(db->tzs[i]);
+	}
+	free(db->tzs);
+	mt_map_free(db->tz_by_property);
+	mt_map_free(db->months);
+	free(db->path);
+	free(db);
+}
+
+int mt_db_begin(struct mt_db *db, struct mt_err *err)
+{
+	return exec(db, "BEGIN IMMEDIATE", err);
+}
+
+int mt_db_commit(struct mt_db *db, struct mt_err *err)
+{
+	return exec(db, "COMMIT", err);
+}
+
+void mt_db_rollback(struct mt_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(db, err, "cannot write");
+	return 0;
+}
+
+int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
+    struct mt_err *err)
+{
+	sqlite3_stmt *st = db->put_mh;
+	char hour[32];
+
+	mt_time_format(hour, h->hour);
+	bind_text(st, 1, h->participant);
+	bind_text(st, 2, h->property);
+	bind_text(st, 3, h->meter);
+	bind_text(st, 4, h->q->name);
+	bind_text(st, 5, hour);
+	sqlite3_bind_double(st, 6, h->value);
+	bind_text(st, 7, h->unit);
+	bind_text(st, 8, mt_quality_name(h->quality));
+	sqlite3_bind_double(st, 9, h->coverage);
+	return step(db, st, err);
+}
+
+/* ---- local calendar of a property ---- */
+
+static struct tzinfo *zone_named(struct mt_db *db, const char *name,
+    struct mt_err *err)
+{
+	struct tzinfo *tz;
+	struct mt_zone *z;
+
+	for (size_t i = 0; i < db->ntzs; i++)
+		if (strcmp(db->tzs[i]->name, name) == 0)
+			return db->tzs[i];
+	if (strlen(name) >= sizeof tz->name || (z = mt_zone_open(name, err)) == NULL)
+		return NULL;
+	tz = mt_xcalloc(1, sizeof *tz);
+	snprintf(tz->name, sizeof tz->name, "%s", name);
+	tz->zone = z;
+	db->tzs = mt_xrealloc(db->tzs, (db->ntzs + 1) * sizeof *db->tzs);
+	db->tzs[db->ntzs++] = tz;
+	return tz;
+}
+
+/* The property's zone from the configuration (its own, else its
+ * participant's), else UTC; looked up once per property and run. */
+static struct tzinfo *property_zone(struct mt_db *db, const char *participant,
+    const char *property, struct mt_err *err)
+{
+	size_t plen = strlen(participant), n = plen + strlen(property) + 2;
+	char *key = mt_xmalloc(n);
+	struct tzinfo *tz;
+	const char *name = "UTC";
+
+	memcpy(key, participant, plen + 1);
+	memcpy(key + plen + 1, property, n - plen - 1);
+	if ((tz = mt_map_get(db->tz_by_property, key, n - 1)) == NULL) {
+		sqlite3_bind_text(db->find_tz, 1, participant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(db->find_tz, 2, property, -1, SQLITE_STATIC);
+		if (sqlite3_step(db->find_tz) == SQLITE_ROW &&
+		    sqlite3_column_text(db->find_tz, 0) != NULL)
+			name = (const char *)sqlite3_column_text(db->find_tz, 0);
+		tz = zone_named(db, name, err);
+		sqlite3_reset(db->find_tz);
+		if (tz != NULL)
+			mt_map_put(db->tz_by_property, key, n - 1, tz);
+	}
+	free(key);
+	return tz;
+}
+
+/* UTC instant of local midnight starting a month (the first instant that
+ * exists, should a zone skip midnight). */
+static mt_time_t month_start(struct mt_zone *z, int y, unsigned m)
+{
+	mt_time_t wall = mt_days_from_civil(y, m, 1) * 86400000, utc[2];
+
+	while (mt_zone_to_utc(z, wall, utc) == 0)
+		wall += MT_HOUR_MS;
+	return utc[0];
+}
+
+static int record_month(struct mt_db *db, struct tzinfo *tz, const char *month,
+    struct mt_err *err)
+{
+	char key[96];
+	int n = snprintf(key, sizeof key, "%s|%s", tz->name, month), y;
+	unsigned m;
+	mt_time_t start, end;
+
+	if (mt_map_get(db->months, key, (size_t)n) != NULL)
+		return 0;
+	mt_map_put(db->months, key, (size_t)n, db);
+	y = atoi(month);
+	m = (unsigned)atoi(month + 5);
+	start = month_start(tz->zone, y, m);
+	end = m == 12 ? month_start(tz->zone, y + 1, 1) : month_start(tz->zone, y, m + 1);
+	bind_text(db->put_month, 1, tz->name);
+	bind_text(db->put_month, 2, month);
+	sqlite3_bind_int64(db->put_month, 3, (end - start) / MT_HOUR_MS);
+	return step(db, db->put_month, err);
+}
+
+struct local_time {
+	char local[40], month[8];
+	int weekday, hour;
+};
+
+static void localize(struct mt_zone *z, mt_time_t utc, struct local_time *lt)
+{
+	int off = mt_zone_offset(z, utc), y;
+	mt_time_t wall = utc + (mt_time_t)off * 1000;
+	int64_t days = wall >= 0 ? wall / 86400000 : (wall - 86399999) / 86400000;
+	unsigned m, d;
+	int aoff = off < 0 ? -off : off;
+
+	mt_civil_from_days(days, &y, &m, &d);
+	mt_time_format(lt->local, wall);
+	snprintf(lt->local + 19, sizeof lt->local - 19, "%c%02d:%02d",
+	    off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
+	snprintf(lt->month, sizeof lt->month, "%04d-%02u", y, m);
+	lt->weekday = (int)(((days % 7) + 7 + 3) % 7) + 1;   /* ISO: 1970-01-01 was a Thursday */
+	lt->hour = (int)((wall - days * 86400000) / MT_HOUR_MS);
+}
+
+/* An optional context field of an enriched record, bound as it came. */
+static void bind_extra(sqlite3_stmt *st, int i, const struct mt_rec *rec,
+    const char *key)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	if (f == NULL || f->type == MT_NULL || f->type == MT_NESTED)
+		sqlite3_bind_null(st, i);
+	else if (f->type == MT_NUMBER && isfinite(f->num))
+		sqlite3_bind_double(st, i, f->num);
+	else if (f->type == MT_BOOL)
+		sqlite3_bind_int(st, i, f->boolean);
+	else if (f->type == MT_STRING)
+		sqlite3_bind_text(st, i, f->str, (int)f->len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_count(sqlite3_stmt *st, int i, long v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
+    struct mt_err *err)
+{
+	static const char *const extras[] = { "holiday", "office_hours",
+		"outside_temp_c", "area_m2", "kwh_per_m2", "co2_kg", "temp_delta_c",
+		"hdd", "cdd" };
+	sqlite3_stmt *st = db->put_ph;
+	struct tzinfo *tz = property_zone(db, h->participant, h->property, err);
+	struct local_time lt;
+	char hour[32];
+
+	if (tz == NULL)
+		return -1;
+	localize(tz->zone, h->hour, &lt);
+	if (record_month(db, tz, lt.month, err) < 0)
+		return -1;
+	mt_time_format(hour, h->hour);
+	bind_text(st, 1, h->participant);
+	bind_text(st, 2, h->property);
+	bind_text(st, 3, h->q->name);
+	bind_text(st, 4, hour);
+	sqlite3_bind_double(st, 5, h->value);
+	bind_text(st, 6, h->unit);
+	bind_count(st, 7, h->meters);
+	bind_count(st, 8, h->meters_expected);
+	sqlite3_bind_double(st, 9, h->coverage);
+	bind_text(st, 10, mt_quality_name(h->quality));
+	bind_text(st, 11, tz->name);
+	bind_text(st, 12, lt.local);
+	bind_text(st, 13, lt.month);
+	sqlite3_bind_int(st, 14, lt.weekday);
+	sqlite3_bind_int(st, 15, lt.hour);
+	for (int i = 0; i < 9; i++)
+		bind_extra(st, 16 + i, h->rec, extras[i]);
+	return step(db, st, err);
+}
+
+int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
+    struct mt_err *err)
+{
+	sqlite3_stmt *st = db->put_load;
+	char started[32], finished[32];
+
+	mt_time_format(started, log->started);
+	mt_time_format(finished, log->finished);
+	bind_text(st, 1, started);
+	bind_text(st, 2, finished);
+	bind_text(st, 3, log->source);
+	sqlite3_bind_int64(st, 4, log->in);
+	sqlite3_bind_int64(st, 5, log->loaded);
+	sqlite3_bind_int64(st, 6, log->rejected);
+	sqlite3_bind_double(st, 7, (double)(log->finished - log->started) / 1000);
+	return step(db, st, err);
+}
+
+/* ---- configuration ---- */
+
+static int run_sql(struct mt_db *db, const char *sql, const char *const *args,
+    int nargs, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	for (int i = 0; i < nargs; i++)
+		bind_text(st, i + 1, args[i]);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, "cannot write configuration");
+	return 0;
+}
+
+static int put_rows(struct mt_db *db, const struct mt_config *cfg,
+    struct mt_err *err)
+{
+	char num[2][40];
+
+	for (size_t i = 0; i < cfg->ncontracts; i++) {
+		const struct mt_contract *c = &cfg->contracts[i];
+		const char *a[] = { cfg->id, c->id, NULL };
+		if (c->co2_kg_per_kwh >= 0)
+			mt_format_double(num[0], sizeof num[0], c->co2_kg_per_kwh), a[2] = num[0];
+		if (run_sql(db, "INSERT INTO contract VALUES (?, ?, CAST(? AS REAL))",
+		    a, 3, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->nproperties; i++) {
+		const struct mt_property_cfg *p = &cfg->properties[i];
+		const char *a[] = { cfg->id, p->id, p->name, p->type, NULL, p->region,
+			p->timezone };
+		if (p->area_m2 > 0)
+			mt_format_double(num[0], sizeof num[0], p->area_m2), a[4] = num[0];
+		if (run_sql(db, "INSERT INTO property VALUES (?, ?, ?, ?, "
+		    "CAST(? AS REAL), ?, ?)", a, 7, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->nmeters; i++) {
+		const struct mt_meter_cfg *m = &cfg->meters[i];
+		const char *a[] = { cfg->id, m->id, m->property, m->q->name,
+			m->unit ? m->unit : m->q->unit, m->kind, m->contract,
+			m->external ? "1" : "0" };
+		if (run_sql(db, "INSERT INTO meter VALUES (?, ?, ?, ?, ?, ?, ?, "
+		    "CAST(? AS INTEGER))", a, 8, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Recompute the local calendar of the participant's property hours: a
+ * zone set or changed by this configuration applies to them too. */
+static int relocalize(struct mt_db *db, const char *participant,
+    struct mt_err *err)
+{
+	sqlite3_stmt *sel, *upd;
+	int rc = 0;
+
+	mt_map_free(db->tz_by_property);
+	db->tz_by_property = mt_map_new();
+	if (sqlite3_prepare_v2(db->h, "SELECT property, quantity, hour FROM "
+	    "property_hour WHERE participant = ?", -1, &sel, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	if (sqlite3_prepare_v2(db->h, "UPDATE property_hour SET timezone = ?, "
+	    "local = ?, month = ?, weekday = ?, local_hour = ? WHERE participant = ? "
+	    "AND property = ? AND quantity = ? AND hour = ?", -1, &upd, NULL) != SQLITE_OK) {
+		sqlite3_finalize(sel);
+		return db_fail(db, err, "cannot prepare statement");
+	}
+	bind_text(sel, 1, participant);
+	while (rc == 0 && sqlite3_step(sel) == SQLITE_ROW) {
+		const char *prop = (const char *)sqlite3_column_text(sel, 0);
+		const char *hour = (const char *)sqlite3_column_text(sel, 2);
+		struct tzinfo *tz = property_zone(db, participant, prop, err);
+		struct local_time lt;
+		enum mt_tsform form;
+		mt_time_t t;
+
+		if (tz == NULL || mt_time_parse(hour, strlen(hour), &t, &form, err) < 0) {
+			rc = -1;
+			break;
+		}
+		localize(tz->zone, t, &lt);
+		bind_text(upd, 1, tz->name);
+		bind_text(upd, 2, lt.local);
+		bind_text(upd, 3, lt.month);
+		sqlite3_bind_int(upd, 4, lt.weekday);
+		sqlite3_bind_int(upd, 5, lt.hour);
+		bind_text(upd, 6, participant);
+		bind_text(upd, 7, prop);
+		sqlite3_bind_text(upd, 8, (const char *)sqlite3_column_text(sel, 1), -1,
+		    SQLITE_TRANSIENT);
+		bind_text(upd, 9, hour);
+		rc = record_month(db, tz, lt.month, err) < 0 || step(db, upd, err) < 0 ? -1 : 0;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
+int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
+    struct mt_err *err)
+{
+	const char *id[] = { cfg->id }, *pa[] = { cfg->id, cfg->name, cfg->timezone };
+
+	if (run_sql(db, "DELETE FROM meter WHERE participant = ?", id, 1, err) < 0 ||
+	    run_sql(db, "DELETE FROM property WHERE participant = ?", id, 1, err) < 0 ||
+	    run_sql(db, "DELETE FROM contract WHERE participant = ?", id, 1, err) < 0 ||
+	    run_sql(db, "INSERT OR REPLACE INTO participant VALUES (?, ?, ?)", pa, 3,
+	    err) < 0 || put_rows(db, cfg, err) < 0)
+		return -1;
+	return relocalize(db, cfg->id, err);
+}
