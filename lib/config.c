@@ -8,9 +8,12 @@
 #include "meter.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -462,6 +465,7 @@ static int check_refs(struct loader *ld, xmlDoc *doc)
 			mt_err_set(ld->err, ld->path, m->line, "<meter>: unknown contract \"%s\"",
 			    m->contract);
 			ld->err->status = MT_EXIT_USAGE;
+			ld->failed = 1;
 			return -1;
 		}
 	}
@@ -485,25 +489,51 @@ static void xml_error(void *ctx, const xmlError *e)
 	ld->err->status = MT_EXIT_USAGE;
 }
 
+/* The parser stops at a DOCTYPE, before any entity in it is declared. */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext,
+    const xmlChar *sys)
+{
+	xmlParserCtxtPtr p = ctx;
+	struct loader *ld = p->_private;
+
+	(void)name, (void)ext, (void)sys;
+	if (!ld->failed++) {
+		mt_err_set(ld->err, ld->path, xmlSAX2GetLineNumber(ctx),
+		    "DOCTYPE declarations are not allowed");
+		ld->err->status = MT_EXIT_USAGE;
+	}
+	xmlStopParser(p);
+}
+
 struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 {
 	struct loader ld = { mt_xcalloc(1, sizeof *ld.cfg), err, path, 0 };
-	xmlDoc *doc;
+	xmlParserCtxtPtr p = xmlNewParserCtxt();
+	xmlDoc *doc = NULL;
 
 	ld.cfg->path = mt_xstrdup(path);
-	xmlSetStructuredErrorFunc(&ld, (xmlStructuredErrorFunc)xml_error);
-	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (doc == NULL) {
-		if (!ld.failed)
-			mt_err_set(err, path, 0, "cannot read configuration");
+	if (access(path, R_OK) < 0) {
+		mt_err_set(err, path, 0, "cannot read configuration: %s", strerror(errno));
 		goto fail;
 	}
-	if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		ld.failed = 0;
-		fail_at(&ld, (xmlNode *)doc->intSubset,
-		    "DOCTYPE declarations are not allowed");
-	} else if (ld.failed == 0 && xmlDocGetRootElement(doc) != NULL) {
+	if (p == NULL) {
+		mt_err_set(err, path, 0, "out of memory");
+		goto fail;
+	}
+	p->_private = &ld;
+	p->sax->internalSubset = on_doctype;
+	xmlSetStructuredErrorFunc(&ld, (xmlStructuredErrorFunc)xml_error);
+	doc = xmlCtxtReadFile(p, path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	xmlFreeParserCtxt(p);
+	p = NULL;
+	if (doc == NULL || ld.failed) {
+		if (!ld.failed)
+			mt_err_set(err, path, 0, "cannot read configuration");
+		xmlFreeDoc(doc);
+		goto fail;
+	}
+	if (xmlDocGetRootElement(doc) != NULL) {
 		participant(&ld, xmlDocGetRootElement(doc));
 		if (!ld.failed)
 			check_refs(&ld, doc);
@@ -512,6 +542,7 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 	if (!ld.failed)
 		return ld.cfg;
 fail:
+	xmlFreeParserCtxt(p);
 	mt_config_free(ld.cfg);
 	return NULL;
 }

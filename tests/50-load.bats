@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# meter-load and the warehouse: idempotence, crash safety, concurrency,
+# configuration, schema versions, and each view against an independent
+# computation (awk, date(1) or sqlite3 over the same input).
+
+load helper
+
+# mh METER HOUR VALUE [QUALITY [COVERAGE]]: a meter hour of acme/hq
+mh() {
+	printf '{"participant":"acme","property":"hq","meter":"%s","quantity":"electricity","hour":"%s","value":%s,"unit":"kWh","quality":"%s","coverage":%s}\n' \
+		"$1" "$2" "$3" "${4:-measured}" "${5:-1}"
+}
+
+# hours_from EPOCH COUNT METER: consecutive meter hours; the value depends
+# on the hour alone (k % 7 + 0.25, k hours after 2026-03-01), so inputs that
+# overlap agree
+hours_from() {
+	awk -v t0="$1" -v n="$2" -v m="$3" 'BEGIN { for (i = 0; i < n; i++) { t = t0 + i * 3600
+		printf "{\"participant\":\"acme\",\"property\":\"hq\",\"meter\":\"%s\",\"quantity\":\"electricity\",\"hour\":%d,\"value\":%.2f,\"unit\":\"kWh\"}\n", m, t, (t - 1772323200) / 3600 % 7 + 0.25 } }'
+}
+
+dump() {
+	sqlite3 "$1" "SELECT * FROM meter_hour ORDER BY participant, meter, quantity, hour;
+		SELECT * FROM property_hour ORDER BY participant, property, quantity, hour;"
+}
+
+@test "meter hours are loaded as given, one row per meter and hour" {
+	{ mh m1 2026-03-01T10:00:00Z 1.5; mh m1 2026-03-01T11:00:00Z 2 interpolated 0.5; mh m2 2026-03-01T10:00:00Z 3; } > in.ndjson
+	run --separate-stderr meter-load --stats w.db in.ndjson
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "meter-load: in 3 out 3 merged 0 rejected 0" ]
+	[ "$(sqlite3 w.db "SELECT meter, hour, value, unit, quality, coverage FROM meter_hour ORDER BY 1, 2")" = "m1|2026-03-01T10:00:00Z|1.5|kWh|measured|1.0
+m1|2026-03-01T11:00:00Z|2.0|kWh|interpolated|0.5
+m2|2026-03-01T10:00:00Z|3.0|kWh|measured|1.0" ]
+	[ "$(sqlite3 w.db "SELECT source, records_in, loaded, rejected FROM loads")" = "in.ndjson|3|3|0" ]
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 1 ]
+}
+
+@test "loading twice, or overlapping inputs in any order, gives the same warehouse" {
+	hours_from 1772323200 48 m1 > a.ndjson            # hours 0..47
+	hours_from $((1772323200 + 24 * 3600)) 48 m1 > b.ndjson   # hours 24..71, agreeing on 24..47
+	meter-load once.db a.ndjson b.ndjson
+	meter-load twice.db a.ndjson b.ndjson
+	meter-load twice.db a.ndjson b.ndjson
+	meter-load reversed.db b.ndjson a.ndjson
+	cat a.ndjson b.ndjson | sort -u | meter-load union.db
+	[ "$(sqlite3 once.db 'SELECT count(*), sum(value) FROM meter_hour')" = "72|229.0" ]
+	[ "$(dump once.db)" = "$(dump twice.db)" ]
+	[ "$(dump once.db)" = "$(dump reversed.db)" ]
+	[ "$(dump once.db)" = "$(dump union.db)" ]
+	# the independent total: 72 hours of (k % 7 + 0.25) = 10 weeks x 21 + 0 + 1 + 72 x 0.25
+	[ "$(awk 'BEGIN { for (i = 0; i < 72; i++) s += i % 7 + 0.25; print s }')" = 229 ]
+}
+
+@test "a changed hour replaces the stored one" {
+	{ mh m1 2026-03-01T10:00:00Z 1; mh m1 2026-03-01T11:00:00Z 2; } > a.ndjson
+	mh m1 2026-03-01T10:00:00Z 7 interpolated 0.25 > fix.ndjson
+	meter-load w.db a.ndjson
+	meter-load w.db fix.ndjson
+	[ "$(sqlite3 w.db "SELECT hour, value, quality, coverage FROM meter_hour ORDER BY hour")" = "2026-03-01T10:00:00Z|7.0|interpolated|0.25
+2026-03-01T11:00:00Z|2.0|measured|1.0" ]
+}
+
+@test "bad records go to the rejects, never into the warehouse" {
+	{ mh m1 2026-03-01T10:00:00Z 1; echo '{"participant":'; mh m1 2026-03-01T10:30:00Z 2
+	  echo '{"participant":"acme","meter":"m1","quantity":"electricity","hour":"2026-03-01T12:00:00Z","value":1,"unit":"degC"}'
+	  echo '{"participant":"acme","quantity":"electricity","hour":"2026-03-01T12:00:00Z","value":1,"unit":"kWh"}'
+	  echo '{"participant":"acme","property":"hq","quantity":"gas","hour":"2026-03-01T12:00:00Z","value":1,"unit":"kWh","meters":1.5}'
+	  mh m1 2026-03-01T11:00:00Z 3; } > in.ndjson
+	run meter-load -r rej.ndjson w.db in.ndjson
+	[ "$status" -eq 1 ]
+	[ "$(jq -r '"\(.line) \(.error)"' rej.ndjson)" = '2 truncated JSON object
+3 field "hour" is not on a whole hour
+4 unit "degC" cannot be converted to kWh (electricity)
+5 neither a meter hour (no "meter") nor a property hour (no "property" and "hour")
+6 field "meters" must be a whole number' ]
+	[ "$(sqlite3 w.db 'SELECT count(*), sum(value) FROM meter_hour')" = "2|4.0" ]
+	[ "$(sqlite3 w.db 'SELECT records_in, loaded, rejected FROM loads')" = "7|2|5" ]
+}
+
+@test "meter-standardize output loads through a pipe" {
+	for h in 10 11 12; do raw m1 "2026-03-01T$h:00:00Z" "$h"; done > raw.ndjson
+	meter-standardize raw.ndjson | meter-load w.db
+	[ "$(sqlite3 w.db "SELECT meter, hour, value FROM meter_hour ORDER BY hour")" = "m1|2026-03-01T10:00:00Z|1.0
+m1|2026-03-01T11:00:00Z|1.0" ]
+	[ "$(sqlite3 w.db 'SELECT source FROM loads')" = "-" ]
+}
+
+@test "killed with SIGKILL at any moment, a re-run converges to the same warehouse" {
+	hours_from 1772323200 30000 m1 > big.ndjson
+	hours_from 1772323200 30000 m2 >> big.ndjson
+	meter-load clean.db big.ndjson
+	want=$(dump clean.db | md5sum)
+	for delay in 0.05 0.1 0.2 0.3; do
+		rm -f k.db k.db-wal k.db-shm
+		meter-load --batch 500 k.db big.ndjson & pid=$!
+		sleep "$delay"; kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+		[ "$(sqlite3 k.db 'PRAGMA integrity_check')" = ok ]
+		meter-load k.db big.ndjson
+		[ "$(dump k.db | md5sum)" = "$want" ]
+	done
+}
+
+@test "parallel loaders write one warehouse without errors or lost rows" {
+	for m in 1 2 3 4; do hours_from 1772323200 5000 "m$m" > "p$m.ndjson"; done
+	hours_from 1772323200 5000 m1 > p5.ndjson   # overlaps p1 exactly
+	for f in p1 p2 p3 p4 p5; do meter-load --batch 100 par.db "$f.ndjson" & done
+	for job in $(jobs -p); do wait "$job"; done
+	meter-load seq.db p1.ndjson p2.ndjson p3.ndjson p4.ndjson
+	[ "$(sqlite3 par.db 'SELECT count(*) FROM meter_hour')" -eq 20000 ]
+	[ "$(dump par.db)" = "$(dump seq.db)" ]
+	[ "$(sqlite3 par.db 'SELECT count(*), sum(loaded) FROM loads')" = "5|25000" ]
+}
+
+@test "a warehouse of a newer schema is refused" {
+	mh m1 2026-03-01T10:00:00Z 1 > in.ndjson
+	meter-load w.db in.ndjson
+	sqlite3 w.db 'PRAGMA user_version = 99'
+	run meter-load w.db in.ndjson
+	[ "$status" -eq 2 ]
+	[ "$output" = "meter-load: w.db: schema version 99 is newer than this program knows (1): use a newer meter" ]
+}
+
+@test "a missing or unwritable database directory is a clear error" {
+	mh m1 2026-03-01T10:00:00Z 1 > in.ndjson
+	run meter-load no/such/dir/w.db in.ndjson
+	[ "$status" -eq 3 ]
+	[ "$output" = "meter-load: no/such/dir/w.db: cannot open database: unable to open database file" ]
+	mkdir ro && chmod 555 ro
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod 755 "$BATS_TEST_TMPDIR"
+		as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	fi
+	run $as_user meter-load ro/w.db in.ndjson
+	[ "$status" -eq 3 ]
+	[[ "$output" == "meter-load: ro/w.db: cannot open database: "* ]]
+	[ ! -e ro/w.db ]
+}
+
+@test "usage: no database is exit 2; --help and --version exit 0" {
+	run meter-load
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no database given"* ]]
+	run meter-load --batch 0 w.db
+	[ "$status" -eq 2 ]
+	run meter-load --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: meter-load"* ]]
+	run meter-load --version
+	[[ "$output" =~ ^meter-load\ [0-9.]+$ ]]
+}
