@@ -52,3 +52,40 @@ measure "meter-standardize --state" "$BIN/meter-standardize" -s "$DATA/state" "$
 if command -v jq > /dev/null; then
 	measure "jq -c 'select(.value > 0)'" jq -c 'select(.value > 0)' "$RAW"
 fi
+
+# meter-load: 1,000,000 meter hours (1,000 meters x 1,000 hours) into a new
+# warehouse, beside the sqlite3 shell importing the same rows as CSV into a
+# table of the same shape (same primary key, WITHOUT ROWID).
+MH=$DATA/meter-hours-1m.ndjson
+CSV=$DATA/meter-hours-1m.csv
+if [ ! -s "$MH" ]; then
+	awk 'BEGIN {
+		t0 = 1772323200
+		for (i = 0; i < 1000; i++) {
+			h = strftime("%Y-%m-%dT%H:%M:%SZ", t0 + i * 3600, 1)
+			for (m = 0; m < 1000; m++)
+				printf "{\"participant\":\"p%d\",\"property\":\"b%d\",\"meter\":\"m%d\",\"quantity\":\"electricity\",\"hour\":\"%s\",\"value\":%.3f,\"unit\":\"kWh\",\"quality\":\"measured\",\"coverage\":1}\n", m % 10, m % 250, m, h, (m % 13) * 0.25 + (i % 4) * 0.125
+		}
+	}' > "$MH"
+	jq -r '[.participant, .property, .meter, .quantity, .hour, .value, .unit, .quality, .coverage] | @csv' "$MH" > "$CSV"
+fi
+N=$(wc -l < "$MH")
+cat > "$DATA/import.sql" <<SQL
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE meter_hour (participant TEXT NOT NULL, property TEXT, meter TEXT NOT NULL,
+	quantity TEXT NOT NULL, hour TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,
+	quality TEXT NOT NULL, coverage REAL NOT NULL,
+	PRIMARY KEY (hour, participant, meter, quantity)) WITHOUT ROWID;
+.import --csv $CSV meter_hour
+SQL
+echo
+echo "input: $MH ($N meter hours, 1,000 meters)"
+echo "targets: >= 300,000 rows/s, no slower than sqlite3 .import, < 30 MB"
+measure "meter-load (new warehouse)" sh -c \
+	"rm -f $DATA/w.db $DATA/w.db-wal $DATA/w.db-shm && exec $BIN/meter-load $DATA/w.db $MH"
+measure "meter-load (same rows again)" "$BIN/meter-load" "$DATA/w.db" "$MH"
+measure "sqlite3 .import (CSV, same table)" sh -c \
+	"rm -f $DATA/i.db && exec sqlite3 $DATA/i.db < $DATA/import.sql"
+[ "$(sqlite3 "$DATA/w.db" 'SELECT count(*) FROM meter_hour')" -eq "$N" ]
+[ "$(sqlite3 "$DATA/i.db" 'SELECT count(*) FROM meter_hour')" -eq "$N" ]
