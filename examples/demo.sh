@@ -27,4 +27,14 @@ echo
 echo "== rejected (exit status $status):"
 jq -r '"\(.source):\(.line): \(.error)"' "$out/rejects.ndjson"
 echo
-echo "output in $out/hours.ndjson"
+echo "== meter-load: configurations, then the hours, into $out/warehouse.db"
+"$BIN/meter-load" -c examples/cambridge.xml "$out/warehouse.db"
+"$BIN/meter-load" -c examples/illinois.xml "$out/warehouse.db"
+"$BIN/meter-load" --stats "$out/warehouse.db" "$out/hours.ndjson"
+echo
+echo "== data_quality (a view of the warehouse)"
+sqlite3 -column -header "$out/warehouse.db" "SELECT participant, meter, quantity,
+	first_hour, last_hour, hours_present AS present, hours_missing AS missing
+	FROM data_quality ORDER BY participant, meter"
+echo
+echo "output in $out/hours.ndjson and $out/warehouse.db"
