@@ -200,6 +200,40 @@ int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
 	return 0;
 }
 
+/* An hour holds an amount or a level: a rate, or gas in m3 without its
+ * calorific value, cannot be one. */
+static int canonical_amount(const struct mt_quantity *q, const char **unit,
+    double *value, struct mt_err *err)
+{
+	struct mt_conv c;
+
+	if (mt_unit_convert(q, *unit, &c, err) < 0)
+		return -1;
+	if (c.rate || c.needs_cv)
+		return fail(err, "unit \"%s\" cannot be an hour's unit of %s",
+		    *unit, q->name);
+	*value = *value * c.factor + c.offset;
+	*unit = q->unit;
+	return 0;
+}
+
+/* What meter hours and property hours share: a UTC whole hour, a known
+ * quality, a coverage fraction. */
+static int check_hour(mt_time_t hour, enum mt_tsform form, const char *quality,
+    enum mt_quality *q, double coverage, struct mt_err *err)
+{
+	if (form != MT_TS_UTC)
+		return fail(err, "field \"%s\" must carry Z or a UTC offset", "hour");
+	if (hour != mt_hour_floor(hour))
+		return fail(err, "field \"%s\" is not on a whole hour", "hour");
+	if (quality != NULL && mt_quality_parse(quality, q) < 0)
+		return fail(err, "field \"%s\" must be measured, interpolated or estimated",
+		    "quality");
+	if (!(coverage >= 0 && coverage <= 1))
+		return fail(err, "field \"%s\" must be between 0 and 1", "coverage");
+	return 0;
+}
+
 int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
     struct mt_err *err)
 {
@@ -218,30 +252,12 @@ int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
 	    get_str(rec, "quality", 0, &quality, err) < 0 ||
 	    get_num(rec, "coverage", 0, &h->coverage, err) < 0)
 		return -1;
-	if (form != MT_TS_UTC)
-		return fail(err, "field \"%s\" must carry Z or a UTC offset", "hour");
-	if (h->hour != mt_hour_floor(h->hour))
-		return fail(err, "field \"%s\" is not on a whole hour", "hour");
-	if (quality != NULL && mt_quality_parse(quality, &h->quality) < 0)
-		return fail(err, "field \"%s\" must be measured, interpolated or estimated",
-		    "quality");
-	if (!(h->coverage >= 0 && h->coverage <= 1))
-		return fail(err, "field \"%s\" must be between 0 and 1", "coverage");
-	return 0;
+	return check_hour(h->hour, form, quality, &h->quality, h->coverage, err);
 }
 
 int mt_meter_hour_canonical(struct mt_meter_hour *h, struct mt_err *err)
 {
-	struct mt_conv c;
-
-	if (mt_unit_convert(h->q, h->unit, &c, err) < 0)
-		return -1;
-	if (c.rate || c.needs_cv)
-		return fail(err, "unit \"%s\" cannot be an hour's unit of %s",
-		    h->unit, h->q->name);
-	h->value = h->value * c.factor + c.offset;
-	h->unit = h->q->unit;
-	return 0;
+	return canonical_amount(h->q, &h->unit, &h->value, err);
 }
 
 int mt_hour_kind(const struct mt_rec *rec)
@@ -272,7 +288,6 @@ int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
 {
 	const char *quality = NULL;
 	enum mt_tsform form;
-	struct mt_conv c;
 
 	memset(h, 0, sizeof *h);
 	h->coverage = 1;
@@ -288,23 +303,9 @@ int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
 	    get_count(rec, "meters", &h->meters, err) < 0 ||
 	    get_count(rec, "meters_expected", &h->meters_expected, err) < 0)
 		return -1;
-	if (form != MT_TS_UTC)
-		return fail(err, "field \"%s\" must carry Z or a UTC offset", "hour");
-	if (h->hour != mt_hour_floor(h->hour))
-		return fail(err, "field \"%s\" is not on a whole hour", "hour");
-	if (quality != NULL && mt_quality_parse(quality, &h->quality) < 0)
-		return fail(err, "field \"%s\" must be measured, interpolated or estimated",
-		    "quality");
-	if (!(h->coverage >= 0 && h->coverage <= 1))
-		return fail(err, "field \"%s\" must be between 0 and 1", "coverage");
-	if (mt_unit_convert(h->q, h->unit, &c, err) < 0)
+	if (check_hour(h->hour, form, quality, &h->quality, h->coverage, err) < 0)
 		return -1;
-	if (c.rate || c.needs_cv)
-		return fail(err, "unit \"%s\" cannot be an hour's unit of %s",
-		    h->unit, h->q->name);
-	h->value = h->value * c.factor + c.offset;
-	h->unit = h->q->unit;
-	return 0;
+	return canonical_amount(h->q, &h->unit, &h->value, err);
 }
 
 void mt_meter_hour_write(struct mt_out *o, const struct mt_meter_hour *h)
