@@ -6,6 +6,9 @@
 #include <string.h>
 
 #define ID_MAX 128
+/* A field and its name, for the helpers below; a literal key lets the
+ * inline lookup hash it at compile time. */
+#define FIELD(rec, key) mt_rec_get(rec, key), key
 
 static const char *kind_names[] = { "cumulative", "interval", "instant" };
 static const char *quality_names[] = { "measured", "interpolated", "estimated" };
@@ -39,11 +42,9 @@ static int fail(struct mt_err *err, const char *fmt, ...)
 }
 
 /* A string field: 1 present, 0 absent and optional, -1 error. */
-static int get_str(const struct mt_rec *rec, const char *key, int required,
+static int get_str(const struct mt_field *f, const char *key, int required,
     const char **out, struct mt_err *err)
 {
-	const struct mt_field *f = mt_rec_get(rec, key);
-
 	*out = NULL;
 	if (f == NULL || f->type == MT_NULL)
 		return required ? fail(err, "missing field \"%s\"", key) : 0;
@@ -53,15 +54,15 @@ static int get_str(const struct mt_rec *rec, const char *key, int required,
 	return 1;
 }
 
-static int get_id(const struct mt_rec *rec, const char *key, int required,
+static int get_id(const struct mt_field *f, const char *key, int required,
     const char **out, struct mt_err *err)
 {
-	int rc = get_str(rec, key, required, out, err);
+	int rc = get_str(f, key, required, out, err);
 	size_t n;
 
 	if (rc <= 0)
 		return rc;
-	n = mt_rec_get(rec, key)->len;
+	n = f->len;
 	if (n == 0)
 		return fail(err, "field \"%s\" is empty", key);
 	if (n > ID_MAX)
@@ -75,11 +76,9 @@ static int get_id(const struct mt_rec *rec, const char *key, int required,
 	return 1;
 }
 
-static int get_num(const struct mt_rec *rec, const char *key, int required,
+static int get_num(const struct mt_field *f, const char *key, int required,
     double *out, struct mt_err *err)
 {
-	const struct mt_field *f = mt_rec_get(rec, key);
-
 	if (f == NULL || f->type == MT_NULL)
 		return required ? fail(err, "missing field \"%s\"", key) : 0;
 	if (f->type != MT_NUMBER)
@@ -95,7 +94,7 @@ static int get_quantity(const struct mt_rec *rec,
 {
 	const char *name;
 
-	if (get_str(rec, "quantity", 1, &name, err) < 0)
+	if (get_str(FIELD(rec, "quantity"), 1, &name, err) < 0)
 		return -1;
 	if ((*q = mt_quantity_find(name)) == NULL) {
 		mt_err_set(err, NULL, 0, "unknown quantity \"%.40s\"", name);
@@ -105,11 +104,9 @@ static int get_quantity(const struct mt_rec *rec,
 }
 
 /* "ts": an RFC 3339 string, or Unix seconds as a number. */
-static int get_ts(const struct mt_rec *rec, const char *key, mt_time_t *ts,
+static int get_ts(const struct mt_field *f, const char *key, mt_time_t *ts,
     enum mt_tsform *form, struct mt_err *err)
 {
-	const struct mt_field *f = mt_rec_get(rec, key);
-
 	if (f == NULL || f->type == MT_NULL)
 		return fail(err, "missing field \"%s\"", key);
 	if (f->type == MT_STRING)
@@ -138,7 +135,7 @@ static int get_kind(const struct mt_rec *rec, enum mt_kind *kind,
 {
 	const char *s;
 
-	if (get_str(rec, "kind", 1, &s, err) < 0)
+	if (get_str(FIELD(rec, "kind"), 1, &s, err) < 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
 		if (strcmp(s, kind_names[i]) == 0) {
@@ -155,7 +152,7 @@ static int get_duration(const struct mt_rec *rec, struct mt_reading *r,
     struct mt_err *err)
 {
 	double d = 0;
-	int rc = get_num(rec, "duration", r->kind == MT_INTERVAL, &d, err);
+	int rc = get_num(FIELD(rec, "duration"), r->kind == MT_INTERVAL, &d, err);
 
 	if (rc < 0)
 		return -1;
@@ -168,10 +165,10 @@ static int get_duration(const struct mt_rec *rec, struct mt_reading *r,
 	return 0;
 }
 
-static int get_positive(const struct mt_rec *rec, const char *key, double *out,
+static int get_positive(const struct mt_field *f, const char *key, double *out,
     struct mt_err *err)
 {
-	int rc = get_num(rec, key, 0, out, err);
+	int rc = get_num(f, key, 0, out, err);
 
 	if (rc > 0 && *out <= 0)
 		return fail(err, "field \"%s\" must be positive", key);
@@ -182,18 +179,18 @@ int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
     struct mt_err *err)
 {
 	memset(r, 0, sizeof *r);
-	if (get_id(rec, "participant", 1, &r->participant, err) < 0 ||
-	    get_id(rec, "property", 0, &r->property, err) < 0 ||
-	    get_id(rec, "meter", 1, &r->meter, err) < 0 ||
+	if (get_id(FIELD(rec, "participant"), 1, &r->participant, err) < 0 ||
+	    get_id(FIELD(rec, "property"), 0, &r->property, err) < 0 ||
+	    get_id(FIELD(rec, "meter"), 1, &r->meter, err) < 0 ||
 	    get_quantity(rec, &r->q, err) < 0 ||
-	    get_ts(rec, "ts", &r->ts, &r->form, err) < 0 ||
-	    get_num(rec, "value", 1, &r->value, err) < 0 ||
-	    get_str(rec, "unit", 1, &r->unit, err) < 0 ||
+	    get_ts(FIELD(rec, "ts"), &r->ts, &r->form, err) < 0 ||
+	    get_num(FIELD(rec, "value"), 1, &r->value, err) < 0 ||
+	    get_str(FIELD(rec, "unit"), 1, &r->unit, err) < 0 ||
 	    get_kind(rec, &r->kind, err) < 0 ||
 	    get_duration(rec, r, err) < 0 ||
-	    get_str(rec, "quality", 0, &r->source_quality, err) < 0 ||
-	    get_positive(rec, "rollover", &r->rollover, err) < 0 ||
-	    get_positive(rec, "calorific_value", &r->calorific, err) < 0)
+	    get_str(FIELD(rec, "quality"), 0, &r->source_quality, err) < 0 ||
+	    get_positive(FIELD(rec, "rollover"), &r->rollover, err) < 0 ||
+	    get_positive(FIELD(rec, "calorific_value"), &r->calorific, err) < 0)
 		return -1;
 	r->estimated = r->source_quality != NULL &&
 	    strcmp(r->source_quality, "estimated") == 0;
@@ -242,15 +239,15 @@ int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
 
 	memset(h, 0, sizeof *h);
 	h->coverage = 1;
-	if (get_id(rec, "participant", 1, &h->participant, err) < 0 ||
-	    get_id(rec, "property", 0, &h->property, err) < 0 ||
-	    get_id(rec, "meter", 1, &h->meter, err) < 0 ||
+	if (get_id(FIELD(rec, "participant"), 1, &h->participant, err) < 0 ||
+	    get_id(FIELD(rec, "property"), 0, &h->property, err) < 0 ||
+	    get_id(FIELD(rec, "meter"), 1, &h->meter, err) < 0 ||
 	    get_quantity(rec, &h->q, err) < 0 ||
-	    get_ts(rec, "hour", &h->hour, &form, err) < 0 ||
-	    get_num(rec, "value", 1, &h->value, err) < 0 ||
-	    get_str(rec, "unit", 1, &h->unit, err) < 0 ||
-	    get_str(rec, "quality", 0, &quality, err) < 0 ||
-	    get_num(rec, "coverage", 0, &h->coverage, err) < 0)
+	    get_ts(FIELD(rec, "hour"), &h->hour, &form, err) < 0 ||
+	    get_num(FIELD(rec, "value"), 1, &h->value, err) < 0 ||
+	    get_str(FIELD(rec, "unit"), 1, &h->unit, err) < 0 ||
+	    get_str(FIELD(rec, "quality"), 0, &quality, err) < 0 ||
+	    get_num(FIELD(rec, "coverage"), 0, &h->coverage, err) < 0)
 		return -1;
 	return check_hour(h->hour, form, quality, &h->quality, h->coverage, err);
 }
@@ -269,11 +266,11 @@ int mt_hour_kind(const struct mt_rec *rec)
 	return 0;
 }
 
-static int get_count(const struct mt_rec *rec, const char *key, long *out,
+static int get_count(const struct mt_field *f, const char *key, long *out,
     struct mt_err *err)
 {
 	double v = 0;
-	int rc = get_num(rec, key, 0, &v, err);
+	int rc = get_num(f, key, 0, &v, err);
 
 	if (rc < 0)
 		return -1;
@@ -292,16 +289,16 @@ int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
 	memset(h, 0, sizeof *h);
 	h->coverage = 1;
 	h->rec = rec;
-	if (get_id(rec, "participant", 1, &h->participant, err) < 0 ||
-	    get_id(rec, "property", 1, &h->property, err) < 0 ||
+	if (get_id(FIELD(rec, "participant"), 1, &h->participant, err) < 0 ||
+	    get_id(FIELD(rec, "property"), 1, &h->property, err) < 0 ||
 	    get_quantity(rec, &h->q, err) < 0 ||
-	    get_ts(rec, "hour", &h->hour, &form, err) < 0 ||
-	    get_num(rec, "value", 1, &h->value, err) < 0 ||
-	    get_str(rec, "unit", 1, &h->unit, err) < 0 ||
-	    get_str(rec, "quality", 0, &quality, err) < 0 ||
-	    get_num(rec, "coverage", 0, &h->coverage, err) < 0 ||
-	    get_count(rec, "meters", &h->meters, err) < 0 ||
-	    get_count(rec, "meters_expected", &h->meters_expected, err) < 0)
+	    get_ts(FIELD(rec, "hour"), &h->hour, &form, err) < 0 ||
+	    get_num(FIELD(rec, "value"), 1, &h->value, err) < 0 ||
+	    get_str(FIELD(rec, "unit"), 1, &h->unit, err) < 0 ||
+	    get_str(FIELD(rec, "quality"), 0, &quality, err) < 0 ||
+	    get_num(FIELD(rec, "coverage"), 0, &h->coverage, err) < 0 ||
+	    get_count(FIELD(rec, "meters"), &h->meters, err) < 0 ||
+	    get_count(FIELD(rec, "meters_expected"), &h->meters_expected, err) < 0)
 		return -1;
 	if (check_hour(h->hour, form, quality, &h->quality, h->coverage, err) < 0)
 		return -1;
