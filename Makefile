@@ -26,7 +26,7 @@ YAJL_LIBS = $(shell $(PKG_CONFIG) --libs yajl)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
 XML_LIBS = $(shell $(PKG_CONFIG) --libs libxml-2.0)
 
-PROGS = meter-standardize meter-load
+PROGS = meter-standardize meter-load meter-aggregate
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 MAN1 = $(wildcard man/*.1)
@@ -52,6 +52,10 @@ $(BIN)/meter-standardize: $(BUILD)/cmd/meter-standardize.o $(BUILD)/libmeter.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(YAJL_LIBS) -lm
 
 $(BIN)/meter-load: $(BUILD)/cmd/meter-load.o $(BUILD)/libmeter.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(XML_LIBS) $(YAJL_LIBS) -lm
+
+$(BIN)/meter-aggregate: $(BUILD)/cmd/meter-aggregate.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(XML_LIBS) $(YAJL_LIBS) -lm
 

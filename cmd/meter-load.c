@@ -121,9 +121,11 @@ static int load_record(struct mt_db *db, const struct mt_rec *rec,
 }
 
 /* Commit every batch: a kill loses at most the open batch, which a
- * re-run loads again. */
+ * re-run loads again.  The write lock is taken at the first record of a
+ * batch, not while waiting for input, so a loader at the end of a slow
+ * pipeline does not hold up the others. */
 static int load_stream(struct mt_db *db, struct mt_ndjson *rd,
-    const struct opts *o, struct mt_rejects *rj, struct counts *n)
+    const struct opts *o, struct mt_rejects *rj, struct counts *n, int *open)
 {
 	struct mt_rec *rec = mt_xmalloc(sizeof *rec);
 	struct mt_err err;
@@ -138,17 +140,21 @@ static int load_stream(struct mt_db *db, struct mt_ndjson *rd,
 		} else if (rc == -1) {
 			mt_reject_rec(rj, rec, err.msg);
 			n->rejected++;
-		} else if ((rc = load_record(db, rec, rj)) < 0) {
+		} else if (!*open && mt_db_begin(db, &err) < 0) {
+			mt_diag_err(&err);
+			status = -1;
+		} else if ((*open = 1, rc = load_record(db, rec, rj)) < 0) {
 			status = -1;
 		} else {
 			n->loaded += rc;
 			n->rejected += !rc;
 			if (rc && ++in_batch == o->batch) {
-				if (mt_db_commit(db, &err) < 0 || mt_db_begin(db, &err) < 0) {
+				*open = 0;
+				in_batch = 0;
+				if (mt_db_commit(db, &err) < 0) {
 					mt_diag_err(&err);
 					status = -1;
 				}
-				in_batch = 0;
 			}
 		}
 		if (o->progress && n->in % PROGRESS_EVERY == 0)
@@ -165,25 +171,20 @@ static int load_file(struct mt_db *db, const char *path, const struct opts *o,
 	struct counts n = { 0, 0, 0 };
 	struct mt_err err;
 	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
-	int status;
+	int status, open = 0;
 
 	if (rd == NULL) {
 		mt_diag_err(&err);
 		return -1;
 	}
-	if (mt_db_begin(db, &err) < 0) {
-		mt_diag_err(&err);
-		mt_ndjson_close(rd);
-		return -1;
-	}
-	status = load_stream(db, rd, o, rj, &n);
+	status = load_stream(db, rd, o, rj, &n, &open);
 	mt_ndjson_close(rd);
 	log.finished = now_ms();
 	log.in = n.in;
 	log.loaded = n.loaded;
 	log.rejected = n.rejected;
-	if (status == 0 && (mt_db_log_load(db, &log, &err) < 0 ||
-	    mt_db_commit(db, &err) < 0)) {
+	if (status == 0 && ((!open && mt_db_begin(db, &err) < 0) ||
+	    mt_db_log_load(db, &log, &err) < 0 || mt_db_commit(db, &err) < 0)) {
 		mt_diag_err(&err);
 		status = -1;
 	}

@@ -425,6 +425,28 @@ static int contract(struct loader *ld, xmlNode *n)
 	return 0;
 }
 
+static int aggregation(struct loader *ld, xmlNode *n)
+{
+	static const char *const known[] = { "quantity", "rule", NULL };
+	struct mt_config *cfg = ld->cfg;
+	const char *q = attr(n, "quantity"), *rule = attr(n, "rule");
+	struct mt_agg_rule r;
+
+	if (check_attrs(ld, n, known) < 0)
+		return -1;
+	if (q == NULL || (r.q = mt_quantity_find(q)) == NULL)
+		return fail_at(ld, n, "attribute \"quantity\" must name a quantity");
+	if (rule == NULL || (strcmp(rule, "sum") && strcmp(rule, "mean")))
+		return fail_at(ld, n, "attribute \"rule\" must be sum or mean");
+	r.mean = strcmp(rule, "mean") == 0;
+	for (size_t i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].q == r.q)
+			return fail_at(ld, n, "a second rule for %s", q);
+	cfg->rules = mt_xrealloc(cfg->rules, (cfg->nrules + 1) * sizeof *cfg->rules);
+	cfg->rules[cfg->nrules++] = r;
+	return 0;
+}
+
 static int participant(struct loader *ld, xmlNode *root)
 {
 	static const char *const known[] = { "id", "name", "timezone", NULL };
@@ -442,6 +464,7 @@ static int participant(struct loader *ld, xmlNode *root)
 		if (k < 0 || (k > 0 && (is_elem(ch, "contract") ? contract(ld, ch) :
 		    is_elem(ch, "property") ? property(ld, ch) :
 		    is_elem(ch, "meter") ? meter(ld, ch, NULL) :
+		    is_elem(ch, "aggregation") ? aggregation(ld, ch) :
 		    fail_at(ld, ch, "unknown element in <participant>")) < 0))
 			return -1;
 	}
@@ -591,6 +614,7 @@ void mt_config_free(struct mt_config *cfg)
 		free(m->contract);
 		free_connector(m->connector);
 	}
+	free(cfg->rules);
 	free(cfg->contracts);
 	free(cfg->properties);
 	free(cfg->meters);

@@ -26,7 +26,7 @@ struct tzinfo {
 struct mt_db {
 	sqlite3 *h;
 	char *path;
-	sqlite3_stmt *put_mh, *put_ph, *put_month, *find_tz, *put_load;
+	sqlite3_stmt *put_mh, *put_ph, *put_month, *find_tz, *put_load, *get_mh;
 	struct mt_map *tz_by_property;   /* participant\0property -> tzinfo */
 	struct mt_map *months;           /* timezone\0month seen this run */
 	struct tzinfo **tzs;
@@ -69,6 +69,12 @@ static int migrate(struct mt_db *db, struct mt_err *err)
 	int v;
 	char sql[64];
 
+	/* the common case, a current schema, takes no write lock: readers of
+	 * the warehouse never wait for a loader */
+	if (user_version(db, &v, err) < 0)
+		return -1;
+	if (v == SCHEMA_LATEST)
+		return 0;
 	if (mt_db_begin(db, err) < 0 || user_version(db, &v, err) < 0)
 		goto fail;
 	if (v > SCHEMA_LATEST) {
@@ -114,6 +120,9 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 	    prepare(db, &db->find_tz, "SELECT coalesce(p.timezone, pa.timezone) "
 	    "FROM participant pa LEFT JOIN property p ON p.participant = pa.id "
 	    "AND p.id = ?2 WHERE pa.id = ?1", err) < 0 ||
+	    prepare(db, &db->get_mh, "SELECT property, meter, value, unit, quality, "
+	    "coverage FROM meter_hour WHERE hour = ? AND participant = ? AND "
+	    "quantity = ?", err) < 0 ||
 	    prepare(db, &db->put_load, "INSERT INTO loads (started, finished, "
 	    "source, records_in, loaded, rejected, duration_s) VALUES "
 	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
@@ -151,6 +160,7 @@ void mt_db_close(struct mt_db *db)
 	sqlite3_finalize(db->put_month);
 	sqlite3_finalize(db->find_tz);
 	sqlite3_finalize(db->put_load);
+	sqlite3_finalize(db->get_mh);
 	sqlite3_close(db->h);
 	for (size_t i = 0; i < db->ntzs; i++) {
 		mt_zone_free(db->tzs[i]->zone);
@@ -517,4 +527,36 @@ int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
 	    err) < 0 || put_rows(db, cfg, err) < 0)
 		return -1;
 	return relocalize(db, cfg->id, err);
+}
+
+int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
+    const struct mt_quantity *q, mt_time_t hour, mt_db_hour_fn fn, void *ctx,
+    struct mt_err *err)
+{
+	sqlite3_stmt *st = db->get_mh;
+	char ts[32];
+	int rc;
+
+	mt_time_format(ts, hour);
+	bind_text(st, 1, ts);
+	bind_text(st, 2, participant);
+	bind_text(st, 3, q->name);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mt_meter_hour h = {
+			.participant = participant, .q = q, .hour = hour,
+			.property = (const char *)sqlite3_column_text(st, 0),
+			.meter = (const char *)sqlite3_column_text(st, 1),
+			.value = sqlite3_column_double(st, 2),
+			.unit = (const char *)sqlite3_column_text(st, 3),
+			.coverage = sqlite3_column_double(st, 5),
+		};
+		if (mt_quality_parse((const char *)sqlite3_column_text(st, 4),
+		    &h.quality) < 0)
+			h.quality = MT_ESTIMATED;
+		fn(ctx, &h);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, "cannot read meter hours");
+	return 0;
 }

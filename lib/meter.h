@@ -70,6 +70,8 @@ void mt_map_free(struct mt_map *m);
 void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
 void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
 size_t mt_map_count(const struct mt_map *m);
+/* Remove a key; returns its value, or NULL when absent. */
+void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
 
 /* ---- ndjson.c: streaming NDJSON reader (yajl) ---- */
 
@@ -268,7 +270,8 @@ void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
 
 /* ---- record.c: the record contracts (meter-records(5)) ---- */
 enum mt_kind { MT_CUMULATIVE, MT_INTERVAL, MT_INSTANT };
-enum mt_quality { MT_MEASURED, MT_INTERPOLATED, MT_ESTIMATED };
+/* partial: a property hour missing some of its expected meters */
+enum mt_quality { MT_MEASURED, MT_INTERPOLATED, MT_ESTIMATED, MT_PARTIAL };
 
 const char *mt_kind_name(enum mt_kind k);
 const char *mt_quality_name(enum mt_quality q);
@@ -327,6 +330,10 @@ struct mt_property_hour {
 int mt_hour_kind(const struct mt_rec *rec);
 int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
     struct mt_err *err);
+/* The fields of a property hour, without closing the record, so that
+ * context can follow; meters_expected is left out when negative. */
+void mt_property_hour_fields(struct mt_out *o, const struct mt_property_hour *h);
+void mt_property_hour_write(struct mt_out *o, const struct mt_property_hour *h);
 
 /* ---- std.c: raw readings -> meter hours (meter-standardize's engine) ---- */
 struct mt_std_opts {
@@ -422,8 +429,16 @@ struct mt_meter_cfg {
 	long line;
 };
 
+/* How a quantity's meters add up to a property hour. */
+struct mt_agg_rule {
+	const struct mt_quantity *q;
+	int mean;                /* 1 coverage-weighted mean, 0 sum */
+};
+
 struct mt_config {
 	char *path, *id, *name, *timezone;
+	struct mt_agg_rule *rules;
+	size_t nrules;
 	struct mt_contract *contracts;
 	size_t ncontracts;
 	struct mt_property_cfg *properties;
@@ -465,6 +480,13 @@ int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
 int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
     struct mt_err *err);
 
+/* The stored meter hours of a participant, quantity and hour, one call
+ * each; for completing a property hour with meters not in the input. */
+typedef void (*mt_db_hour_fn)(void *ctx, const struct mt_meter_hour *h);
+int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
+    const struct mt_quantity *q, mt_time_t hour, mt_db_hour_fn fn, void *ctx,
+    struct mt_err *err);
+
 struct mt_load_log {
 	const char *source;
 	mt_time_t started, finished;
@@ -472,5 +494,27 @@ struct mt_load_log {
 };
 int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
     struct mt_err *err);
+
+/* ---- agg.c: meter hours -> property hours (meter-aggregate's engine) ---- */
+struct mt_agg_opts {
+	int64_t window_ms;        /* groups older than newest - window close */
+	struct mt_config **cfgs;  /* participants' configurations, or none */
+	size_t ncfgs;
+	struct mt_db *db;         /* complete groups from the warehouse, or NULL */
+};
+
+struct mt_agg_stats {
+	long in, out, merged, rejected, completed, late;
+};
+
+struct mt_agg;
+struct mt_agg *mt_agg_new(const struct mt_agg_opts *o, struct mt_rejects *rj,
+    struct mt_out *out);
+void mt_agg_free(struct mt_agg *a);
+/* 0, or -1 when the warehouse failed (err says why). */
+int mt_agg_add(struct mt_agg *a, const struct mt_rec *rec, struct mt_err *err);
+void mt_agg_reject(struct mt_agg *a, const struct mt_rec *rec, const char *why);
+int mt_agg_finish(struct mt_agg *a, struct mt_err *err);
+const struct mt_agg_stats *mt_agg_stats(const struct mt_agg *a);
 
 #endif

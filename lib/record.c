@@ -11,14 +11,15 @@
 #define FIELD(rec, key) mt_rec_get(rec, key), key
 
 static const char *kind_names[] = { "cumulative", "interval", "instant" };
-static const char *quality_names[] = { "measured", "interpolated", "estimated" };
+static const char *quality_names[] = { "measured", "interpolated", "estimated",
+	"partial" };
 
 const char *mt_kind_name(enum mt_kind k) { return kind_names[k]; }
 const char *mt_quality_name(enum mt_quality q) { return quality_names[q]; }
 
 int mt_quality_parse(const char *s, enum mt_quality *q)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (strcmp(s, quality_names[i]) == 0) {
 			*q = (enum mt_quality)i;
 			return 0;
@@ -224,8 +225,8 @@ static int check_hour(mt_time_t hour, enum mt_tsform form, const char *quality,
 	if (hour != mt_hour_floor(hour))
 		return fail(err, "field \"%s\" is not on a whole hour", "hour");
 	if (quality != NULL && mt_quality_parse(quality, q) < 0)
-		return fail(err, "field \"%s\" must be measured, interpolated or estimated",
-		    "quality");
+		return fail(err, "field \"%s\" must be measured, interpolated, estimated "
+		    "or partial", "quality");
 	if (!(coverage >= 0 && coverage <= 1))
 		return fail(err, "field \"%s\" must be between 0 and 1", "coverage");
 	return 0;
@@ -249,7 +250,11 @@ int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
 	    get_str(FIELD(rec, "quality"), 0, &quality, err) < 0 ||
 	    get_num(FIELD(rec, "coverage"), 0, &h->coverage, err) < 0)
 		return -1;
-	return check_hour(h->hour, form, quality, &h->quality, h->coverage, err);
+	if (check_hour(h->hour, form, quality, &h->quality, h->coverage, err) < 0)
+		return -1;
+	if (h->quality == MT_PARTIAL)
+		return fail(err, "field \"%s\" of a meter hour cannot be partial", "quality");
+	return 0;
 }
 
 int mt_meter_hour_canonical(struct mt_meter_hour *h, struct mt_err *err)
@@ -318,5 +323,28 @@ void mt_meter_hour_write(struct mt_out *o, const struct mt_meter_hour *h)
 	mt_out_str(o, "unit", h->unit);
 	mt_out_str(o, "quality", mt_quality_name(h->quality));
 	mt_out_num(o, "coverage", h->coverage);
+	mt_out_end(o);
+}
+
+void mt_property_hour_fields(struct mt_out *o, const struct mt_property_hour *h)
+{
+	mt_out_begin(o);
+	mt_out_str(o, "participant", h->participant);
+	mt_out_str(o, "property", h->property);
+	mt_out_str(o, "quantity", h->q->name);
+	mt_out_time(o, "hour", h->hour);
+	mt_out_num(o, "value", h->value);
+	mt_out_str(o, "unit", h->unit);
+	if (h->meters >= 0)
+		mt_out_int(o, "meters", h->meters);
+	if (h->meters_expected >= 0)
+		mt_out_int(o, "meters_expected", h->meters_expected);
+	mt_out_num(o, "coverage", h->coverage);
+	mt_out_str(o, "quality", mt_quality_name(h->quality));
+}
+
+void mt_property_hour_write(struct mt_out *o, const struct mt_property_hour *h)
+{
+	mt_property_hour_fields(o, h);
 	mt_out_end(o);
 }

@@ -254,4 +254,31 @@ void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val)
 	s->val = val;
 }
 
+/* Backward-shift deletion keeps probe runs unbroken without tombstones. */
+void *mt_map_del(struct mt_map *m, const char *key, size_t klen)
+{
+	struct mt_map_slot *s = find_slot(m, key, klen, fnv1a(key, klen));
+	size_t i = (size_t)(s - m->slots), j = i;
+	void *val = s->val;
+
+	if (s->key == NULL)
+		return NULL;
+	free(s->key);
+	for (;;) {
+		size_t home;
+		j = (j + 1) & (m->cap - 1);
+		if (m->slots[j].key == NULL)
+			break;
+		home = m->slots[j].hash & (m->cap - 1);
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	memset(&m->slots[i], 0, sizeof m->slots[i]);
+	m->count--;
+	return val;
+}
+
 size_t mt_map_count(const struct mt_map *m) { return m->count; }

@@ -361,7 +361,7 @@ make_series() {
 	[ "$output" = '{"participant":"acme","meter":"w1","quantity":"water","hour":"2026-03-01T10:00:00Z","value":1.5,"unit":"m3","quality":"estimated","coverage":0.5}' ]
 	[ "$(jq -r .error rej.ndjson)" = 'field "hour" is not on a whole hour
 field "hour" must carry Z or a UTC offset
-field "quality" must be measured, interpolated or estimated
+field "quality" must be measured, interpolated, estimated or partial
 field "coverage" must be between 0 and 1' ]
 }
 
