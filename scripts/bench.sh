@@ -89,3 +89,14 @@ measure "sqlite3 .import (CSV, same table)" sh -c \
 	"rm -f $DATA/i.db && exec sqlite3 $DATA/i.db < $DATA/import.sql"
 [ "$(sqlite3 "$DATA/w.db" 'SELECT count(*) FROM meter_hour')" -eq "$N" ]
 [ "$(sqlite3 "$DATA/i.db" 'SELECT count(*) FROM meter_hour')" -eq "$N" ]
+
+# meter-aggregate: the same 1,000,000 meter hours to property hours (4
+# meters per property), beside Miller summing the same groups.
+echo
+echo "input: $MH ($N meter hours, 250 properties)"
+echo "targets: >= 1,000,000 records/s, >= 5x Miller"
+measure "meter-aggregate" "$BIN/meter-aggregate" "$MH"
+if command -v mlr > /dev/null; then
+	measure "mlr stats1 -a sum -g ..." mlr --ijsonl --ojsonl stats1 -a sum -f value \
+		-g participant,property,quantity,hour "$MH"
+fi
