@@ -19,14 +19,15 @@ endif
 BIN = $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
 
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) \
-	$(shell $(PKG_CONFIG) --cflags yajl sqlite3 libxml-2.0)
+	$(shell $(PKG_CONFIG) --cflags yajl sqlite3 libxml-2.0 libical)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 YAJL_LIBS = $(shell $(PKG_CONFIG) --libs yajl)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
 XML_LIBS = $(shell $(PKG_CONFIG) --libs libxml-2.0)
+ICAL_LIBS = $(shell $(PKG_CONFIG) --libs libical)
 
-PROGS = meter-standardize meter-load meter-aggregate
+PROGS = meter-standardize meter-load meter-aggregate meter-enrich
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 MAN1 = $(wildcard man/*.1)
@@ -58,6 +59,10 @@ $(BIN)/meter-load: $(BUILD)/cmd/meter-load.o $(BUILD)/libmeter.a
 $(BIN)/meter-aggregate: $(BUILD)/cmd/meter-aggregate.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(XML_LIBS) $(YAJL_LIBS) -lm
+
+$(BIN)/meter-enrich: $(BUILD)/cmd/meter-enrich.o $(BUILD)/libmeter.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(XML_LIBS) $(ICAL_LIBS) $(YAJL_LIBS) -lcsv -lz -lm
 
 check: all
 	METER_BIN=$(CURDIR)/$(BIN) sh tests/run

@@ -495,6 +495,22 @@ struct mt_load_log {
 int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
     struct mt_err *err);
 
+/* ---- context.c: weather, CO2 and holiday files for meter-enrich ---- */
+struct mt_series;
+/* An hourly series: CSV (time, value; gzip allowed; a value header with
+ * "degF" or "tempF" is Fahrenheit and read as degC) or NDJSON meter hours
+ * (.ndjson, .jsonl).  Errors name the file and line. */
+struct mt_series *mt_series_load(const char *path, struct mt_err *err);
+/* Holidays: JSON {"YYYY-MM-DD": name}, GOV.UK JSON as FILE#division, or
+ * iCalendar (.ics) all-day events. */
+struct mt_series *mt_holidays_load(const char *spec, struct mt_err *err);
+void mt_series_free(struct mt_series *s);
+int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v);
+/* Whether the calendar covers the day's year at all. */
+int mt_holiday_known(const struct mt_series *s, int64_t day);
+/* The holiday's name on a day (days since 1970-01-01), or NULL. */
+const char *mt_holiday_get(const struct mt_series *s, int64_t day);
+
 /* ---- agg.c: meter hours -> property hours (meter-aggregate's engine) ---- */
 struct mt_agg_opts {
 	int64_t window_ms;        /* groups older than newest - window close */

@@ -3,7 +3,8 @@
 # Runs apt-get as root, or through sudo when started by another user.
 set -eu
 PKGS="build-essential pkg-config libyajl-dev libxml2-dev libcurl4-openssl-dev
-libcsv-dev libsqlite3-dev sqlite3 zlib1g-dev bats jq mandoc tzdata time"
+libcsv-dev libsqlite3-dev sqlite3 zlib1g-dev libical-dev bats jq mandoc tzdata
+time miller"
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=
 else

@@ -1,0 +1,429 @@
+/* meter-enrich - put property hours into context: the property, local
+ * time, holidays, office hours, outside temperature, CO2 and derived
+ * metrics.  Context files are read once and indexed; per record the work
+ * is lookups. */
+#define _POSIX_C_SOURCE 200809L
+#include "../lib/meter.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_MAX 256
+
+struct named {            /* REGION=FILE or CONTRACT=FILE */
+	char *name;
+	struct mt_series *s;
+};
+
+struct opts {
+	const char *rejects;
+	const char *configs[LIST_MAX], *holidays[LIST_MAX], *weather[LIST_MAX];
+	size_t nconfigs, nholidays, nweather;
+	double hdd_base, cdd_base;
+	int quiet, stats;
+};
+
+struct ctx {
+	struct mt_config *cfgs[LIST_MAX];
+	size_t ncfgs;
+	struct named holidays[LIST_MAX], weather[LIST_MAX], co2[LIST_MAX];
+	size_t nholidays, nweather, nco2;
+	struct mt_zone *zones[LIST_MAX];
+	size_t nzones;
+	double hdd_base, cdd_base;
+	long in, out, rejected;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: meter-enrich [-q] -c participant.xml ... [--holidays region=file]...\n"
+	    "                    [--weather region=file]... [--hdd-base c] [--cdd-base c]\n"
+	    "                    [-r rejects] [--stats] [file ...]\n");
+}
+
+static int add_list(const char **list, size_t *n, const char *v, const char *opt)
+{
+	if (*n == LIST_MAX) {
+		mt_warnx("too many %s", opt);
+		return -1;
+	}
+	if (strcmp(opt, "-c") != 0 && (strchr(v, '=') == NULL || *v == '=')) {
+		mt_warnx("bad value for %s: \"%s\" (want REGION=FILE)", opt, v);
+		return -1;
+	}
+	list[(*n)++] = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_HOL = 256, O_WEA, O_HDD, O_CDD, O_STATS, O_VERS };
+	static const struct option longopts[] = {
+		{ "cdd-base", required_argument, NULL, O_CDD },
+		{ "config", required_argument, NULL, 'c' },
+		{ "hdd-base", required_argument, NULL, O_HDD },
+		{ "help", no_argument, NULL, 'h' },
+		{ "holidays", required_argument, NULL, O_HOL },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "rejects", required_argument, NULL, 'r' },
+		{ "stats", no_argument, NULL, O_STATS },
+		{ "version", no_argument, NULL, O_VERS },
+		{ "weather", required_argument, NULL, O_WEA },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, rc = 0;
+
+	o->hdd_base = 15.5;
+	o->cdd_base = 22;
+	while (rc == 0 && (c = getopt_long(argc, argv, "c:hqr:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': rc = add_list(o->configs, &o->nconfigs, optarg, "-c"); break;
+		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
+		case 'q': o->quiet = 1; break;
+		case 'r': o->rejects = optarg; break;
+		case O_HOL: rc = add_list(o->holidays, &o->nholidays, optarg, "--holidays"); break;
+		case O_WEA: rc = add_list(o->weather, &o->nweather, optarg, "--weather"); break;
+		case O_HDD: case O_CDD:
+			if (mt_parse_double(optarg, c == O_HDD ? &o->hdd_base : &o->cdd_base) < 0) {
+				mt_warnx("bad value for --%s-base: \"%s\"", c == O_HDD ? "hdd" : "cdd",
+				    optarg);
+				rc = -1;
+			}
+			break;
+		case O_STATS: o->stats = 1; break;
+		case O_VERS:
+			printf("meter-enrich %s\n", MT_VERSION);
+			exit(mt_finish_stdout(MT_EXIT_OK));
+		default: rc = -1;
+		}
+	}
+	if (rc == 0 && o->nconfigs == 0) {
+		mt_warnx("no configuration given (-c)");
+		rc = -1;
+	}
+	return rc < 0 ? -1 : optind;
+}
+
+/* ---- loading the context ---- */
+
+static int load_named(struct named *dst, size_t *n, const char *spec,
+    struct mt_series *(*load)(const char *, struct mt_err *))
+{
+	const char *eq = strchr(spec, '=');
+	struct mt_err err;
+	struct mt_series *s = load(eq + 1, &err);
+
+	if (s == NULL) {
+		mt_diag_err(&err);
+		return err.status;
+	}
+	dst[*n].name = mt_xstrndup(spec, (size_t)(eq - spec));
+	dst[(*n)++].s = s;
+	return MT_EXIT_OK;
+}
+
+/* A contract's co2-series, relative to its configuration file. */
+static int load_co2(struct ctx *c, const struct mt_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncontracts && c->nco2 < LIST_MAX; i++) {
+		const struct mt_contract *k = &cfg->contracts[i];
+		const char *slash = strrchr(cfg->path, '/');
+		char path[4096], spec[4200];
+		struct named tmp;
+		size_t one = 0;
+		int st;
+
+		if (k->co2_series == NULL)
+			continue;
+		snprintf(path, sizeof path, "%.*s%s", slash && k->co2_series[0] != '/' ?
+		    (int)(slash - cfg->path + 1) : 0, cfg->path, k->co2_series);
+		snprintf(spec, sizeof spec, "%s/%s=%s", cfg->id, k->id, path);
+		if ((st = load_named(&tmp, &one, spec, mt_series_load)) != MT_EXIT_OK)
+			return st;
+		c->co2[c->nco2++] = tmp;
+	}
+	return MT_EXIT_OK;
+}
+
+static int load_context(struct ctx *c, const struct opts *o)
+{
+	struct mt_err err;
+	int st = MT_EXIT_OK;
+
+	c->hdd_base = o->hdd_base;
+	c->cdd_base = o->cdd_base;
+	for (size_t i = 0; st == MT_EXIT_OK && i < o->nconfigs; i++) {
+		if ((c->cfgs[i] = mt_config_load(o->configs[i], &err)) == NULL) {
+			mt_diag_err(&err);
+			return err.status;
+		}
+		c->ncfgs++;
+		st = load_co2(c, c->cfgs[i]);
+	}
+	for (size_t i = 0; st == MT_EXIT_OK && i < o->nholidays; i++)
+		st = load_named(c->holidays, &c->nholidays, o->holidays[i], mt_holidays_load);
+	for (size_t i = 0; st == MT_EXIT_OK && i < o->nweather; i++)
+		st = load_named(c->weather, &c->nweather, o->weather[i], mt_series_load);
+	return st;
+}
+
+static void free_context(struct ctx *c)
+{
+	for (size_t i = 0; i < c->ncfgs; i++)
+		mt_config_free(c->cfgs[i]);
+	for (size_t i = 0; i < c->nholidays; i++)
+		free(c->holidays[i].name), mt_series_free(c->holidays[i].s);
+	for (size_t i = 0; i < c->nweather; i++)
+		free(c->weather[i].name), mt_series_free(c->weather[i].s);
+	for (size_t i = 0; i < c->nco2; i++)
+		free(c->co2[i].name), mt_series_free(c->co2[i].s);
+	for (size_t i = 0; i < c->nzones; i++)
+		mt_zone_free(c->zones[i]);
+}
+
+/* ---- per record ---- */
+
+static const struct mt_series *named(const struct named *list, size_t n,
+    const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return list[i].s;
+	return NULL;
+}
+
+static struct mt_zone *zone(struct ctx *c, const char *name)
+{
+	struct mt_err err;
+	static const char *names[LIST_MAX];
+
+	for (size_t i = 0; i < c->nzones; i++)
+		if (strcmp(names[i], name) == 0)
+			return c->zones[i];
+	if (c->nzones == LIST_MAX)
+		return NULL;
+	names[c->nzones] = name;
+	return c->zones[c->nzones++] = mt_zone_open(name, &err);
+}
+
+static int in_office(const struct mt_property_cfg *p, int weekday, int minute,
+    int64_t day)
+{
+	for (size_t i = 0; i < p->nclosures; i++)
+		if (day >= p->closures[i].from_day && day <= p->closures[i].to_day)
+			return 0;
+	for (size_t i = 0; i < p->nhours; i++)
+		if ((p->hours[i].days >> (weekday - 1) & 1) &&
+		    minute >= p->hours[i].from && minute < p->hours[i].to)
+			return 1;
+	return 0;
+}
+
+/* kg CO2 per kWh for the property's meters of this quantity, from the
+ * first of them with a contract: -1 when unknown. */
+static double co2_factor(struct ctx *c, const struct mt_config *cfg,
+    const struct mt_property_hour *h)
+{
+	for (size_t i = 0; i < cfg->nmeters; i++) {
+		const struct mt_meter_cfg *m = &cfg->meters[i];
+		char key[300];
+		double v;
+
+		if (m->contract == NULL || m->q != h->q || m->property == NULL ||
+		    strcmp(m->property, h->property) != 0)
+			continue;
+		snprintf(key, sizeof key, "%s/%s", cfg->id, m->contract);
+		if (named(c->co2, c->nco2, key) != NULL)
+			return mt_series_get(named(c->co2, c->nco2, key), h->hour, &v) == 0 ? v : -1;
+		for (size_t k = 0; k < cfg->ncontracts; k++)
+			if (strcmp(cfg->contracts[k].id, m->contract) == 0)
+				return cfg->contracts[k].co2_kg_per_kwh;
+	}
+	return -1;
+}
+
+static void add_calendar(struct ctx *c, struct mt_out *o, const struct mt_property_cfg *p,
+    const struct mt_property_hour *h, const char *tzname)
+{
+	struct mt_zone *z = zone(c, tzname);
+	int off = z ? mt_zone_offset(z, h->hour) : 0, aoff = off < 0 ? -off : off, y;
+	mt_time_t wall = h->hour + (mt_time_t)off * 1000;
+	int64_t day = wall >= 0 ? wall / 86400000 : (wall - 86399999) / 86400000;
+	int weekday = (int)(((day % 7) + 7 + 3) % 7) + 1;
+	const struct mt_series *hol = named(c->holidays, c->nholidays, p->region);
+	const char *holiday;
+	char local[48], date[16];
+	unsigned m, d;
+
+	if (hol != NULL && !mt_holiday_known(hol, day))
+		hol = NULL;   /* a year the calendar does not list: unknown */
+	holiday = hol ? mt_holiday_get(hol, day) : NULL;
+	mt_time_format(local, wall);
+	snprintf(local + 19, sizeof local - 19, "%c%02d:%02d", off < 0 ? '-' : '+',
+	    aoff / 3600, aoff / 60 % 60);
+	mt_civil_from_days(day, &y, &m, &d);
+	snprintf(date, sizeof date, "%04d-%02u-%02u", y, m, d);
+	mt_out_str(o, "local", local);
+	mt_out_str(o, "local_date", date);
+	mt_out_int(o, "weekday", weekday);
+	if (hol != NULL) {
+		mt_out_bool(o, "holiday", holiday != NULL);
+		if (holiday != NULL)
+			mt_out_str(o, "holiday_name", holiday);
+	}
+	if (p->nhours > 0)
+		mt_out_bool(o, "office_hours", holiday == NULL &&
+		    in_office(p, weekday, (int)((wall - day * 86400000) / 60000), day));
+}
+
+/* Nine decimals: far below any meter's resolution, no binary noise. */
+static void put_metric(struct mt_out *o, const char *key, double v)
+{
+	mt_out_num(o, key, fabs(v) < 1e9 ? round(v * 1e9) / 1e9 : v);
+}
+
+static void add_metrics(struct ctx *c, struct mt_out *o, const struct mt_config *cfg,
+    const struct mt_property_cfg *p, const struct mt_property_hour *h)
+{
+	const struct mt_series *w = named(c->weather, c->nweather, p->region);
+	int energy = strcmp(h->q->dimension, "energy") == 0;
+	double t, f;
+
+	if (p->area_m2 > 0 && energy)
+		put_metric(o, "kwh_per_m2", h->value / p->area_m2);
+	if (energy && (f = co2_factor(c, cfg, h)) >= 0)
+		put_metric(o, "co2_kg", h->value * f);
+	if (w == NULL || mt_series_get(w, h->hour, &t) < 0)
+		return;   /* no weather for the hour: nothing invented */
+	put_metric(o, "outside_temp_c", t);
+	if (strcmp(h->q->name, "temperature") == 0)
+		put_metric(o, "temp_delta_c", h->value - t);
+	put_metric(o, "hdd", t < c->hdd_base ? c->hdd_base - t : 0);
+	put_metric(o, "cdd", t > c->cdd_base ? t - c->cdd_base : 0);
+}
+
+static void enrich(struct ctx *c, struct mt_out *o, const struct mt_rec *rec,
+    struct mt_rejects *rj)
+{
+	struct mt_property_hour h;
+	struct mt_err err;
+	const struct mt_config *cfg = NULL;
+	const struct mt_property_cfg *p = NULL;
+	char why[300];
+
+	c->in++;
+	if (mt_property_hour_parse(rec, &h, &err) < 0) {
+		c->rejected++;
+		mt_reject_rec(rj, rec, err.msg);
+		return;
+	}
+	for (size_t i = 0; i < c->ncfgs && cfg == NULL; i++)
+		if (strcmp(c->cfgs[i]->id, h.participant) == 0)
+			cfg = c->cfgs[i];
+	if (cfg == NULL || (p = mt_config_property(cfg, h.property)) == NULL) {
+		snprintf(why, sizeof why, "property %s/%s is not in the configuration",
+		    h.participant, h.property);
+		c->rejected++;
+		mt_reject_rec(rj, rec, why);
+		return;
+	}
+	mt_property_hour_fields(o, &h);
+	if (p->type)
+		mt_out_str(o, "type", p->type);
+	if (p->region)
+		mt_out_str(o, "region", p->region);
+	if (p->area_m2 > 0)
+		mt_out_num(o, "area_m2", p->area_m2);
+	add_calendar(c, o, p, &h, p->timezone ? p->timezone :
+	    cfg->timezone ? cfg->timezone : "UTC");
+	add_metrics(c, o, cfg, p, &h);
+	mt_out_end(o);
+	c->out++;
+}
+
+static int run(struct ctx *c, struct mt_out *o, int n, char **files,
+    struct mt_rejects *rj)
+{
+	static char *dash[] = { "-" };
+	struct mt_rec *rec = mt_xmalloc(sizeof *rec);
+	int status = MT_EXIT_OK;
+
+	if (n == 0)
+		n = 1, files = dash;
+	for (int i = 0; i < n && status == MT_EXIT_OK; i++) {
+		struct mt_err err;
+		struct mt_ndjson *rd = mt_ndjson_open(files[i], &err);
+		int rc;
+
+		if (rd == NULL) {
+			mt_diag_err(&err);
+			status = MT_EXIT_IO;
+			break;
+		}
+		while ((rc = mt_ndjson_next(rd, rec, &err)) != 0 && rc != -2) {
+			if (rc == 1) {
+				enrich(c, o, rec, rj);
+			} else {
+				c->in++;
+				c->rejected++;
+				mt_reject_rec(rj, rec, err.msg);
+			}
+		}
+		if (rc == -2) {
+			mt_diag_err(&err);
+			status = MT_EXIT_IO;
+		}
+		mt_ndjson_close(rd);
+	}
+	free(rec);
+	if (status == MT_EXIT_OK && mt_out_flush(o) < 0) {
+		mt_warnx("write error on standard output: %s", strerror(errno));
+		status = MT_EXIT_IO;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct ctx c = { 0 };
+	struct mt_rejects rj;
+	struct mt_err err;
+	struct mt_out *out;
+	int first, status;
+
+	mt_cli_init(argv[0]);
+	if ((first = parse_args(argc, argv, &o)) < 0) {
+		usage(stderr);
+		return MT_EXIT_USAGE;
+	}
+	argc -= first;
+	argv += first;
+	if ((status = load_context(&c, &o)) != MT_EXIT_OK) {
+		free_context(&c);
+		return status;
+	}
+	if (mt_rejects_open(&rj, o.rejects, &err) < 0) {
+		mt_diag_err(&err);
+		free_context(&c);
+		return MT_EXIT_IO;
+	}
+	rj.quiet = o.quiet;
+	out = mt_out_new(stdout);
+	status = run(&c, out, argc, argv, &rj);
+	if (status == MT_EXIT_OK && rj.count > 0)
+		status = MT_EXIT_REJECTS;
+	if (o.stats)
+		mt_warnx("in %ld out %ld merged 0 rejected %ld", c.in, c.out, c.rejected);
+	if (rj.count > 0 && o.rejects == NULL && !o.quiet)
+		mt_warnx("%ld records rejected", rj.count);
+	if (mt_rejects_close(&rj) < 0 && status < MT_EXIT_IO)
+		status = MT_EXIT_IO;
+	mt_out_free(out);
+	free_context(&c);
+	return mt_finish_stdout(status);
+}

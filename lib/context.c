@@ -1,0 +1,427 @@
+/* context.c - the context files meter-enrich reads once and indexes:
+ * hourly series (weather, CO2 intensity) from CSV (libcsv, gzip through
+ * zlib) or NDJSON meter hours, and holiday calendars from JSON (yajl) or
+ * iCalendar (libical).  Lookups are binary searches. */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+#include <libical/ical.h>
+#include <yajl/yajl_tree.h>
+#include <zlib.h>
+
+#define FILE_MAX (64 * 1024 * 1024)
+
+struct point {
+	int64_t key;     /* hour (ms) or day (days since 1970) */
+	double value;
+	char *name;
+};
+
+struct mt_series {
+	struct point *p;
+	size_t n, cap;
+};
+
+static void add_point(struct mt_series *s, int64_t key, double v, const char *name)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->p = mt_xrealloc(s->p, s->cap * sizeof *s->p);
+	}
+	s->p[s->n].key = key;
+	s->p[s->n].value = v;
+	s->p[s->n].name = name ? mt_xstrdup(name) : NULL;
+	s->n++;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct point *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Sorted; a key given twice keeps its first value (names joined by "; "). */
+static void finish(struct mt_series *s)
+{
+	size_t w = 0;
+
+	qsort(s->p, s->n, sizeof *s->p, by_key);
+	for (size_t i = 0; i < s->n; i++) {
+		if (w > 0 && s->p[w - 1].key == s->p[i].key) {
+			struct point *d = &s->p[w - 1];
+			if (d->name && s->p[i].name && strstr(d->name, s->p[i].name) == NULL) {
+				size_t n = strlen(d->name) + strlen(s->p[i].name) + 3;
+				char *j = mt_xmalloc(n);
+				snprintf(j, n, "%s; %s", d->name, s->p[i].name);
+				free(d->name);
+				d->name = j;
+			}
+			free(s->p[i].name);
+			continue;
+		}
+		s->p[w++] = s->p[i];
+	}
+	s->n = w;
+}
+
+void mt_series_free(struct mt_series *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->p[i].name);
+	free(s->p);
+	free(s);
+}
+
+static const struct point *lookup(const struct mt_series *s, int64_t key)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->p[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && s->p[lo].key == key ? &s->p[lo] : NULL;
+}
+
+int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v)
+{
+	const struct point *p = lookup(s, hour);
+
+	if (p == NULL)
+		return -1;
+	*v = p->value;
+	return 0;
+}
+
+/* A calendar speaks for the whole years it lists, and no others. */
+int mt_holiday_known(const struct mt_series *s, int64_t day)
+{
+	int y0, y1, y;
+	unsigned m, d;
+
+	if (s->n == 0)
+		return 0;
+	mt_civil_from_days(s->p[0].key, &y0, &m, &d);
+	mt_civil_from_days(s->p[s->n - 1].key, &y1, &m, &d);
+	mt_civil_from_days(day, &y, &m, &d);
+	return y >= y0 && y <= y1;
+}
+
+const char *mt_holiday_get(const struct mt_series *s, int64_t day)
+{
+	const struct point *p = lookup(s, day);
+	return p ? p->name : NULL;
+}
+
+/* ---- reading whole files (gzip or not) ---- */
+
+static char *slurp(const char *path, size_t *len, struct mt_err *err)
+{
+	gzFile gz = gzopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0;
+	int n;
+
+	*len = 0;
+	if (gz == NULL) {
+		mt_err_set(err, path, 0, "cannot open: %s", strerror(errno ? errno : ENOENT));
+		return NULL;
+	}
+	do {
+		if (*len + 65536 + 1 > cap) {
+			cap = cap ? 2 * cap : 65536 * 2;
+			buf = mt_xrealloc(buf, cap);
+		}
+		n = gzread(gz, buf + *len, 65536);
+		if (n > 0)
+			*len += (size_t)n;
+	} while (n > 0 && *len < FILE_MAX);
+	if (n < 0 || *len >= FILE_MAX) {
+		mt_err_set(err, path, 0, n < 0 ? "cannot read (corrupt gzip?)" :
+		    "larger than 64 MiB");
+		gzclose(gz);
+		free(buf);
+		return NULL;
+	}
+	gzclose(gz);
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* ---- hourly series from CSV ---- */
+
+struct csv_state {
+	struct mt_series *s;
+	const char *path;
+	struct mt_err *err;
+	long line;
+	int col, fahrenheit, failed;
+	char ts[64];
+	char value[64];
+	int has_ts, has_value;
+};
+
+static void csv_field(void *data, size_t n, void *ctx)
+{
+	struct csv_state *c = ctx;
+
+	if (c->line == 1) {
+		/* the value column's header names its unit */
+		if (c->col == 1 && n < 256) {
+			char h[256];
+			memcpy(h, data, n);
+			h[n] = '\0';
+			c->fahrenheit = strstr(h, "degF") != NULL || strstr(h, "tempF") != NULL;
+		}
+	} else if (c->col == 0 && n < sizeof c->ts) {
+		memcpy(c->ts, data, n);
+		c->ts[n] = '\0';
+		c->has_ts = 1;
+	} else if (c->col == 1 && n < sizeof c->value) {
+		memcpy(c->value, data, n);
+		c->value[n] = '\0';
+		c->has_value = 1;
+	}
+	c->col++;
+}
+
+static void csv_row(int term, void *ctx)
+{
+	struct csv_state *c = ctx;
+	enum mt_tsform form;
+	mt_time_t t;
+	double v;
+	struct mt_err terr;
+
+	(void)term;
+	if (c->line++ > 1 && !c->failed) {
+		if (!c->has_ts || mt_time_parse(c->ts, strlen(c->ts), &t, &form, &terr) < 0) {
+			mt_err_set(c->err, c->path, c->line - 1, "%s",
+			    c->has_ts ? terr.msg : "missing time");
+			c->failed = 1;
+		} else if (c->has_value && c->value[0] != '\0') {
+			if (mt_parse_double(c->value, &v) < 0) {
+				mt_err_set(c->err, c->path, c->line - 1, "bad number \"%s\"",
+				    c->value);
+				c->failed = 1;
+			} else if (t == mt_hour_floor(t)) {
+				add_point(c->s, t, c->fahrenheit ? (v - 32) * 5 / 9 : v, NULL);
+			}
+		}
+	}
+	c->col = 0;
+	c->has_ts = c->has_value = 0;
+}
+
+static int load_csv(struct mt_series *s, const char *path, struct mt_err *err)
+{
+	struct csv_state c = { s, path, err, 1, 0, 0, 0, "", "", 0, 0 };
+	struct csv_parser p;
+	size_t len;
+	char *buf = slurp(path, &len, err);
+
+	if (buf == NULL)
+		return -1;
+	csv_init(&p, CSV_APPEND_NULL);
+	if (csv_parse(&p, buf, len, csv_field, csv_row, &c) != len) {
+		mt_err_set(err, path, c.line, "malformed CSV: %s",
+		    csv_strerror(csv_error(&p)));
+		c.failed = 1;
+	}
+	csv_fini(&p, csv_field, csv_row, &c);
+	csv_free(&p);
+	free(buf);
+	return c.failed ? -1 : 0;
+}
+
+/* ---- hourly series from NDJSON meter hours ---- */
+
+static int load_ndjson(struct mt_series *s, const char *path, struct mt_err *err)
+{
+	struct mt_ndjson *rd = mt_ndjson_open(path, err);
+	struct mt_rec *rec;
+	struct mt_meter_hour h;
+	int rc, bad = 0;
+
+	if (rd == NULL)
+		return -1;
+	rec = mt_xmalloc(sizeof *rec);
+	while (!bad && (rc = mt_ndjson_next(rd, rec, err)) != 0) {
+		if (rc == 1 && (mt_meter_hour_parse(rec, &h, err) < 0 ||
+		    mt_meter_hour_canonical(&h, err) < 0))
+			rc = -1;
+		if (rc < 0) {
+			char msg[sizeof err->msg];
+			snprintf(msg, sizeof msg, "%s", err->msg);
+			mt_err_set(err, path, rec->line, "%s", msg);
+			bad = 1;
+		} else {
+			add_point(s, h.hour, h.value, NULL);
+		}
+	}
+	free(rec);
+	mt_ndjson_close(rd);
+	return bad ? -1 : 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+struct mt_series *mt_series_load(const char *path, struct mt_err *err)
+{
+	struct mt_series *s = mt_xcalloc(1, sizeof *s);
+	int rc = ends_with(path, ".ndjson") || ends_with(path, ".jsonl") ?
+	    load_ndjson(s, path, err) : load_csv(s, path, err);
+
+	if (rc < 0) {
+		err->status = err->status == MT_EXIT_IO && strstr(err->msg, "cannot") ?
+		    MT_EXIT_IO : MT_EXIT_USAGE;
+		mt_series_free(s);
+		return NULL;
+	}
+	finish(s);
+	return s;
+}
+
+/* ---- holidays ---- */
+
+static int add_day(struct mt_series *s, const char *date, const char *name)
+{
+	enum mt_tsform form;
+	mt_time_t t;
+
+	if (strlen(date) != 10 || mt_time_parse(date, 10, &t, &form, NULL) < 0)
+		return -1;
+	add_point(s, t / 86400000, 1, name);
+	return 0;
+}
+
+/* {"YYYY-MM-DD": "Name", ...}, or GOV.UK's {division: {events: [{title,
+ * date}]}} with the division named after '#'. */
+static int load_holiday_json(struct mt_series *s, const char *path,
+    const char *division, struct mt_err *err)
+{
+	char ebuf[256];
+	size_t len;
+	char *buf = slurp(path, &len, err);
+	yajl_val root, events;
+	int rc = 0;
+
+	if (buf == NULL)
+		return -1;
+	root = yajl_tree_parse(buf, ebuf, sizeof ebuf);
+	free(buf);
+	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+		mt_err_set(err, path, 0, "not a JSON object%s%s", root ? "" : ": ",
+		    root ? "" : strtok(ebuf, "\n"));
+		yajl_tree_free(root);
+		return -1;
+	}
+	if (division != NULL) {
+		const char *p[] = { division, "events", NULL };
+		events = yajl_tree_get(root, p, yajl_t_array);
+		if (events == NULL) {
+			mt_err_set(err, path, 0, "no events for division \"%s\"", division);
+			rc = -1;
+		}
+		for (size_t i = 0; rc == 0 && i < YAJL_GET_ARRAY(events)->len; i++) {
+			yajl_val e = YAJL_GET_ARRAY(events)->values[i];
+			const char *dp[] = { "date", NULL }, *tp[] = { "title", NULL };
+			yajl_val d = yajl_tree_get(e, dp, yajl_t_string);
+			yajl_val t = yajl_tree_get(e, tp, yajl_t_string);
+			if (d == NULL || t == NULL || add_day(s, YAJL_GET_STRING(d),
+			    YAJL_GET_STRING(t)) < 0) {
+				mt_err_set(err, path, 0, "event %zu of \"%s\": needs a date "
+				    "YYYY-MM-DD and a title", i + 1, division);
+				rc = -1;
+			}
+		}
+	} else {
+		for (size_t i = 0; rc == 0 && i < YAJL_GET_OBJECT(root)->len; i++) {
+			const char *date = YAJL_GET_OBJECT(root)->keys[i];
+			yajl_val v = YAJL_GET_OBJECT(root)->values[i];
+			if (!YAJL_IS_STRING(v) || add_day(s, date, YAJL_GET_STRING(v)) < 0) {
+				mt_err_set(err, path, 0, "entry \"%.20s\": needs a date YYYY-MM-DD "
+				    "and a name", date);
+				rc = -1;
+			}
+		}
+	}
+	yajl_tree_free(root);
+	return rc;
+}
+
+/* RFC 5545: every all-day VEVENT (DTSTART;VALUE=DATE) is a holiday on
+ * each day from DTSTART up to, not including, DTEND. */
+static int load_ics(struct mt_series *s, const char *path, struct mt_err *err)
+{
+	size_t len;
+	char *buf = slurp(path, &len, err);
+	icalcomponent *cal, *ev;
+	int n = 0;
+
+	if (buf == NULL)
+		return -1;
+	cal = icalparser_parse_string(buf);
+	free(buf);
+	if (cal == NULL) {
+		mt_err_set(err, path, 0, "not an iCalendar file");
+		return -1;
+	}
+	for (ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT);
+	    ev != NULL; ev = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
+		struct icaltimetype st = icalcomponent_get_dtstart(ev);
+		struct icaltimetype en = icalcomponent_get_dtend(ev);
+		const char *name = icalcomponent_get_summary(ev);
+		int64_t from, to;
+
+		if (icaltime_is_null_time(st) || !st.is_date)
+			continue;
+		from = mt_days_from_civil(st.year, (unsigned)st.month, (unsigned)st.day);
+		to = icaltime_is_null_time(en) ? from + 1 :
+		    mt_days_from_civil(en.year, (unsigned)en.month, (unsigned)en.day);
+		for (int64_t d = from; d < to || d == from; d++)
+			add_point(s, d, 1, name ? name : "holiday");
+		n++;
+	}
+	icalcomponent_free(cal);
+	if (n == 0) {
+		mt_err_set(err, path, 0, "no all-day events");
+		return -1;
+	}
+	return 0;
+}
+
+struct mt_series *mt_holidays_load(const char *spec, struct mt_err *err)
+{
+	struct mt_series *s = mt_xcalloc(1, sizeof *s);
+	char *path = mt_xstrdup(spec), *division = strchr(path, '#');
+	int rc;
+
+	if (division != NULL)
+		*division++ = '\0';
+	rc = ends_with(path, ".ics") ? load_ics(s, path, err) :
+	    load_holiday_json(s, path, division, err);
+	free(path);
+	if (rc < 0) {
+		err->status = strstr(err->msg, "cannot") ? MT_EXIT_IO : MT_EXIT_USAGE;
+		mt_series_free(s);
+		return NULL;
+	}
+	finish(s);
+	return s;
+}
