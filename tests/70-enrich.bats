@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# meter-enrich: each context field against values read off the source files
+# or worked out by hand (in the comments).
+
+load helper
+
+# p PARTICIPANT PROPERTY QUANTITY HOUR VALUE: a property hour
+p() {
+	printf '{"participant":"%s","property":"%s","quantity":"%s","hour":"%s","value":%s,"unit":"%s"}\n' \
+		"$1" "$2" "$3" "$4" "$5" "$(case $3 in temperature) echo degC;; *) echo kWh;; esac)"
+}
+
+# the fields named, from the one output record
+get() { jq -r "[$1] | map(tostring) | join(\" \")"; }
+
+@test "property fields and local time, across midnight and the repeated DST hour" {
+	{ p acme hq electricity 2026-03-01T23:00:00Z 10      # Monday 00:00 CET
+	  p acme hq electricity 2026-10-25T00:00:00Z 1       # 02:00 CEST, Sunday
+	  p acme hq electricity 2026-10-25T01:00:00Z 1       # 02:00 CET again
+	  p acme lab electricity 2026-03-08T08:00:00Z 1; } > in.ndjson   # 03:00 CDT
+	run meter-enrich -c "$FIX/acme.xml" in.ndjson
+	[ "$status" -eq 0 ]
+	[ "$(get '.type, .region, .area_m2, .local, .local_date, .weekday' <<<"$output")" = "office NL 5400 2026-03-02T00:00:00+01:00 2026-03-02 1
+office NL 5400 2026-10-25T02:00:00+02:00 2026-10-25 7
+office NL 5400 2026-10-25T02:00:00+01:00 2026-10-25 7
+office NL 800 2026-03-08T03:00:00-05:00 2026-03-08 7" ]
+	# 10 kWh over 5400 m2; CO2 at the grey contract's 0.328 kg/kWh
+	[ "$(head -1 <<<"$output" | get '.kwh_per_m2, .co2_kg')" = "0.001851852 3.28" ]
+}
+
+@test "holidays from a flat JSON calendar; years it does not list stay unknown" {
+	{ p acme hq electricity 2026-12-25T10:00:00Z 1; p acme hq electricity 2026-04-27T10:00:00Z 1
+	  p acme hq electricity 2026-04-28T10:00:00Z 1; p acme hq electricity 2030-12-25T10:00:00Z 1; } > in.ndjson
+	run meter-enrich -c "$FIX/acme.xml" --holidays "NL=$FIX/NL_COMMON-2025-2027.json" in.ndjson
+	[ "$(get '.holiday, .holiday_name' <<<"$output")" = "true Christmas Day
+true King's Day
+false null
+null null" ]
+}
+
+@test "holidays from GOV.UK JSON by division, and from iCalendar all-day events" {
+	{ p uni main electricity 2026-12-28T10:00:00Z 1; p uni main electricity 2026-12-29T10:00:00Z 1; } > in.ndjson
+	run meter-enrich -c "$FIX/campus.xml" --holidays "GB=$FIX/bank-holidays.json#england-and-wales" in.ndjson
+	[ "$(get '.holiday, .holiday_name' <<<"$output")" = "true Boxing Day
+false null" ]
+	{ p uni main electricity 2026-06-15T10:00:00Z 1; p uni main electricity 2026-06-16T10:00:00Z 1
+	  p uni main electricity 2026-07-22T10:00:00Z 1; p uni main electricity 2026-07-23T10:00:00Z 1; } > in.ndjson
+	run meter-enrich -c "$FIX/campus.xml" --holidays "GB=$FIX/holidays.ics" in.ndjson
+	# a timed event is no holiday; DTEND is exclusive
+	[ "$(get '.holiday, .holiday_name' <<<"$output")" = "true Founders Day
+false null
+true Summer closure
+false null" ]
+}
+
+@test "office hours: the schedule in local time, never on holidays or closures" {
+	# hq: mon-fri 08:00-18:00 Amsterdam, closed 24-31 December
+	{ p acme hq electricity 2026-03-02T09:00:00Z 1     # Mon 10:00
+	  p acme hq electricity 2026-03-02T16:00:00Z 1     # Mon 17:00
+	  p acme hq electricity 2026-03-02T17:00:00Z 1     # Mon 18:00: closed
+	  p acme hq electricity 2026-03-07T10:00:00Z 1     # Sat
+	  p acme hq electricity 2026-04-27T10:00:00Z 1     # King's Day, a Monday
+	  p acme hq electricity 2026-12-28T10:00:00Z 1     # Mon, in the closure
+	  p acme depot electricity 2026-03-02T09:00:00Z 1; } > in.ndjson   # no schedule
+	run meter-enrich -c "$FIX/acme.xml" --holidays "NL=$FIX/NL_COMMON-2025-2027.json" in.ndjson
+	[ "$(get '.office_hours' <<<"$output")" = "true
+true
+false
+false
+false
+false
+null" ]
+}
+
+@test "outside temperature from CSV, degree hours, inside-outside difference; a missing hour stays absent" {
+	# Bedford 2019-01-01 05:00 is 6.9 degC: hdd 15.5 - 6.9 = 8.6; 20 - 6.9 = 13.1
+	{ p uni main temperature 2019-01-01T05:00:00Z 20; p uni main temperature 2019-03-01T05:00:00Z 20
+	  p acme hq electricity 2019-01-01T05:00:00Z 1; } > in.ndjson
+	run meter-enrich -c "$FIX/campus.xml" -c "$FIX/acme.xml" --weather "GB=$FIX/bedford-weather-2019-01.csv" in.ndjson
+	[ "$status" -eq 0 ]
+	[ "$(grep -c . <<<"$output")" -eq 3 ]
+	[ "$(get '.outside_temp_c, .temp_delta_c, .hdd, .cdd' <<<"$output")" = "6.9 13.1 8.6 0
+null null null null
+null null null null" ]
+	# other bases
+	run meter-enrich -q -c "$FIX/campus.xml" --weather "GB=$FIX/bedford-weather-2019-01.csv" --hdd-base 18 --cdd-base 5 in.ndjson
+	[ "$(head -1 <<<"$output" | get '.hdd, .cdd')" = "11.1 1.9" ]
+}
+
+@test "degF in a gzipped CSV with offsets is read as degC; NDJSON weather works too" {
+	cat > il.xml <<-'EOF'
+	<participant id="il" timezone="America/Chicago">
+	  <property id="house" type="residential" region="US-IL"/>
+	</participant>
+	EOF
+	# 2016-03-10T00:00-06:00 is 53.96 degF: (53.96 - 32) x 5 / 9 = 12.2 degC
+	p il house electricity 2016-03-10T06:00:00Z 1 > in.ndjson
+	run meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF-2016-03.csv.gz" in.ndjson
+	[ "$(get '.outside_temp_c' <<<"$output")" = 12.2 ]
+	echo '{"participant":"ctx","meter":"ohare","quantity":"outside_temperature","hour":"2016-03-10T06:00:00Z","value":285.35,"unit":"K"}' > w.ndjson
+	run meter-enrich -c il.xml --weather "US-IL=w.ndjson" in.ndjson
+	[ "$(get '.outside_temp_c' <<<"$output")" = 12.2 ]
+}
+
+@test "CO2 from an hourly intensity series of the contract" {
+	sed -e 's|<participant id="uni" name="University" timezone="Europe/London">|&\n  <contract id="grid" co2-series="carbon.csv"/>|' \
+	    -e 's|<meter id="el-1" quantity="electricity"/>|<meter id="el-1" quantity="electricity" contract="grid"/>|' "$FIX/campus.xml" > uni.xml
+	cp "$FIX/carbon-intensity-2019-01.csv" carbon.csv
+	# 2019-01-01 01:00 is 0.094 kg/kWh: 10 kWh -> 0.94 kg
+	{ p uni main electricity 2019-01-01T01:00:00Z 10; p uni main electricity 2019-06-01T01:00:00Z 10; } > in.ndjson
+	run meter-enrich -c uni.xml in.ndjson
+	[ "$(get '.co2_kg' <<<"$output")" = "0.94
+null" ]
+}
+
+@test "an unknown property is rejected, never passed on half-enriched" {
+	{ p acme nowhere electricity 2026-03-02T09:00:00Z 1; p other hq electricity 2026-03-02T09:00:00Z 1
+	  echo '{"participant":"acme","property":"hq","quantity":"electricity","hour":"2026-03-02T09:30:00Z","value":1,"unit":"kWh"}'
+	  p acme hq electricity 2026-03-02T09:00:00Z 1; } > in.ndjson
+	run --separate-stderr meter-enrich -c "$FIX/acme.xml" -r rej.ndjson --stats in.ndjson
+	[ "$status" -eq 1 ]
+	[ "$(grep -c . <<<"$output")" -eq 1 ]
+	[ "$(jq -r .error rej.ndjson)" = 'property acme/nowhere is not in the configuration
+property other/hq is not in the configuration
+field "hour" is not on a whole hour' ]
+	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3" ]
+}
+
+@test "bad context files are errors naming the file and line; nothing is written" {
+	p acme hq electricity 2026-03-02T09:00:00Z 1 > in.ndjson
+	printf 'datetime,t [degC]\n2019-01-01 00:00:00,1\n2019-13-01 01:00:00,2\n' > bad.csv
+	run meter-enrich -c "$FIX/acme.xml" --weather NL=bad.csv in.ndjson
+	[ "$status" -eq 2 ]
+	[ "$output" = 'meter-enrich: bad.csv:3: bad timestamp "2019-13-01 01:00:00": no such date' ]
+	printf 'datetime,t [degC]\n2019-01-01 00:00:00,warm\n' > bad2.csv
+	run meter-enrich -c "$FIX/acme.xml" --weather NL=bad2.csv in.ndjson
+	[ "$output" = 'meter-enrich: bad2.csv:2: bad number "warm"' ]
+	echo '{"2026-01-01": "New Year", "2026-13-01": "Nope"}' > bad.json
+	run meter-enrich -c "$FIX/acme.xml" --holidays NL=bad.json in.ndjson
+	[ "$status" -eq 2 ]
+	[ "$output" = 'meter-enrich: bad.json: entry "2026-13-01": needs a date YYYY-MM-DD and a name' ]
+	run meter-enrich -c "$FIX/acme.xml" --holidays "GB=$FIX/bank-holidays.json#wales" in.ndjson
+	[ "$output" = "meter-enrich: $FIX/bank-holidays.json: no events for division \"wales\"" ]
+	echo 'BEGIN:VCALENDAR' > bad.ics
+	run meter-enrich -c "$FIX/acme.xml" --holidays NL=bad.ics in.ndjson
+	[ "$status" -eq 2 ]
+	[[ "$output" == "meter-enrich: bad.ics: "* ]]
+	run meter-enrich -c "$FIX/acme.xml" --weather NL=missing.csv in.ndjson
+	[ "$status" -eq 3 ]
+	[[ "$output" == "meter-enrich: missing.csv: cannot open"* ]]
+}
+
+@test "usage: a configuration is required; REGION=FILE is checked" {
+	run meter-enrich /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no configuration given (-c)"* ]]
+	run meter-enrich -c "$FIX/acme.xml" --weather weather.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'bad value for --weather: "weather.csv" (want REGION=FILE)'* ]]
+	run meter-enrich --version
+	[[ "$output" =~ ^meter-enrich\ [0-9.]+$ ]]
+}
