@@ -26,13 +26,30 @@ struct opts {
 	int quiet, stats;
 };
 
+/* What a property's hours need, looked up once per property. */
+struct place {
+	const struct mt_config *cfg;
+	const struct mt_property_cfg *p;
+	struct mt_zone *zone;
+	const struct mt_series *holidays, *weather;
+	struct mt_map *co2;        /* quantity -> struct co2 */
+};
+
+struct co2 {
+	double factor;             /* -1 unknown */
+	const struct mt_series *series;
+};
+
 struct ctx {
+	struct mt_map *places;     /* participant\0property -> place */
 	struct mt_config *cfgs[LIST_MAX];
 	size_t ncfgs;
 	struct named holidays[LIST_MAX], weather[LIST_MAX], co2[LIST_MAX];
 	size_t nholidays, nweather, nco2;
 	struct mt_zone *zones[LIST_MAX];
 	size_t nzones;
+	struct co2 **co2s;         /* owned; the places' maps borrow them */
+	size_t nco2s;
 	double hdd_base, cdd_base;
 	long in, out, rejected;
 };
@@ -156,6 +173,7 @@ static int load_context(struct ctx *c, const struct opts *o)
 
 	c->hdd_base = o->hdd_base;
 	c->cdd_base = o->cdd_base;
+	c->places = mt_map_new();
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nconfigs; i++) {
 		if ((c->cfgs[i] = mt_config_load(o->configs[i], &err)) == NULL) {
 			mt_diag_err(&err);
@@ -171,8 +189,30 @@ static int load_context(struct ctx *c, const struct opts *o)
 	return st;
 }
 
+static void free_place(struct place *pl)
+{
+	mt_map_free(pl->co2);
+	free(pl);
+}
+
 static void free_context(struct ctx *c)
 {
+	if (c->places != NULL) {
+		/* the map does not own its values: free them through their keys */
+		for (size_t i = 0; i < c->ncfgs; i++)
+			for (size_t k = 0; k < c->cfgs[i]->nproperties; k++) {
+				char key[200];
+				int n = snprintf(key, sizeof key, "%s%c%s", c->cfgs[i]->id, 0,
+				    c->cfgs[i]->properties[k].id);
+				struct place *pl = mt_map_del(c->places, key, (size_t)n);
+				if (pl != NULL)
+					free_place(pl);
+			}
+		mt_map_free(c->places);
+	}
+	for (size_t i = 0; i < c->nco2s; i++)
+		free(c->co2s[i]);
+	free(c->co2s);
 	for (size_t i = 0; i < c->ncfgs; i++)
 		mt_config_free(c->cfgs[i]);
 	for (size_t i = 0; i < c->nholidays; i++)
@@ -223,50 +263,80 @@ static int in_office(const struct mt_property_cfg *p, int weekday, int minute,
 	return 0;
 }
 
-/* kg CO2 per kWh for the property's meters of this quantity, from the
- * first of them with a contract: -1 when unknown. */
-static double co2_factor(struct ctx *c, const struct mt_config *cfg,
-    const struct mt_property_hour *h)
+static void co2_keep(struct ctx *c, struct co2 *k)
 {
+	c->co2s = mt_xrealloc(c->co2s, (c->nco2s + 1) * sizeof *c->co2s);
+	c->co2s[c->nco2s++] = k;
+}
+
+/* The CO2 source of the property's meters of a quantity: the contract of
+ * the first of them that has one. */
+static struct co2 co2_source(struct ctx *c, const struct mt_config *cfg,
+    const char *property, const struct mt_quantity *q)
+{
+	struct co2 r = { -1, NULL };
+
 	for (size_t i = 0; i < cfg->nmeters; i++) {
 		const struct mt_meter_cfg *m = &cfg->meters[i];
 		char key[300];
-		double v;
 
-		if (m->contract == NULL || m->q != h->q || m->property == NULL ||
-		    strcmp(m->property, h->property) != 0)
+		if (m->contract == NULL || m->q != q || m->property == NULL ||
+		    strcmp(m->property, property) != 0)
 			continue;
 		snprintf(key, sizeof key, "%s/%s", cfg->id, m->contract);
-		if (named(c->co2, c->nco2, key) != NULL)
-			return mt_series_get(named(c->co2, c->nco2, key), h->hour, &v) == 0 ? v : -1;
+		if ((r.series = named(c->co2, c->nco2, key)) != NULL)
+			return r;
 		for (size_t k = 0; k < cfg->ncontracts; k++)
 			if (strcmp(cfg->contracts[k].id, m->contract) == 0)
-				return cfg->contracts[k].co2_kg_per_kwh;
+				r.factor = cfg->contracts[k].co2_kg_per_kwh;
+		return r;
 	}
-	return -1;
+	return r;
 }
 
-static void add_calendar(struct ctx *c, struct mt_out *o, const struct mt_property_cfg *p,
-    const struct mt_property_hour *h, const char *tzname)
+/* kg CO2 per kWh for the hour, -1 when unknown. */
+static double co2_factor(struct ctx *c, struct place *pl,
+    const struct mt_property_hour *h)
 {
-	struct mt_zone *z = zone(c, tzname);
-	int off = z ? mt_zone_offset(z, h->hour) : 0, aoff = off < 0 ? -off : off, y;
+	struct co2 *k = mt_map_get(pl->co2, h->q->name, strlen(h->q->name));
+	double v;
+
+	if (k == NULL) {
+		k = mt_xmalloc(sizeof *k);
+		*k = co2_source(c, pl->cfg, pl->p->id, h->q);
+		mt_map_put(pl->co2, h->q->name, strlen(h->q->name), k);
+		co2_keep(c, k);
+	}
+	if (k->series != NULL)
+		return mt_series_get(k->series, h->hour, &v) == 0 ? v : -1;
+	return k->factor;
+}
+
+static void add_calendar(struct mt_out *o, const struct place *pl,
+    const struct mt_property_hour *h)
+{
+	int off = pl->zone ? mt_zone_offset(pl->zone, h->hour) : 0;
+	int aoff = off < 0 ? -off : off;
 	mt_time_t wall = h->hour + (mt_time_t)off * 1000;
 	int64_t day = wall >= 0 ? wall / 86400000 : (wall - 86399999) / 86400000;
-	int weekday = (int)(((day % 7) + 7 + 3) % 7) + 1;
-	const struct mt_series *hol = named(c->holidays, c->nholidays, p->region);
+	int weekday = (int)(((day % 7) + 7 + 3) % 7) + 1;   /* 1970-01-01: Thursday */
+	const struct mt_series *hol = pl->holidays;
 	const char *holiday;
 	char local[48], date[16];
-	unsigned m, d;
 
 	if (hol != NULL && !mt_holiday_known(hol, day))
 		hol = NULL;   /* a year the calendar does not list: unknown */
 	holiday = hol ? mt_holiday_get(hol, day) : NULL;
 	mt_time_format(local, wall);
-	snprintf(local + 19, sizeof local - 19, "%c%02d:%02d", off < 0 ? '-' : '+',
-	    aoff / 3600, aoff / 60 % 60);
-	mt_civil_from_days(day, &y, &m, &d);
-	snprintf(date, sizeof date, "%04d-%02u-%02u", y, m, d);
+	local[19] = off < 0 ? '-' : '+';
+	local[20] = (char)('0' + aoff / 36000);
+	local[21] = (char)('0' + aoff / 3600 % 10);
+	local[22] = ':';
+	local[23] = (char)('0' + aoff / 600 % 6);
+	local[24] = (char)('0' + aoff / 60 % 10);
+	local[25] = '\0';
+	memcpy(date, local, 10);   /* the local date is the local time's */
+	date[10] = '\0';
 	mt_out_str(o, "local", local);
 	mt_out_str(o, "local_date", date);
 	mt_out_int(o, "weekday", weekday);
@@ -275,9 +345,9 @@ static void add_calendar(struct ctx *c, struct mt_out *o, const struct mt_proper
 		if (holiday != NULL)
 			mt_out_str(o, "holiday_name", holiday);
 	}
-	if (p->nhours > 0)
+	if (pl->p->nhours > 0)
 		mt_out_bool(o, "office_hours", holiday == NULL &&
-		    in_office(p, weekday, (int)((wall - day * 86400000) / 60000), day));
+		    in_office(pl->p, weekday, (int)((wall - day * 86400000) / 60000), day));
 }
 
 /* Nine decimals: far below any meter's resolution, no binary noise. */
@@ -286,18 +356,17 @@ static void put_metric(struct mt_out *o, const char *key, double v)
 	mt_out_num(o, key, fabs(v) < 1e9 ? round(v * 1e9) / 1e9 : v);
 }
 
-static void add_metrics(struct ctx *c, struct mt_out *o, const struct mt_config *cfg,
-    const struct mt_property_cfg *p, const struct mt_property_hour *h)
+static void add_metrics(struct ctx *c, struct mt_out *o, struct place *pl,
+    const struct mt_property_hour *h)
 {
-	const struct mt_series *w = named(c->weather, c->nweather, p->region);
 	int energy = strcmp(h->q->dimension, "energy") == 0;
 	double t, f;
 
-	if (p->area_m2 > 0 && energy)
-		put_metric(o, "kwh_per_m2", h->value / p->area_m2);
-	if (energy && (f = co2_factor(c, cfg, h)) >= 0)
+	if (pl->p->area_m2 > 0 && energy)
+		put_metric(o, "kwh_per_m2", h->value / pl->p->area_m2);
+	if (energy && (f = co2_factor(c, pl, h)) >= 0)
 		put_metric(o, "co2_kg", h->value * f);
-	if (w == NULL || mt_series_get(w, h->hour, &t) < 0)
+	if (pl->weather == NULL || mt_series_get(pl->weather, h->hour, &t) < 0)
 		return;   /* no weather for the hour: nothing invented */
 	put_metric(o, "outside_temp_c", t);
 	if (strcmp(h->q->name, "temperature") == 0)
@@ -306,13 +375,62 @@ static void add_metrics(struct ctx *c, struct mt_out *o, const struct mt_config 
 	put_metric(o, "cdd", t > c->cdd_base ? t - c->cdd_base : 0);
 }
 
+/* The property's place, found and cached on its first hour; NULL for a
+ * property no configuration has. */
+static struct place *place_of(struct ctx *c, const char *participant,
+    const char *property)
+{
+	char key[300];
+	size_t a = strlen(participant), b = strlen(property), n = a + 1 + b;
+	struct place *pl;
+
+	if (n > sizeof key)
+		return NULL;   /* ids are at most 128 bytes each */
+	memcpy(key, participant, a + 1);
+	memcpy(key + a + 1, property, b);
+	pl = mt_map_get(c->places, key, n);
+	const struct mt_config *cfg = NULL;
+	const struct mt_property_cfg *p = NULL;
+
+	if (pl != NULL)
+		return pl;
+	for (size_t i = 0; i < c->ncfgs && cfg == NULL; i++)
+		if (strcmp(c->cfgs[i]->id, participant) == 0)
+			cfg = c->cfgs[i];
+	if (cfg == NULL || (p = mt_config_property(cfg, property)) == NULL)
+		return NULL;
+	pl = mt_xcalloc(1, sizeof *pl);
+	pl->cfg = cfg;
+	pl->p = p;
+	pl->zone = zone(c, p->timezone ? p->timezone : cfg->timezone ? cfg->timezone : "UTC");
+	pl->holidays = named(c->holidays, c->nholidays, p->region);
+	pl->weather = named(c->weather, c->nweather, p->region);
+	pl->co2 = mt_map_new();
+	mt_map_put(c->places, key, n, pl);
+	return pl;
+}
+
+/* The record as it came, when it is already in canonical units and not
+ * enriched before: re-writing its fields would only cost time.  Otherwise
+ * its property-hour fields rewritten. */
+static void open_record(struct mt_out *o, const struct mt_rec *rec,
+    const struct mt_property_hour *h)
+{
+	const struct mt_field *unit = mt_rec_get(rec, "unit");
+
+	if (!rec->truncated && unit != NULL && strcmp(unit->str, h->unit) == 0 &&
+	    mt_rec_get(rec, "local") == NULL && mt_rec_get(rec, "type") == NULL)
+		mt_out_begin_with(o, rec->text, rec->textlen);
+	else
+		mt_property_hour_fields(o, h);
+}
+
 static void enrich(struct ctx *c, struct mt_out *o, const struct mt_rec *rec,
     struct mt_rejects *rj)
 {
 	struct mt_property_hour h;
 	struct mt_err err;
-	const struct mt_config *cfg = NULL;
-	const struct mt_property_cfg *p = NULL;
+	struct place *pl;
 	char why[300];
 
 	c->in++;
@@ -321,26 +439,22 @@ static void enrich(struct ctx *c, struct mt_out *o, const struct mt_rec *rec,
 		mt_reject_rec(rj, rec, err.msg);
 		return;
 	}
-	for (size_t i = 0; i < c->ncfgs && cfg == NULL; i++)
-		if (strcmp(c->cfgs[i]->id, h.participant) == 0)
-			cfg = c->cfgs[i];
-	if (cfg == NULL || (p = mt_config_property(cfg, h.property)) == NULL) {
+	if ((pl = place_of(c, h.participant, h.property)) == NULL) {
 		snprintf(why, sizeof why, "property %s/%s is not in the configuration",
 		    h.participant, h.property);
 		c->rejected++;
 		mt_reject_rec(rj, rec, why);
 		return;
 	}
-	mt_property_hour_fields(o, &h);
-	if (p->type)
-		mt_out_str(o, "type", p->type);
-	if (p->region)
-		mt_out_str(o, "region", p->region);
-	if (p->area_m2 > 0)
-		mt_out_num(o, "area_m2", p->area_m2);
-	add_calendar(c, o, p, &h, p->timezone ? p->timezone :
-	    cfg->timezone ? cfg->timezone : "UTC");
-	add_metrics(c, o, cfg, p, &h);
+	open_record(o, rec, &h);
+	if (pl->p->type)
+		mt_out_str(o, "type", pl->p->type);
+	if (pl->p->region)
+		mt_out_str(o, "region", pl->p->region);
+	if (pl->p->area_m2 > 0)
+		mt_out_num(o, "area_m2", pl->p->area_m2);
+	add_calendar(o, pl, &h);
+	add_metrics(c, o, pl, &h);
 	mt_out_end(o);
 	c->out++;
 }

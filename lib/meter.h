@@ -157,6 +157,9 @@ struct mt_out;
 struct mt_out *mt_out_new(FILE *fp);
 void mt_out_free(struct mt_out *o);
 void mt_out_begin(struct mt_out *o);
+/* Begin with the fields of an existing JSON object (its text, which must
+ * be a valid object), so that more fields can follow. */
+void mt_out_begin_with(struct mt_out *o, const char *obj, size_t n);
 void mt_out_str(struct mt_out *o, const char *key, const char *val);
 void mt_out_strn(struct mt_out *o, const char *key, const char *val, size_t n);
 /* Finite numbers in the shortest form that reads back to the same double;

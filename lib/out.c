@@ -1,6 +1,6 @@
 /* out.c - NDJSON writer: compact objects, shortest round-trip numbers,
  * RFC 8259 string escaping, buffered, write errors remembered. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE   /* memrchr */
 #include "meter.h"
 
 #include <math.h>
@@ -97,9 +97,16 @@ size_t mt_json_escape(char *dst, const char *src, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)src;
 	char *d = dst;
+	size_t plain = 0;
 
+	/* most strings (ids, units, times) need no escaping at all */
+	while (plain < n && s[plain] >= 0x20 && s[plain] < 0x80 && s[plain] != '"' &&
+	    s[plain] != '\\')
+		plain++;
 	*d++ = '"';
-	for (size_t i = 0; i < n;) {
+	memcpy(d, s, plain);
+	d += plain;
+	for (size_t i = plain; i < n;) {
 		unsigned char c = s[i];
 		size_t l;
 
@@ -210,17 +217,21 @@ int mt_format_double(char *buf, size_t size, double v)
 	return 0;
 }
 
+/* Keys are the programs' own literals, plain ASCII: no escaping needed. */
 static void key(struct mt_out *o, const char *k)
 {
-	char tmp[MT_ESCAPED_MAX(128) + 2];
-	size_t klen = strlen(k), n;
+	char tmp[136];
+	size_t klen = strlen(k), n = 0;
 
-	if (!o->first)
-		put(o, ",", 1);
-	o->first = 0;
 	if (klen > 128)
 		klen = 128;
-	n = mt_json_escape(tmp, k, klen);
+	if (!o->first)
+		tmp[n++] = ',';
+	o->first = 0;
+	tmp[n++] = '"';
+	memcpy(tmp + n, k, klen);
+	n += klen;
+	tmp[n++] = '"';
 	tmp[n++] = ':';
 	put(o, tmp, n);
 }
@@ -229,6 +240,21 @@ void mt_out_begin(struct mt_out *o)
 {
 	put(o, "{", 1);
 	o->first = 1;
+}
+
+void mt_out_begin_with(struct mt_out *o, const char *obj, size_t n)
+{
+	const char *close = n ? memrchr(obj, '}', n) : NULL;
+	const char *p = obj + 1;
+
+	if (close == NULL) {
+		mt_out_begin(o);
+		return;
+	}
+	put(o, obj, (size_t)(close - obj));
+	while (p < close && (*p == ' ' || *p == '\t'))
+		p++;
+	o->first = p == close;
 }
 
 void mt_out_end(struct mt_out *o)

@@ -100,3 +100,41 @@ if command -v mlr > /dev/null; then
 	measure "mlr stats1 -a sum -g ..." mlr --ijsonl --ojsonl stats1 -a sum -f value \
 		-g participant,property,quantity,hour "$MH"
 fi
+
+# meter-enrich: 1,000,000 property hours (250 properties of one participant,
+# 4,000 hours) with holidays and weather, beside Miller joining the same
+# weather by hour.
+PH=$DATA/property-hours-1m.ndjson
+CFG=$DATA/bench.xml
+if [ ! -s "$PH" ]; then
+	awk 'BEGIN {
+		t0 = 1546300800   # 2019-01-01T00:00:00Z
+		for (i = 0; i < 4000; i++) {
+			h = strftime("%Y-%m-%dT%H:%M:%SZ", t0 + i * 3600, 1)
+			for (b = 0; b < 250; b++)
+				printf "{\"participant\":\"p\",\"property\":\"b%d\",\"quantity\":\"electricity\",\"hour\":\"%s\",\"value\":%.2f,\"unit\":\"kWh\",\"meters\":4,\"meters_expected\":4,\"coverage\":1,\"quality\":\"measured\"}\n", b, h, (b % 13) + (i % 24) * 0.5
+		}
+	}' > "$PH"
+fi
+{
+	echo '<participant id="p" timezone="Europe/London"><contract id="c" co2-kg-per-kwh="0.2"/>'
+	for b in $(seq 0 249); do
+		echo "<property id=\"b$b\" type=\"office\" area-m2=\"$((1000 + b))\" region=\"GB\"><office-hours days=\"mon-fri\" from=\"08:00\" to=\"18:00\"/><meter id=\"m$b\" quantity=\"electricity\" contract=\"c\"/></property>"
+	done
+	echo '</participant>'
+} > "$CFG"
+W=tests/fixtures/bedford-weather-2019-01.csv
+WFULL=../shared/data/weather/metoffice_bedford_processed_2019.csv
+[ -r "$WFULL" ] && W=$WFULL
+N=$(wc -l < "$PH")
+echo
+echo "input: $PH ($N property hours, weather $W)"
+echo "targets: >= 1,000,000 records/s, >= 5x Miller"
+measure "meter-enrich" "$BIN/meter-enrich" -c "$CFG" \
+	--holidays "GB=tests/fixtures/bank-holidays.json#england-and-wales" --weather "GB=$W" "$PH"
+if command -v mlr > /dev/null; then
+	awk -F, 'NR > 1 { printf "{\"hour\":\"%sT%sZ\",\"outside_temp_c\":%s}\n", substr($1, 1, 10), substr($1, 12), $2 }' \
+		"$W" > "$DATA/weather.jsonl"
+	measure "mlr join (weather by hour)" mlr --ijsonl --ojsonl join -j hour \
+		-f "$DATA/weather.jsonl" "$PH"
+fi

@@ -160,3 +160,13 @@ field "hour" is not on a whole hour' ]
 	run meter-enrich --version
 	[[ "$output" =~ ^meter-enrich\ [0-9.]+$ ]]
 }
+
+@test "a record in other units is rewritten in canonical units; one in canonical units keeps its own fields" {
+	{ echo '{"participant":"acme","property":"hq","quantity":"electricity","hour":"2026-03-02T09:00:00Z","value":5400,"unit":"Wh","note":"x"}'
+	  echo '{"participant":"acme","property":"hq","quantity":"electricity","hour":"2026-03-02T10:00:00Z","value":5.4,"unit":"kWh","note":"y"}'; } > in.ndjson
+	run meter-enrich -c "$FIX/acme.xml" in.ndjson
+	[ "$status" -eq 0 ]
+	# 5400 Wh = 5.4 kWh over 5400 m2 = 0.001 kWh/m2 either way
+	[ "$(get '.value, .unit, .note, .kwh_per_m2' <<<"$output")" = "5.4 kWh null 0.001
+5.4 kWh y 0.001" ]
+}
