@@ -95,45 +95,28 @@ static int load_configs(const struct opts *o, struct mt_config **cfgs)
 	return MT_EXIT_OK;
 }
 
-static int run_file(struct mt_agg *a, const char *path)
+static int on_record(void *ctx, const struct mt_rec *rec)
 {
 	struct mt_err err;
-	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
-	struct mt_rec *rec = mt_xmalloc(sizeof *rec);
-	int rc, status = 0;
 
-	if (rd == NULL) {
+	if (mt_agg_add(ctx, rec, &err) < 0) {
 		mt_diag_err(&err);
-		free(rec);
 		return -1;
 	}
-	while (status == 0 && (rc = mt_ndjson_next(rd, rec, &err)) != 0) {
-		if (rc == -2)
-			status = -1;
-		else if (rc == -1)
-			mt_agg_reject(a, rec, err.msg);
-		else if (mt_agg_add(a, rec, &err) < 0)
-			status = -1;
-		if (status < 0)
-			mt_diag_err(&err);
-	}
-	free(rec);
-	mt_ndjson_close(rd);
-	return status;
+	return 0;
+}
+
+static void on_bad_line(void *ctx, const struct mt_rec *rec, const char *why)
+{
+	mt_agg_reject(ctx, rec, why);
 }
 
 static int run(struct mt_agg *a, struct mt_out *out, int nfiles, char **files)
 {
-	static char *dash[] = { "-" };
 	struct mt_err err;
 
-	if (nfiles == 0) {
-		nfiles = 1;
-		files = dash;
-	}
-	for (int i = 0; i < nfiles; i++)
-		if (run_file(a, files[i]) < 0)
-			return MT_EXIT_IO;
+	if (mt_cli_each_record(nfiles, files, on_record, on_bad_line, a) < 0)
+		return MT_EXIT_IO;
 	if (mt_agg_finish(a, &err) < 0) {
 		mt_diag_err(&err);
 		return MT_EXIT_IO;

@@ -459,46 +459,41 @@ static void enrich(struct ctx *c, struct mt_out *o, const struct mt_rec *rec,
 	c->out++;
 }
 
+struct feed {
+	struct ctx *c;
+	struct mt_out *o;
+	struct mt_rejects *rj;
+};
+
+static int on_record(void *ctx, const struct mt_rec *rec)
+{
+	struct feed *f = ctx;
+
+	enrich(f->c, f->o, rec, f->rj);
+	return 0;
+}
+
+static void on_bad_line(void *ctx, const struct mt_rec *rec, const char *why)
+{
+	struct feed *f = ctx;
+
+	f->c->in++;
+	f->c->rejected++;
+	mt_reject_rec(f->rj, rec, why);
+}
+
 static int run(struct ctx *c, struct mt_out *o, int n, char **files,
     struct mt_rejects *rj)
 {
-	static char *dash[] = { "-" };
-	struct mt_rec *rec = mt_xmalloc(sizeof *rec);
-	int status = MT_EXIT_OK;
+	struct feed f = { c, o, rj };
 
-	if (n == 0)
-		n = 1, files = dash;
-	for (int i = 0; i < n && status == MT_EXIT_OK; i++) {
-		struct mt_err err;
-		struct mt_ndjson *rd = mt_ndjson_open(files[i], &err);
-		int rc;
-
-		if (rd == NULL) {
-			mt_diag_err(&err);
-			status = MT_EXIT_IO;
-			break;
-		}
-		while ((rc = mt_ndjson_next(rd, rec, &err)) != 0 && rc != -2) {
-			if (rc == 1) {
-				enrich(c, o, rec, rj);
-			} else {
-				c->in++;
-				c->rejected++;
-				mt_reject_rec(rj, rec, err.msg);
-			}
-		}
-		if (rc == -2) {
-			mt_diag_err(&err);
-			status = MT_EXIT_IO;
-		}
-		mt_ndjson_close(rd);
-	}
-	free(rec);
-	if (status == MT_EXIT_OK && mt_out_flush(o) < 0) {
+	if (mt_cli_each_record(n, files, on_record, on_bad_line, &f) < 0)
+		return MT_EXIT_IO;
+	if (mt_out_flush(o) < 0) {
 		mt_warnx("write error on standard output: %s", strerror(errno));
-		status = MT_EXIT_IO;
+		return MT_EXIT_IO;
 	}
-	return status;
+	return MT_EXIT_OK;
 }
 
 int main(int argc, char **argv)

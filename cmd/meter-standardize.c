@@ -130,33 +130,28 @@ static int check_inputs(int n, char **files)
 	return 0;
 }
 
-static int run_file(struct mt_std *s, const char *path, const struct opts *o)
-{
-	struct mt_err err;
-	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
-	struct mt_rec *rec = mt_xmalloc(sizeof *rec);
-	int rc;
+struct feed {
+	struct mt_std *s;
+	int progress;
+};
 
-	if (rd == NULL) {
-		mt_diag_err(&err);
-		free(rec);
-		return -1;
-	}
-	while ((rc = mt_ndjson_next(rd, rec, &err)) != 0) {
-		if (rc == -2)
-			break;
-		if (rc == 1)
-			mt_std_add(s, rec);
-		else
-			mt_std_reject(s, rec, err.msg);
-		if (o->progress && mt_std_stats(s)->in % PROGRESS_EVERY == 0)
-			mt_warnx("%s: %ld records read", path, mt_std_stats(s)->in);
-	}
-	if (rc == -2)
-		mt_diag_err(&err);
-	free(rec);
-	mt_ndjson_close(rd);
-	return rc == -2 ? -1 : 0;
+static int on_record(void *ctx, const struct mt_rec *rec)
+{
+	struct feed *f = ctx;
+
+	mt_std_add(f->s, rec);
+	if (f->progress && mt_std_stats(f->s)->in % PROGRESS_EVERY == 0)
+		mt_warnx("%s: %ld records read", rec->source, mt_std_stats(f->s)->in);
+	return 0;
+}
+
+static void on_bad_line(void *ctx, const struct mt_rec *rec, const char *why)
+{
+	struct feed *f = ctx;
+
+	mt_std_reject(f->s, rec, why);
+	if (f->progress && mt_std_stats(f->s)->in % PROGRESS_EVERY == 0)
+		mt_warnx("%s: %ld records read", rec->source, mt_std_stats(f->s)->in);
 }
 
 static char *state_path(const char *dir)
@@ -200,16 +195,11 @@ static void print_stats(const struct mt_std_stats *st)
 static int run(struct mt_std *s, struct mt_out *out, int nfiles, char **files,
     const char *statefile, const struct opts *o)
 {
-	static char *dash[] = { "-" };
+	struct feed f = { s, o->progress };
 	struct mt_err err;
 
-	if (nfiles == 0) {
-		nfiles = 1;
-		files = dash;
-	}
-	for (int i = 0; i < nfiles; i++)
-		if (run_file(s, files[i], o) < 0)
-			return MT_EXIT_IO;
+	if (mt_cli_each_record(nfiles, files, on_record, on_bad_line, &f) < 0)
+		return MT_EXIT_IO;
 	mt_std_finish(s, o->flush);
 	if (mt_out_flush(out) < 0) {
 		mt_warnx("write error on standard output: %s", strerror(errno));

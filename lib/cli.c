@@ -115,3 +115,42 @@ void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
 {
 	mt_reject(rj, rec->source, rec->line, rec->text, rec->textlen, reason);
 }
+
+static int each_in_file(const char *path, mt_record_fn fn, mt_badline_fn bad,
+    void *ctx)
+{
+	struct mt_err err;
+	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
+	struct mt_rec *rec;
+	int rc, status = 0;
+
+	if (rd == NULL) {
+		mt_diag_err(&err);
+		return -1;
+	}
+	rec = mt_xmalloc(sizeof *rec);
+	while (status == 0 && (rc = mt_ndjson_next(rd, rec, &err)) != 0) {
+		if (rc == -2) {
+			mt_diag_err(&err);
+			status = -1;
+		} else if (rc == -1) {
+			bad(ctx, rec, err.msg);
+		} else if (fn(ctx, rec) < 0) {
+			status = -1;
+		}
+	}
+	free(rec);
+	mt_ndjson_close(rd);
+	return status;
+}
+
+int mt_cli_each_record(int nfiles, char **files, mt_record_fn fn,
+    mt_badline_fn bad, void *ctx)
+{
+	if (nfiles == 0)
+		return each_in_file("-", fn, bad, ctx);
+	for (int i = 0; i < nfiles; i++)
+		if (each_in_file(files[i], fn, bad, ctx) < 0)
+			return -1;
+	return 0;
+}

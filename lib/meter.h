@@ -252,6 +252,15 @@ void mt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mt_diag(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mt_diag_err(const struct mt_err *err);
+/* Every record of the files, or of stdin when there are none: fn for each
+ * parsed record (a negative return stops, its error reported by fn), bad
+ * for each line that is not a record.  0, or -1 after an unreadable file
+ * (reported here). */
+typedef int (*mt_record_fn)(void *ctx, const struct mt_rec *rec);
+typedef void (*mt_badline_fn)(void *ctx, const struct mt_rec *rec,
+    const char *why);
+int mt_cli_each_record(int nfiles, char **files, mt_record_fn fn,
+    mt_badline_fn bad, void *ctx);
 /* Close stdout and report a failed write: MT_EXIT_IO, or status unchanged. */
 int mt_finish_stdout(int status);
 
