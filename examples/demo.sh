@@ -32,6 +32,30 @@ echo "== meter-load: configurations, then the hours, into $out/warehouse.db"
 "$BIN/meter-load" -c examples/illinois.xml "$out/warehouse.db"
 "$BIN/meter-load" --stats "$out/warehouse.db" "$out/hours.ndjson"
 echo
+echo "== meter-aggregate --db | meter-enrich | meter-load: buildings in context"
+# the Bedford air temperature is context, no building's meter: it goes to
+# meter-enrich as weather, not to meter-aggregate
+grep -v '"bedford-air"' "$out/hours.ndjson" |
+	"$BIN/meter-aggregate" -c examples/cambridge.xml -c examples/illinois.xml \
+	--db "$out/warehouse.db" |
+	"$BIN/meter-enrich" -c examples/cambridge.xml -c examples/illinois.xml \
+	--holidays "GB=examples/context/bank-holidays.json#england-and-wales" \
+	--holidays "US-IL=examples/context/US_IL-2015-2017.json" \
+	--weather "GB=examples/context/bedford-weather-2019-01.csv" \
+	--weather "US-IL=examples/context/il-tempF-2016-03.csv.gz" > "$out/property-hours.ndjson"
+"$BIN/meter-load" --stats "$out/warehouse.db" "$out/property-hours.ndjson"
+echo
+echo "== building_comparison (energy per m2, where the floor area is known)"
+sqlite3 -column -header "$out/warehouse.db" "SELECT participant, property, type, year,
+	round(energy_kwh, 1) AS energy_kwh, area_m2, round(kwh_per_m2, 3) AS kwh_per_m2,
+	rank_in_type FROM building_comparison WHERE year != 'trailing-12m'
+	ORDER BY participant, property"
+echo
+echo "== monthly_consumption"
+sqlite3 -column -header "$out/warehouse.db" "SELECT participant, property, quantity, month,
+	round(value, 2) AS value, unit, hours, hours_in_month FROM monthly_consumption
+	ORDER BY participant, property, quantity"
+echo
 echo "== data_quality (a view of the warehouse)"
 sqlite3 -column -header "$out/warehouse.db" "SELECT participant, meter, quantity,
 	first_hour, last_hour, hours_present AS present, hours_missing AS missing
