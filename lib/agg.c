@@ -182,7 +182,7 @@ static const char *property_of(struct mt_agg *a, const char *participant,
 {
 	char key[512];
 	const char *k[] = { participant, meter };
-	size_t n = make_key(key, sizeof key, k, 2);
+	size_t n = a->o.ncfgs ? make_key(key, sizeof key, k, 2) : 0;
 	const struct mt_meter_cfg *m = n ? mt_map_get(a->meters, key, n) : NULL;
 
 	return m != NULL ? m->property : config_of(a, participant) ? NULL : stated;

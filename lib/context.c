@@ -26,6 +26,7 @@ struct point {
 struct mt_series {
 	struct point *p;
 	size_t n, cap;
+	int64_t first_day, last_day;   /* holidays: the whole years listed */
 };
 
 static void add_point(struct mt_series *s, int64_t key, double v, const char *name)
@@ -107,15 +108,7 @@ int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v)
 /* A calendar speaks for the whole years it lists, and no others. */
 int mt_holiday_known(const struct mt_series *s, int64_t day)
 {
-	int y0, y1, y;
-	unsigned m, d;
-
-	if (s->n == 0)
-		return 0;
-	mt_civil_from_days(s->p[0].key, &y0, &m, &d);
-	mt_civil_from_days(s->p[s->n - 1].key, &y1, &m, &d);
-	mt_civil_from_days(day, &y, &m, &d);
-	return y >= y0 && y <= y1;
+	return s->n > 0 && day >= s->first_day && day <= s->last_day;
 }
 
 const char *mt_holiday_get(const struct mt_series *s, int64_t day)
@@ -423,5 +416,13 @@ struct mt_series *mt_holidays_load(const char *spec, struct mt_err *err)
 		return NULL;
 	}
 	finish(s);
+	if (s->n > 0) {
+		int y0, y1;
+		unsigned m, d;
+		mt_civil_from_days(s->p[0].key, &y0, &m, &d);
+		mt_civil_from_days(s->p[s->n - 1].key, &y1, &m, &d);
+		s->first_day = mt_days_from_civil(y0, 1, 1);
+		s->last_day = mt_days_from_civil(y1, 12, 31);
+	}
 	return s;
 }

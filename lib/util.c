@@ -164,7 +164,9 @@ int mt_atomic_write(const char *path, const char *data, size_t len,
 	return mt_atomic_commit(fp, tmp, path, err);
 }
 
-/* Open addressing with linear probing; FNV-1a hashes. */
+/* Open addressing with linear probing.  Keys are hashed eight bytes at a
+ * time with a multiply-xorshift mix: keys here are ids and times, tens of
+ * bytes, and the map sits on the per-record path. */
 struct mt_map_slot {
 	char *key;
 	size_t klen;
@@ -177,14 +179,30 @@ struct mt_map {
 	size_t cap, count;
 };
 
-static uint64_t fnv1a(const char *s, size_t n)
+static uint64_t mix(uint64_t h)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
+}
+
+static uint64_t key_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < n) {
+		uint64_t w = 0;
+		memcpy(&w, s + i, n - i);
+		h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
+	return mix(h);
 }
 
 struct mt_map *mt_map_new(void)
@@ -234,12 +252,12 @@ static void grow(struct mt_map *m)
 
 void *mt_map_get(const struct mt_map *m, const char *key, size_t klen)
 {
-	return find_slot(m, key, klen, fnv1a(key, klen))->val;
+	return find_slot(m, key, klen, key_hash(key, klen))->val;
 }
 
 void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val)
 {
-	uint64_t h = fnv1a(key, klen);
+	uint64_t h = key_hash(key, klen);
 	struct mt_map_slot *s;
 
 	if (2 * (m->count + 1) > m->cap)
@@ -257,7 +275,7 @@ void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val)
 /* Backward-shift deletion keeps probe runs unbroken without tombstones. */
 void *mt_map_del(struct mt_map *m, const char *key, size_t klen)
 {
-	struct mt_map_slot *s = find_slot(m, key, klen, fnv1a(key, klen));
+	struct mt_map_slot *s = find_slot(m, key, klen, key_hash(key, klen));
 	size_t i = (size_t)(s - m->slots), j = i;
 	void *val = s->val;
 
