@@ -33,6 +33,8 @@ struct place {
 	struct mt_zone *zone;
 	const struct mt_series *holidays, *weather;
 	struct mt_map *co2;        /* quantity -> struct co2 */
+	char *fixed;               /* its constant fields, rendered once */
+	size_t nfixed;
 };
 
 struct co2 {
@@ -191,6 +193,7 @@ static int load_context(struct ctx *c, const struct opts *o)
 
 static void free_place(struct place *pl)
 {
+	free(pl->fixed);
 	mt_map_free(pl->co2);
 	free(pl);
 }
@@ -375,6 +378,27 @@ static void add_metrics(struct ctx *c, struct mt_out *o, struct place *pl,
 	put_metric(o, "cdd", t > c->cdd_base ? t - c->cdd_base : 0);
 }
 
+/* type, region and area_m2 as JSON fields, once per property */
+static void render_fixed(struct place *pl)
+{
+	FILE *fp = open_memstream(&pl->fixed, &pl->nfixed);
+	struct mt_out *o = mt_out_new(fp);
+
+	mt_out_begin(o);
+	if (pl->p->type)
+		mt_out_str(o, "type", pl->p->type);
+	if (pl->p->region)
+		mt_out_str(o, "region", pl->p->region);
+	if (pl->p->area_m2 > 0)
+		mt_out_num(o, "area_m2", pl->p->area_m2);
+	mt_out_flush(o);
+	mt_out_free(o);
+	fclose(fp);
+	/* keep the fields only: without the opening brace */
+	memmove(pl->fixed, pl->fixed + 1, pl->nfixed);
+	pl->nfixed--;
+}
+
 /* The property's place, found and cached on its first hour; NULL for a
  * property no configuration has. */
 static struct place *place_of(struct ctx *c, const char *participant,
@@ -406,6 +430,7 @@ static struct place *place_of(struct ctx *c, const char *participant,
 	pl->holidays = named(c->holidays, c->nholidays, p->region);
 	pl->weather = named(c->weather, c->nweather, p->region);
 	pl->co2 = mt_map_new();
+	render_fixed(pl);
 	mt_map_put(c->places, key, n, pl);
 	return pl;
 }
@@ -447,12 +472,7 @@ static void enrich(struct ctx *c, struct mt_out *o, const struct mt_rec *rec,
 		return;
 	}
 	open_record(o, rec, &h);
-	if (pl->p->type)
-		mt_out_str(o, "type", pl->p->type);
-	if (pl->p->region)
-		mt_out_str(o, "region", pl->p->region);
-	if (pl->p->area_m2 > 0)
-		mt_out_num(o, "area_m2", pl->p->area_m2);
+	mt_out_raw(o, pl->fixed, pl->nfixed);
 	add_calendar(o, pl, &h);
 	add_metrics(c, o, pl, &h);
 	mt_out_end(o);

@@ -168,6 +168,8 @@ void mt_out_num(struct mt_out *o, const char *key, double v);
 void mt_out_int(struct mt_out *o, const char *key, int64_t v);
 void mt_out_bool(struct mt_out *o, const char *key, int v);
 void mt_out_time(struct mt_out *o, const char *key, int64_t ms);
+/* Fields already written as JSON ("k":v,"k2":v2), added as they are. */
+void mt_out_raw(struct mt_out *o, const char *fields, size_t n);
 void mt_out_end(struct mt_out *o);
 /* Flush to the FILE and fflush it: 0, or -1 if any write failed. */
 int mt_out_flush(struct mt_out *o);

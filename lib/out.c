@@ -257,6 +257,16 @@ void mt_out_begin_with(struct mt_out *o, const char *obj, size_t n)
 	o->first = p == close;
 }
 
+void mt_out_raw(struct mt_out *o, const char *fields, size_t n)
+{
+	if (n == 0)
+		return;
+	if (!o->first)
+		put(o, ",", 1);
+	o->first = 0;
+	put(o, fields, n);
+}
+
 void mt_out_end(struct mt_out *o)
 {
 	put(o, "}\n", 2);
