@@ -48,7 +48,8 @@ struct ctx {
 	size_t ncfgs;
 	struct named holidays[LIST_MAX], weather[LIST_MAX], co2[LIST_MAX];
 	size_t nholidays, nweather, nco2;
-	struct mt_zone *zones[LIST_MAX];
+	struct mt_zone **zones;            /* by name, names borrowed from cfgs */
+	const char **zone_names;
 	size_t nzones;
 	struct co2 **co2s;         /* owned; the places' maps borrow them */
 	size_t nco2s;
@@ -226,6 +227,8 @@ static void free_context(struct ctx *c)
 		free(c->co2[i].name), mt_series_free(c->co2[i].s);
 	for (size_t i = 0; i < c->nzones; i++)
 		mt_zone_free(c->zones[i]);
+	free(c->zones);
+	free(c->zone_names);
 }
 
 /* ---- per record ---- */
@@ -239,18 +242,22 @@ static const struct mt_series *named(const struct named *list, size_t n,
 	return NULL;
 }
 
+/* Zone names come from validated configurations, so opening one does not
+ * fail (UTC stands in should the tz database change under us). */
 static struct mt_zone *zone(struct ctx *c, const char *name)
 {
 	struct mt_err err;
-	static const char *names[LIST_MAX];
 
 	for (size_t i = 0; i < c->nzones; i++)
-		if (strcmp(names[i], name) == 0)
+		if (strcmp(c->zone_names[i], name) == 0)
 			return c->zones[i];
-	if (c->nzones == LIST_MAX)
-		return NULL;
-	names[c->nzones] = name;
-	return c->zones[c->nzones++] = mt_zone_open(name, &err);
+	c->zones = mt_xrealloc(c->zones, (c->nzones + 1) * sizeof *c->zones);
+	c->zone_names = mt_xrealloc(c->zone_names, (c->nzones + 1) * sizeof *c->zone_names);
+	c->zone_names[c->nzones] = name;
+	c->zones[c->nzones] = mt_zone_open(name, &err);
+	if (c->zones[c->nzones] == NULL)
+		c->zones[c->nzones] = mt_zone_open("UTC", &err);
+	return c->zones[c->nzones++];
 }
 
 static int in_office(const struct mt_property_cfg *p, int weekday, int minute,
@@ -318,31 +325,17 @@ static double co2_factor(struct ctx *c, struct place *pl,
 static void add_calendar(struct mt_out *o, const struct place *pl,
     const struct mt_property_hour *h)
 {
-	int off = pl->zone ? mt_zone_offset(pl->zone, h->hour) : 0;
-	int aoff = off < 0 ? -off : off;
-	mt_time_t wall = h->hour + (mt_time_t)off * 1000;
-	int64_t day = wall >= 0 ? wall / 86400000 : (wall - 86399999) / 86400000;
-	int weekday = (int)(((day % 7) + 7 + 3) % 7) + 1;   /* 1970-01-01: Thursday */
 	const struct mt_series *hol = pl->holidays;
 	const char *holiday;
-	char local[48], date[16];
+	struct mt_local lt;
 
-	if (hol != NULL && !mt_holiday_known(hol, day))
+	mt_local_time(pl->zone, h->hour, &lt);
+	if (hol != NULL && !mt_holiday_known(hol, lt.day))
 		hol = NULL;   /* a year the calendar does not list: unknown */
-	holiday = hol ? mt_holiday_get(hol, day) : NULL;
-	mt_time_format(local, wall);
-	local[19] = off < 0 ? '-' : '+';
-	local[20] = (char)('0' + aoff / 36000);
-	local[21] = (char)('0' + aoff / 3600 % 10);
-	local[22] = ':';
-	local[23] = (char)('0' + aoff / 600 % 6);
-	local[24] = (char)('0' + aoff / 60 % 10);
-	local[25] = '\0';
-	memcpy(date, local, 10);   /* the local date is the local time's */
-	date[10] = '\0';
-	mt_out_str(o, "local", local);
-	mt_out_str(o, "local_date", date);
-	mt_out_int(o, "weekday", weekday);
+	holiday = hol ? mt_holiday_get(hol, lt.day) : NULL;
+	mt_out_str(o, "local", lt.text);
+	mt_out_strn(o, "local_date", lt.text, 10);
+	mt_out_int(o, "weekday", lt.weekday);
 	if (hol != NULL) {
 		mt_out_bool(o, "holiday", holiday != NULL);
 		if (holiday != NULL)
@@ -350,7 +343,7 @@ static void add_calendar(struct mt_out *o, const struct place *pl,
 	}
 	if (pl->p->nhours > 0)
 		mt_out_bool(o, "office_hours", holiday == NULL &&
-		    in_office(pl->p, weekday, (int)((wall - day * 86400000) / 60000), day));
+		    in_office(pl->p, lt.weekday, lt.minute, lt.day));
 }
 
 /* Nine decimals: far below any meter's resolution, no binary noise. */

@@ -472,7 +472,7 @@ static int participant(struct loader *ld, xmlNode *root)
 }
 
 /* Cross-references, once every element is read. */
-static int check_refs(struct loader *ld, xmlDoc *doc)
+static int check_refs(struct loader *ld)
 {
 	struct mt_config *cfg = ld->cfg;
 
@@ -492,7 +492,6 @@ static int check_refs(struct loader *ld, xmlDoc *doc)
 			return -1;
 		}
 	}
-	(void)doc;
 	return 0;
 }
 
@@ -559,7 +558,7 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 	if (xmlDocGetRootElement(doc) != NULL) {
 		participant(&ld, xmlDocGetRootElement(doc));
 		if (!ld.failed)
-			check_refs(&ld, doc);
+			check_refs(&ld);
 	}
 	xmlFreeDoc(doc);
 	if (!ld.failed)

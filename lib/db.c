@@ -307,26 +307,15 @@ static int record_month(struct mt_db *db, struct tzinfo *tz, const char *month,
 	return step(db, db->put_month, err);
 }
 
-struct local_time {
-	char local[40], month[8];
-	int weekday, hour;
-};
-
-static void localize(struct mt_zone *z, mt_time_t utc, struct local_time *lt)
+/* The local columns: local time, month, weekday, hour. */
+static void bind_local(sqlite3_stmt *st, int first, const struct tzinfo *tz,
+    const struct mt_local *lt)
 {
-	int off = mt_zone_offset(z, utc), y;
-	mt_time_t wall = utc + (mt_time_t)off * 1000;
-	int64_t days = wall >= 0 ? wall / 86400000 : (wall - 86399999) / 86400000;
-	unsigned m, d;
-	int aoff = off < 0 ? -off : off;
-
-	mt_civil_from_days(days, &y, &m, &d);
-	mt_time_format(lt->local, wall);
-	snprintf(lt->local + 19, sizeof lt->local - 19, "%c%02d:%02d",
-	    off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
-	snprintf(lt->month, sizeof lt->month, "%04d-%02u", y, m);
-	lt->weekday = (int)(((days % 7) + 7 + 3) % 7) + 1;   /* ISO: 1970-01-01 was a Thursday */
-	lt->hour = (int)((wall - days * 86400000) / MT_HOUR_MS);
+	bind_text(st, first, tz->name);
+	sqlite3_bind_text(st, first + 1, lt->text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, first + 2, lt->text, 7, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, first + 3, lt->weekday);
+	sqlite3_bind_int(st, first + 4, lt->minute / 60);
 }
 
 /* An optional context field of an enriched record, bound as it came. */
@@ -363,13 +352,14 @@ int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
 		"hdd", "cdd" };
 	sqlite3_stmt *st = db->put_ph;
 	struct tzinfo *tz = property_zone(db, h->participant, h->property, err);
-	struct local_time lt;
-	char hour[32];
+	struct mt_local lt;
+	char hour[32], month[8];
 
 	if (tz == NULL)
 		return -1;
-	localize(tz->zone, h->hour, &lt);
-	if (record_month(db, tz, lt.month, err) < 0)
+	mt_local_time(tz->zone, h->hour, &lt);
+	snprintf(month, sizeof month, "%.7s", lt.text);
+	if (record_month(db, tz, month, err) < 0)
 		return -1;
 	mt_time_format(hour, h->hour);
 	bind_text(st, 1, h->participant);
@@ -382,11 +372,7 @@ int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
 	bind_count(st, 8, h->meters_expected);
 	sqlite3_bind_double(st, 9, h->coverage);
 	bind_text(st, 10, mt_quality_name(h->quality));
-	bind_text(st, 11, tz->name);
-	bind_text(st, 12, lt.local);
-	bind_text(st, 13, lt.month);
-	sqlite3_bind_int(st, 14, lt.weekday);
-	sqlite3_bind_int(st, 15, lt.hour);
+	bind_local(st, 11, tz, &lt);
 	for (int i = 0; i < 9; i++)
 		bind_extra(st, 16 + i, h->rec, extras[i]);
 	return step(db, st, err);
@@ -489,26 +475,24 @@ static int relocalize(struct mt_db *db, const char *participant,
 		const char *prop = (const char *)sqlite3_column_text(sel, 0);
 		const char *hour = (const char *)sqlite3_column_text(sel, 2);
 		struct tzinfo *tz = property_zone(db, participant, prop, err);
-		struct local_time lt;
+		struct mt_local lt;
 		enum mt_tsform form;
+		char month[8];
 		mt_time_t t;
 
 		if (tz == NULL || mt_time_parse(hour, strlen(hour), &t, &form, err) < 0) {
 			rc = -1;
 			break;
 		}
-		localize(tz->zone, t, &lt);
-		bind_text(upd, 1, tz->name);
-		bind_text(upd, 2, lt.local);
-		bind_text(upd, 3, lt.month);
-		sqlite3_bind_int(upd, 4, lt.weekday);
-		sqlite3_bind_int(upd, 5, lt.hour);
+		mt_local_time(tz->zone, t, &lt);
+		snprintf(month, sizeof month, "%.7s", lt.text);
+		bind_local(upd, 1, tz, &lt);
 		bind_text(upd, 6, participant);
 		bind_text(upd, 7, prop);
 		sqlite3_bind_text(upd, 8, (const char *)sqlite3_column_text(sel, 1), -1,
 		    SQLITE_TRANSIENT);
 		bind_text(upd, 9, hour);
-		rc = record_month(db, tz, lt.month, err) < 0 || step(db, upd, err) < 0 ? -1 : 0;
+		rc = record_month(db, tz, month, err) < 0 || step(db, upd, err) < 0 ? -1 : 0;
 	}
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);

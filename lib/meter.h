@@ -60,8 +60,6 @@ int mt_parse_double(const char *s, double *out);
  * failure, and frees *tmp. */
 FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err);
 int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
-int mt_atomic_write(const char *path, const char *data, size_t len,
-    struct mt_err *err);
 
 /* String-keyed hash map; keys are copied, values are borrowed pointers. */
 struct mt_map;
@@ -69,7 +67,6 @@ struct mt_map *mt_map_new(void);
 void mt_map_free(struct mt_map *m);
 void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
 void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
-size_t mt_map_count(const struct mt_map *m);
 /* Remove a key; returns its value, or NULL when absent. */
 void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
 
@@ -212,6 +209,16 @@ struct mt_zone *mt_zone_open(const char *name, struct mt_err *err);
 void mt_zone_free(struct mt_zone *z);
 /* UTC offset in seconds at a UTC instant. */
 int mt_zone_offset(struct mt_zone *z, mt_time_t utc);
+/* A UTC instant on the local clock of a zone (the warehouse's local
+ * columns and meter-enrich's fields come from this one place). */
+struct mt_local {
+	char text[32];     /* YYYY-MM-DDThh:mm:ss+hh:mm; its first 10 bytes are
+	                    * the local date, its first 7 the month */
+	int64_t day;       /* local date, days since 1970-01-01 */
+	int weekday;       /* ISO: 1 = Monday */
+	int minute;        /* minutes after local midnight */
+};
+void mt_local_time(struct mt_zone *z, mt_time_t utc, struct mt_local *lt);
 /* Wall time -> UTC.  Returns the number of matching instants: 1 (utc[0]),
  * 2 for a repeated hour (utc[0] < utc[1]) or 0 for a time that does not
  * exist (skipped by a DST change). */

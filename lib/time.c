@@ -390,3 +390,21 @@ int mt_zone_to_utc(struct mt_zone *z, mt_time_t wall, mt_time_t utc[2])
 	}
 	return n;
 }
+
+void mt_local_time(struct mt_zone *z, mt_time_t utc, struct mt_local *lt)
+{
+	int off = mt_zone_offset(z, utc), aoff = off < 0 ? -off : off;
+	mt_time_t wall = utc + (mt_time_t)off * 1000;
+
+	lt->day = wall >= 0 ? wall / 86400000 : (wall - 86399999) / 86400000;
+	lt->weekday = (int)(((lt->day % 7) + 7 + 3) % 7) + 1;   /* 1970-01-01: Thursday */
+	lt->minute = (int)((wall - lt->day * 86400000) / 60000);
+	mt_time_format(lt->text, wall - wall % 1000);
+	lt->text[19] = off < 0 ? '-' : '+';
+	lt->text[20] = (char)('0' + aoff / 36000);
+	lt->text[21] = (char)('0' + aoff / 3600 % 10);
+	lt->text[22] = ':';
+	lt->text[23] = (char)('0' + aoff / 600 % 6);
+	lt->text[24] = (char)('0' + aoff / 60 % 10);
+	lt->text[25] = '\0';
+}

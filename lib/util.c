@@ -152,18 +152,6 @@ int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err)
 	return ok ? 0 : -1;
 }
 
-int mt_atomic_write(const char *path, const char *data, size_t len,
-    struct mt_err *err)
-{
-	char *tmp;
-	FILE *fp = mt_atomic_open(path, &tmp, err);
-
-	if (fp == NULL)
-		return -1;
-	fwrite(data, 1, len, fp);
-	return mt_atomic_commit(fp, tmp, path, err);
-}
-
 /* Open addressing with linear probing.  Keys are hashed eight bytes at a
  * time with a multiply-xorshift mix: keys here are ids and times, tens of
  * bytes, and the map sits on the per-record path. */
@@ -299,4 +287,3 @@ void *mt_map_del(struct mt_map *m, const char *key, size_t klen)
 	return val;
 }
 
-size_t mt_map_count(const struct mt_map *m) { return m->count; }
