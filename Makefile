@@ -8,6 +8,7 @@ PKG_CONFIG ?= pkg-config
 
 # Warnings stay on whatever CFLAGS says; SAN=1 builds with ASan + UBSan into
 # its own tree so the two builds never mix objects.
+PKGS = yajl sqlite3 libxml-2.0 libical libcurl libcrypto zlib
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
 ifeq ($(SAN),1)
 BUILD = build-san
@@ -19,15 +20,13 @@ endif
 BIN = $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
 
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) \
-	$(shell $(PKG_CONFIG) --cflags yajl sqlite3 libxml-2.0 libical)
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-YAJL_LIBS = $(shell $(PKG_CONFIG) --libs yajl)
-SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
-XML_LIBS = $(shell $(PKG_CONFIG) --libs libxml-2.0)
-ICAL_LIBS = $(shell $(PKG_CONFIG) --libs libical)
+# One list for every program: the linker keeps only what each one uses.
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm
 
-PROGS = meter-standardize meter-load meter-aggregate meter-enrich
+PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 MAN1 = $(wildcard man/*.1)
@@ -48,21 +47,9 @@ $(BUILD)/libmeter.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-$(BIN)/meter-standardize: $(BUILD)/cmd/meter-standardize.o $(BUILD)/libmeter.a
+$(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(YAJL_LIBS) -lm
-
-$(BIN)/meter-load: $(BUILD)/cmd/meter-load.o $(BUILD)/libmeter.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(XML_LIBS) $(YAJL_LIBS) -lm
-
-$(BIN)/meter-aggregate: $(BUILD)/cmd/meter-aggregate.o $(BUILD)/libmeter.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(XML_LIBS) $(YAJL_LIBS) -lm
-
-$(BIN)/meter-enrich: $(BUILD)/cmd/meter-enrich.o $(BUILD)/libmeter.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(XML_LIBS) $(ICAL_LIBS) $(YAJL_LIBS) -lcsv -lz -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 check: all
 	METER_BIN=$(CURDIR)/$(BIN) sh tests/run
@@ -75,7 +62,7 @@ lint:
 
 $(BUILD)/yajl-floor: scripts/yajl-floor.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(YAJL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
 bench: all $(BUILD)/yajl-floor
 	sh scripts/bench.sh $(BIN) $(BUILD)/yajl-floor
@@ -101,3 +88,4 @@ clean:
 	rm -rf build build-san bin
 
 .PHONY: all check lint bench demo deps install uninstall clean
+.SECONDARY:

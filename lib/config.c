@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -89,19 +88,24 @@ static char *maybe(xmlNode *n, const char *name)
 
 /* Ids become parts of keys and of paths: letters, digits, '.', '_', '-',
  * not starting with '.', at most 64 bytes. */
+int mt_id_valid(const char *id)
+{
+	if (id[0] == '\0' || id[0] == '.' || strlen(id) > ID_MAX)
+		return 0;
+	for (const char *p = id; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			return 0;
+	return 1;
+}
+
 static char *need_id(struct loader *ld, xmlNode *n)
 {
 	char *id = need(ld, n, "id");
 
 	if (id == NULL)
 		return NULL;
-	if (id[0] == '.' || strlen(id) > ID_MAX)
-		goto bad;
-	for (const char *p = id; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-			goto bad;
-	return id;
-bad:
+	if (mt_id_valid(id))
+		return id;
 	fail_at(ld, n, "bad id \"%.80s\": letters, digits, '.', '_' and '-' only, "
 	    "not starting with '.', at most 64", id);
 	free(id);
@@ -250,12 +254,6 @@ static int closure(struct loader *ld, xmlNode *n, struct mt_property_cfg *p)
 	return 0;
 }
 
-static const char *const connector_attrs[] = { "type", "url", "kind", "unit",
-	"duration", "ts-column", "value-column", "unit-column", "timezone",
-	"delimiter", "quote", "decimal", "time-format", "skip", "items", "ts",
-	"value", "unit-field", "netrc", "ca-file", "timeout", "max-size",
-	"flow-direction", NULL };
-
 static int header(struct loader *ld, xmlNode *n, struct mt_connector *c)
 {
 	static const char *const known[] = { "name", "env", "prefix", NULL };
@@ -279,7 +277,7 @@ static int connector(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
 
 	if (m->connector != NULL)
 		return fail_at(ld, n, "a meter has one connector");
-	if (check_attrs(ld, n, connector_attrs) < 0)
+	if (check_attrs(ld, n, mt_conn_attr_names()) < 0)
 		return -1;
 	c = m->connector = mt_xcalloc(1, sizeof *c);
 	c->line = xmlGetLineNo(n);
@@ -495,76 +493,28 @@ static int check_refs(struct loader *ld)
 	return 0;
 }
 
-static void xml_error(void *ctx, const xmlError *e)
-{
-	struct loader *ld = ctx;
-	char msg[300];
-	size_t n;
-
-	if (ld->failed++ || e == NULL)
-		return;
-	snprintf(msg, sizeof msg, "%s", e->message ? e->message : "XML error");
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	mt_err_set(ld->err, ld->path, e->line, "malformed XML: %s", msg);
-	ld->err->status = MT_EXIT_USAGE;
-}
-
-/* The parser stops at a DOCTYPE, before any entity in it is declared. */
-static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext,
-    const xmlChar *sys)
-{
-	xmlParserCtxtPtr p = ctx;
-	struct loader *ld = p->_private;
-
-	(void)name, (void)ext, (void)sys;
-	if (!ld->failed++) {
-		mt_err_set(ld->err, ld->path, xmlSAX2GetLineNumber(ctx),
-		    "DOCTYPE declarations are not allowed");
-		ld->err->status = MT_EXIT_USAGE;
-	}
-	xmlStopParser(p);
-}
-
 struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 {
 	struct loader ld = { mt_xcalloc(1, sizeof *ld.cfg), err, path, 0 };
-	xmlParserCtxtPtr p = xmlNewParserCtxt();
-	xmlDoc *doc = NULL;
+	xmlDoc *doc;
 
 	ld.cfg->path = mt_xstrdup(path);
 	if (access(path, R_OK) < 0) {
 		mt_err_set(err, path, 0, "cannot read configuration: %s", strerror(errno));
+		err->status = MT_EXIT_IO;
 		goto fail;
 	}
-	if (p == NULL) {
-		mt_err_set(err, path, 0, "out of memory");
+	if ((doc = mt_xml_read(path, NULL, 0, err)) == NULL) {
+		err->status = MT_EXIT_USAGE;
 		goto fail;
 	}
-	p->_private = &ld;
-	p->sax->internalSubset = on_doctype;
-	xmlSetStructuredErrorFunc(&ld, (xmlStructuredErrorFunc)xml_error);
-	doc = xmlCtxtReadFile(p, path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	xmlFreeParserCtxt(p);
-	p = NULL;
-	if (doc == NULL || ld.failed) {
-		if (!ld.failed)
-			mt_err_set(err, path, 0, "cannot read configuration");
-		xmlFreeDoc(doc);
-		goto fail;
-	}
-	if (xmlDocGetRootElement(doc) != NULL) {
-		participant(&ld, xmlDocGetRootElement(doc));
-		if (!ld.failed)
-			check_refs(&ld);
-	}
+	participant(&ld, xmlDocGetRootElement(doc));
+	if (!ld.failed)
+		check_refs(&ld);
 	xmlFreeDoc(doc);
 	if (!ld.failed)
 		return ld.cfg;
 fail:
-	xmlFreeParserCtxt(p);
 	mt_config_free(ld.cfg);
 	return NULL;
 }

@@ -238,6 +238,9 @@ struct mt_quantity {
 };
 
 const struct mt_quantity *mt_quantity_find(const char *name);
+/* The quantity a unit most likely measures when nothing else says
+ * (kWh: electricity, therm: gas, m3: water, degC: temperature...). */
+const struct mt_quantity *mt_quantity_for_unit(const char *unit);
 
 /* How a source unit maps onto a quantity's canonical unit. */
 struct mt_conv {
@@ -329,6 +332,9 @@ int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
     struct mt_err *err);
 int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
     struct mt_err *err);
+/* A raw reading as meter-fetch emits it (source may be NULL). */
+void mt_reading_write(struct mt_out *o, const struct mt_reading *r,
+    const char *source);
 /* Convert h->value to the quantity's canonical unit (a rate or a volume of
  * gas is refused: an hour is an amount). */
 int mt_meter_hour_canonical(struct mt_meter_hour *h, struct mt_err *err);
@@ -468,6 +474,9 @@ struct mt_config {
 	size_t nmeters;
 };
 
+/* Ids name directories and files: 1 to 64 letters, digits, '.', '_' and
+ * '-', not starting with '.'. */
+int mt_id_valid(const char *id);
 /* Load and validate; errors name file, line and element (err->status is
  * MT_EXIT_USAGE for a bad file, MT_EXIT_IO for an unreadable one). */
 struct mt_config *mt_config_load(const char *path, struct mt_err *err);
@@ -477,6 +486,162 @@ struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
 struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg,
     const char *id);
 const char *mt_connector_attr(const struct mt_connector *c, const char *name);
+
+/* ---- xml.c: XML without network, DTDs or entities ---- */
+struct _xmlDoc;
+/* Parse a file (buf NULL) or a buffer named name; NULL with err naming
+ * the line for malformed XML or any DOCTYPE. */
+struct _xmlDoc *mt_xml_read(const char *name, const char *buf, size_t n,
+    struct mt_err *err);
+
+/* ---- payload.c: connector settings, and readings out of payloads ---- */
+enum mt_conn_type { MT_CONN_CSV, MT_CONN_JSON, MT_CONN_GREENBUTTON };
+enum mt_time_format { MT_TF_ISO, MT_TF_EPOCH, MT_TF_EPOCH_MS };
+
+/* A connector's attributes (meter-config(5)), checked and parsed once;
+ * strings borrow from the mt_connector. */
+struct mt_conn {
+	enum mt_conn_type type;
+	const char *url, *kind, *unit, *ts_col, *value_col, *unit_col;
+	const char *items, *ts, *value, *unit_field, *netrc, *ca_file;
+	const char *zone_name;          /* naive times; NULL: UTC */
+	char delimiter, quote, decimal;
+	enum mt_time_format tf;
+	long skip;
+	int header;                     /* CSV: the first row names columns */
+	int64_t duration;               /* interval readings, seconds */
+	long timeout_ms, connect_timeout_ms;
+	int retries;
+	size_t max_size;
+	int flow;                       /* Green Button flowDirection taken */
+	const struct mt_header *headers;
+	size_t nheaders;
+};
+
+/* The attribute names a <connector> knows (and meter-fetch's -o keys),
+ * NULL-terminated. */
+const char *const *mt_conn_attr_names(void);
+/* Check and parse; zone_default is the property's or participant's zone
+ * for naive times.  err->status is MT_EXIT_USAGE on a bad value. */
+int mt_conn_parse(struct mt_conn *c, const struct mt_connector *attrs,
+    const char *zone_default, struct mt_err *err);
+
+/* Whom a payload's readings belong to, which of them to emit, and what
+ * came of it. */
+struct mt_emit {
+	const char *participant, *property, *meter;
+	const char *source;              /* "source" field and diagnostics */
+	const struct mt_quantity *q;     /* NULL: inferred from the unit */
+	const char *kind, *unit;         /* the meter's, when the connector
+	                                  * says nothing */
+	double rollover, calorific;      /* 0 when unknown */
+	mt_time_t after;                 /* emit only ts > after (a cursor) */
+	mt_time_t since, until;          /* and since <= ts < until */
+	struct mt_out *out;
+	struct mt_rejects *rj;
+	struct mt_zone *zone;            /* for naive times, or NULL: UTC */
+	/* results */
+	long readings, skipped, rejected, filtered;
+	mt_time_t last;                  /* latest ts emitted, or after */
+	mt_time_t prev;                  /* previous ts read (repeated hours) */
+};
+
+#define MT_TIME_MIN INT64_MIN
+#define MT_TIME_MAX INT64_MAX
+
+/* Parse a payload (gzip already undone) and emit its readings.  A bad
+ * row or element is rejected and counted; -1 means the payload as a whole
+ * is malformed (err says why and where), and what was written to e->out
+ * must be discarded. */
+int mt_payload_parse(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err);
+/* Where a reading came from inside a payload, for the rejects. */
+struct mt_row {
+	long line;
+	const char *text;
+	size_t len;
+};
+
+/* One reading as a connector found it. */
+struct mt_raw {
+	mt_time_t ts;
+	double value;
+	const char *unit;
+	enum mt_kind kind;
+	int64_t duration;      /* interval readings, seconds */
+	int estimated;
+};
+
+/* Emit one reading through e's filters, or reject it: 0 emitted or
+ * filtered, -1 rejected. */
+int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row);
+/* The same from text as CSV and JSON carry it: time in c's format (naive
+ * times in e->zone), value with c's decimal mark, unit or NULL for c's.
+ * Empty values and sentinels (NA, null, -) are skipped and counted. */
+int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
+    const struct mt_row *row, const char *ts, size_t tslen, const char *value,
+    size_t vlen, const char *unit);
+/* Undo gzip when the body starts with its magic; *out is body itself
+ * otherwise, or a new buffer (owned) of at most max bytes. */
+int mt_gunzip(const char *body, size_t n, size_t max, char **out,
+    size_t *outn, struct mt_err *err);
+int mt_parse_csv(const struct mt_conn *c, struct mt_emit *e, const char *body,
+    size_t n, struct mt_err *err);
+int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
+    size_t n, struct mt_err *err);
+int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err);
+
+/* ---- http.c: many HTTP(S) fetches at once (libcurl multi) ---- */
+struct mt_fetch {
+	/* asked for (borrowed) */
+	const char *url;               /* http:// or https:// */
+	char **headers;                /* "Name: value", NULL-terminated */
+	const char *netrc, *ca_file;   /* or NULL */
+	long connect_timeout_ms, timeout_ms;
+	size_t max_size;
+	int retries;
+	void *ctx;
+	/* what came of it */
+	char *body;                    /* owned by the caller once done */
+	size_t len;
+	long status;                   /* HTTP status, 0 none */
+	int attempts;
+	char error[256];               /* "" on success */
+};
+
+struct mt_http_opts {
+	int parallel;                  /* transfers in flight */
+	double retry_base_s;           /* first backoff, doubled per retry */
+	double retry_max_s;            /* longest wait, Retry-After included */
+};
+
+/* Fetch them all; done is called once per fetch, in the calling thread, as
+ * each finishes for good (success, or failure after its retries). */
+typedef void (*mt_fetch_done_fn)(void *ctx, struct mt_fetch *f);
+int mt_http_fetch_all(struct mt_fetch **fs, size_t n,
+    const struct mt_http_opts *o, mt_fetch_done_fn done, void *ctx,
+    struct mt_err *err);
+
+/* ---- archive.c: the raw archive and fetch cursors ---- */
+/* Keep a payload as fetched under dir/YYYY/MM/DD/METER/SHA256[.EXT]
+ * (written atomically; the same bytes on a day are one file).  *name gets
+ * the payload's name in records, "raw/YYYY/MM/DD/METER/SHA256.EXT". */
+int mt_archive_put(const char *dir, const char *meter, const char *ext,
+    mt_time_t when, const char *body, size_t n, char **name,
+    struct mt_err *err);
+/* The record name of an archived file's path, and (in *meter, owned) the
+ * meter directory it is in; *meter is NULL for a path not so deep. */
+char *mt_archive_name(const char *path, char **meter);
+
+struct mt_cursors;
+/* A missing file is no cursors yet. */
+struct mt_cursors *mt_cursors_load(const char *path, struct mt_err *err);
+int mt_cursors_save(const struct mt_cursors *c, const char *path,
+    struct mt_err *err);
+void mt_cursors_free(struct mt_cursors *c);
+int mt_cursor_get(const struct mt_cursors *c, const char *meter, mt_time_t *at);
+void mt_cursor_set(struct mt_cursors *c, const char *meter, mt_time_t at);
 
 /* ---- db.c: the warehouse (SQLite) ---- */
 #define MT_SCHEMA_VERSION 1

@@ -348,3 +348,29 @@ void mt_property_hour_write(struct mt_out *o, const struct mt_property_hour *h)
 	mt_property_hour_fields(o, h);
 	mt_out_end(o);
 }
+
+void mt_reading_write(struct mt_out *o, const struct mt_reading *r,
+    const char *source)
+{
+	mt_out_begin(o);
+	mt_out_str(o, "participant", r->participant);
+	if (r->property != NULL)
+		mt_out_str(o, "property", r->property);
+	mt_out_str(o, "meter", r->meter);
+	mt_out_str(o, "quantity", r->q->name);
+	mt_out_time(o, "ts", r->ts);
+	mt_out_num(o, "value", r->value);
+	mt_out_str(o, "unit", r->unit);
+	mt_out_str(o, "kind", mt_kind_name(r->kind));
+	if (r->kind == MT_INTERVAL)
+		mt_out_int(o, "duration", r->duration);
+	if (r->estimated)
+		mt_out_str(o, "quality", "estimated");
+	if (r->rollover > 0)
+		mt_out_num(o, "rollover", r->rollover);
+	if (r->calorific > 0)
+		mt_out_num(o, "calorific_value", r->calorific);
+	if (source != NULL)
+		mt_out_str(o, "source", source);
+	mt_out_end(o);
+}

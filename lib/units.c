@@ -93,3 +93,23 @@ int mt_unit_convert(const struct mt_quantity *q, const char *unit,
 	mt_err_set(err, NULL, 0, "unknown unit \"%.40s\"", unit);
 	return -1;
 }
+
+const struct mt_quantity *mt_quantity_for_unit(const char *unit)
+{
+	static const struct { const char *dimension, *quantity; } usual[] = {
+		{ "energy", "electricity" }, { "volume", "water" },
+		{ "temperature", "temperature" }, { "percent", "humidity" },
+		{ "count", "occupancy" }, { "concentration", "co2" },
+	};
+
+	if (strcmp(unit, "therm") == 0)
+		return mt_quantity_find("gas");
+	for (size_t i = 0; i < COUNT(units); i++) {
+		if (strcmp(units[i].name, unit) != 0)
+			continue;
+		for (size_t k = 0; k < COUNT(usual); k++)
+			if (strcmp(usual[k].dimension, units[i].dimension) == 0)
+				return mt_quantity_find(usual[k].quantity);
+	}
+	return NULL;
+}
