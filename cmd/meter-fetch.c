@@ -934,10 +934,10 @@ static int execute(struct run *r)
 	}
 	r->rj.quiet = r->o->quiet;
 	status = fetch_all(r) < 0 ? MT_EXIT_IO : MT_EXIT_OK;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		mt_warnx("write error on standard output: %s", strerror(errno));
+	/* Reported once, by mt_finish_stdout. */
+	if (fflush(stdout) != 0 || ferror(stdout))
 		status = MT_EXIT_IO;
-	} else if (save_cursors(r) < 0) {
+	else if (save_cursors(r) < 0) {
 		status = MT_EXIT_IO;
 	}
 	if (mt_rejects_close(&r->rj) < 0) {

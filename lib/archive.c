@@ -202,12 +202,20 @@ struct mt_cursors *mt_cursors_load(const char *path, struct mt_err *err)
 int mt_cursors_save(const struct mt_cursors *c, const char *path,
     struct mt_err *err)
 {
-	char *tmp;
-	FILE *fp = mt_atomic_open(path, &tmp, err);
+	char *tmp, *dir = mt_xstrdup(path), *slash = strrchr(dir, '/');
+	FILE *fp;
 	struct mt_out *o;
 	int failed;
 
-	if (fp == NULL)
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdirs(dir, err) < 0) {
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if ((fp = mt_atomic_open(path, &tmp, err)) == NULL)
 		return -1;
 	o = mt_out_new(fp);
 	for (size_t i = 0; i < c->n; i++) {

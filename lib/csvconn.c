@@ -213,7 +213,8 @@ int mt_parse_csv(const struct mt_conn *c, struct mt_emit *e, const char *body,
 		s.value_col = find_column(&s, c->value_col, 1);
 		s.unit_col = find_column(&s, c->unit_col, -1);
 	}
-	csv_init(&p, CSV_APPEND_NULL | CSV_STRICT_FINI);
+	/* Strict: a stray quote is a broken payload, not a guess. */
+	csv_init(&p, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI);
 	csv_set_delim(&p, (unsigned char)c->delimiter);
 	csv_set_quote(&p, (unsigned char)c->quote);
 	if (n >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)

@@ -1,0 +1,351 @@
+#!/usr/bin/env bats
+# meter-fetch: the connectors on real files, configured participants with
+# file: sources, the archive, cursors, replay and the path rules.
+load helper
+
+ADHOC_IL=(-t csv -o ts-column=start -o value-column=value -o unit=kWh
+	-o kind=interval -o duration=3600)
+
+# A participant directory with a csv meter reading data/el.csv.
+participant() {
+	mkdir -p p/data
+	cat > p/participant.xml <<-XML
+	<participant id="acme" timezone="Europe/Amsterdam">
+	  <property id="hq" timezone="Europe/Amsterdam">
+	    <meter id="hq-el" quantity="electricity">
+	      <connector type="csv" url="file:data/el.csv" kind="cumulative" unit="kWh"
+	                 ts-column="ts" value-column="kwh"/>
+	    </meter>
+	    ${1:-}
+	  </property>
+	</participant>
+	XML
+	printf 'ts,kwh\n2026-03-01T10:00:00Z,100\n2026-03-01T11:00:00Z,112.5\n' > p/data/el.csv
+}
+
+@test "csv: the eemeter Illinois file, gzip, offsets switching at DST, every row" {
+	run -0 meter-fetch "${ADHOC_IL[@]}" --stats "$FIX/il-electricity-cdd-hdd-hourly.csv.gz"
+	rows=$(zcat "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | awk -F, 'NR > 1 && $2 != ""' | wc -l)
+	sum=$(zcat "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | awk -F, 'NR > 1 { s += $2 } END { printf "%.6f\n", s }')
+	echo "$output" | grep -c '"ts"' | grep -qx "$rows"
+	[ "$(echo "$output" | grep '"ts"' | value_sum)" = "$sum" ]
+	# 2016-03-13 01:00-06:00 and 03:00-05:00 are consecutive UTC hours
+	ts=$(echo "$output" | grep '"ts"' | jq -r .ts | grep -A1 '^2016-03-13T07:00:00Z$' | tr '\n' ' ')
+	[ "$ts" = "2016-03-13T07:00:00Z 2016-03-13T08:00:00Z " ]
+	[ "$(echo "$output" | head -1 | jq -r '[.participant,.meter,.quantity,.ts,.kind,.duration] | @tsv')" = \
+		"$(printf 'adhoc\til-electricity-cdd-hdd-hourly\telectricity\t2015-11-22T06:00:00Z\tinterval\t3600')" ]
+	[[ "$output" == *"readings $rows rejected 0"* ]]
+}
+
+@test "csv: Cambridge naive UTC times, the unit from the header" {
+	run -0 meter-fetch -t csv -o ts-column=datetime -o "value-column=equipment load" \
+		-o kind=interval -o duration=1h -o timezone=UTC -m b0-el "$FIX/cambridge-b0-electricity-2019-01.csv"
+	[ "$(echo "$output" | wc -l)" -eq "$(awk 'END { print NR - 1 }' "$FIX/cambridge-b0-electricity-2019-01.csv")" ]
+	[ "$(echo "$output" | value_sum)" = "$(awk -F, 'NR > 1 { s += $2 } END { printf "%.6f\n", s }' "$FIX/cambridge-b0-electricity-2019-01.csv")" ]
+	[ "$(echo "$output" | head -1 | jq -r '[.meter,.ts,.unit,.value] | @tsv')" = "$(printf 'b0-el\t2019-01-01T00:00:00Z\tkWh\t10.9')" ]
+}
+
+@test "csv: naive local times in a zone; the repeated hour by order, a skipped one rejected" {
+	printf 'time;value\n2026-10-25 01:30:00;1\n2026-10-25 02:30:00;2\n2026-10-25 02:30:00;3\n2026-10-25 03:30:00;4\n2026-03-29 02:30:00;5\n' > ams.csv
+	run -1 meter-fetch -t csv -o delimiter=';' -o ts-column=time -o kind=instant -o unit=degC \
+		-o timezone=Europe/Amsterdam -r rej.ndjson ams.csv
+	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value] | @tsv' | tr '\t\n' ' ;')" = \
+		"2026-10-24T23:30:00Z 1;2026-10-25T00:30:00Z 2;2026-10-25T01:30:00Z 3;2026-10-25T02:30:00Z 4;" ]
+	[ "$(jq -r '[.line, .error] | @tsv' rej.ndjson)" = "$(printf '6\tlocal time 2026-03-29 02:30:00 does not exist (skipped by a DST change)')" ]
+	[ "$(jq -r .record rej.ndjson)" = "2026-03-29 02:30:00;5" ]
+}
+
+@test "csv: decimal comma, skipped lines, columns by number, no header, sentinels" {
+	printf 'export of meter 7\n\n01-03-2026 x;2026-03-01T00:00:00Z;1,5\nx;2026-03-01T01:00:00Z;\nx;2026-03-01T02:00:00Z;NA\nx;2026-03-01T03:00:00Z;2,25\nx;2026-03-01T04:00:00Z;abc\n' > m.csv
+	run -1 meter-fetch -t csv -o skip=2 -o header=false -o delimiter=';' -o decimal=, \
+		-o ts-column=2 -o value-column=3 -o kind=cumulative -o unit=MWh -r rej.ndjson --stats m.csv
+	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value,.unit] | @tsv' | tr '\t\n' ' ;')" = \
+		"2026-03-01T00:00:00Z 1.5 MWh;2026-03-01T03:00:00Z 2.25 MWh;" ]
+	[[ "$output" == *"readings 2 rejected 1 skipped 2 filtered 0"* ]]
+	[ "$(jq -r '[.source, .line, .error] | @tsv' rej.ndjson)" = "$(printf 'm.csv\t7\tvalue "abc" is not a number')" ]
+}
+
+@test "csv: epoch seconds and milliseconds, a unit column" {
+	printf 't,v,u\n1772323200,5,Wh\n1772326800,7,kWh\n' > e.csv
+	run -0 meter-fetch -t csv -o time-format=epoch -o ts-column=t -o value-column=v \
+		-o unit-column=u -o kind=interval -o duration=1h e.csv
+	[ "$(echo "$output" | jq -r '[.ts,.value,.unit] | @tsv' | tr '\t\n' ' ;')" = \
+		"2026-03-01T00:00:00Z 5 Wh;2026-03-01T01:00:00Z 7 kWh;" ]
+	printf 't,v\n1772323200500,5\n' > ms.csv
+	run -0 meter-fetch -t csv -o time-format=epoch-ms -o kind=instant -o unit=kW ms.csv
+	[ "$(echo "$output" | jq -r .ts)" = "2026-03-01T00:00:00.500Z" ]
+}
+
+@test "csv: a truncated body (open quote at the end) emits nothing" {
+	printf 'ts,value\n2026-03-01T00:00:00Z,1\n2026-03-01T01:00:00Z,"2\n' > t.csv
+	run -1 meter-fetch -t csv -o kind=instant -o unit=kW t.csv
+	[[ "$output" != *'"ts"'* ]]
+	[[ "$output" == *"meter-fetch: t.csv:3: meter t: unterminated quoted field at the end (truncated body?)"* ]]
+}
+
+@test "csv: a column the header lacks, and a row too short" {
+	printf 'ts,value\n2026-03-01T00:00:00Z,1\n' > c.csv
+	run -1 meter-fetch -t csv -o ts-column=time -o kind=instant -o unit=kW c.csv
+	[[ "$output" == *'c.csv:1: meter c: no such column in the header: "time"'* ]]
+	printf 'ts,value\n2026-03-01T00:00:00Z\n2026-03-01T01:00:00Z,4\n' > s.csv
+	run -1 meter-fetch -t csv -o kind=instant -o unit=kW -r rej.ndjson s.csv
+	[ "$(echo "$output" | grep -c '"ts"')" -eq 1 ]
+	[ "$(jq -r '[.line,.error] | @tsv' rej.ndjson)" = "$(printf '2\trow has 1 fields, column 2 is missing')" ]
+}
+
+@test "json: items by path, fields by path, strings as numbers, null skipped, bad elements rejected" {
+	cat > api.json <<-'JSON'
+	{"result":{"data":[
+	 {"t":{"at":"2026-03-01T00:00:00Z"},"reading":{"v":21.5},"u":"degC"},
+	 {"t":{"at":"2026-03-01T01:00:00+01:00"},"reading":{"v":"22"},"u":"degC"},
+	 {"t":{"at":"2026-03-01T02:00:00Z"},"reading":{"v":null},"u":"degC"},
+	 7,
+	 {"reading":{"v":1}}
+	]}}
+	JSON
+	run -1 meter-fetch -t json -o items=result.data -o ts=t.at -o value=reading.v \
+		-o unit-field=u -o kind=instant -Q temperature -m room -r rej.ndjson --stats api.json
+	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value,.unit,.quantity] | @tsv' | tr '\t\n' ' ;')" = \
+		"2026-03-01T00:00:00Z 21.5 degC temperature;2026-03-01T00:00:00Z 22 degC temperature;" ]
+	[[ "$output" == *"readings 2 rejected 2 skipped 1"* ]]
+	[ "$(jq -r '[.line,.record,.error] | @tsv' rej.ndjson)" = "$(printf '4\t7\telement 4 is not an object\n5\t{"reading":{"v":1}}\telement 5 has no time "t.at"')" ]
+}
+
+@test "json: a malformed body or one without the array emits nothing" {
+	printf '{"data":[{"ts":"2026-03-01T00:00:00Z","value":1},' > bad.json
+	run -1 meter-fetch -t json -o items=data -o kind=instant -o unit=kW bad.json
+	[[ "$output" != *'"ts"'* ]]
+	[[ "$output" == *"bad.json: meter bad: malformed JSON"* ]]
+	printf '{"data":{"x":1}}' > obj.json
+	run -1 meter-fetch -t json -o items=data -o kind=instant -o unit=kW obj.json
+	[[ "$output" == *'obj.json: meter obj: no array of readings at "data"'* ]]
+	printf '[{"ts":"2026-03-01T00:00:00Z","value":1}]' > top.json
+	run -0 meter-fetch -t json -o kind=instant -o unit=kW top.json
+	[ "$(echo "$output" | jq -r .value)" = 1 ]
+}
+
+# The expected dumps print "YYYY-MM-DD HH:MM:SS+00:00, [N days, ]H:MM:SS: V UNIT($cost)".
+expected_readings() {
+	awk '/\+00:00/ {
+		split($0, a, ", "); ts = a[1]; sub(/^ +/, "", ts); sub(/\+00:00$/, "Z", ts); sub(/ /, "T", ts)
+		days = 0; rest = a[2]
+		if (rest ~ /day/) { split(rest, d, " "); days = d[1]; rest = a[3] }
+		split(rest, hms, ":"); dur = days * 86400 + hms[1] * 3600 + hms[2] * 60 + substr(hms[3], 1, 2)
+		match($0, /: [0-9.]+ [A-Za-z0-9]+\(/); vu = substr($0, RSTART + 2, RLENGTH - 3); split(vu, v, " ")
+		print ts, dur, v[1], v[2] }' "$1"
+}
+
+@test "greenbutton: readings equal the expected dumps of another parser" {
+	for f in TestGBDataHourlyNineDaysBinnedDaily gas_direct; do
+		run -0 meter-fetch -t greenbutton "$FIX/greenbutton/$f.xml"
+		got=$(echo "$output" | jq -r '"\(.ts) \(.duration) \(.value) \(.unit)"')
+		want=$(expected_readings "$FIX/greenbutton/$f.expected.txt")
+		[ -n "$want" ]
+		[ "$got" = "$want" ]
+	done
+}
+
+@test "greenbutton: every sample file reads; metadata-only feeds give nothing and exit 0" {
+	for f in "$FIX"/greenbutton/*.xml "$FIX"/greenbutton/*.gz; do
+		run -0 meter-fetch -t greenbutton -m m "$f"
+		want=$(zcat -f "$f" | grep -c '<\([a-z0-9]*:\)\?IntervalReading>' || true)
+		[ "$(echo -n "$output" | grep -c '"ts"' || true)" -eq "$want" ]
+	done
+	run -0 meter-fetch -t greenbutton "$FIX/greenbutton/usage_point.xml"
+	[ -z "$output" ]
+}
+
+@test "greenbutton: namespace prefixes, gzip, 10^-8 therms, quality codes" {
+	run -0 meter-fetch -t greenbutton "$FIX/greenbutton/espi_natural_gas.xml.gz"
+	[ "$(echo "$output" | jq -r '[.quantity,.ts,.value,.unit,.duration] | @tsv' | sed -n 2p)" = \
+		"$(printf 'gas\t2012-05-03T07:00:01Z\t1.03513077\ttherm\t86400')" ]
+	run -0 meter-fetch -t greenbutton "$FIX/greenbutton/test_usage_data.xml"
+	# quality 8 is estimated, 7 (edited) is not
+	est=$(echo "$output" | jq -r 'select(.quality == "estimated") | .ts')
+	[ "$est" = "2012-03-01T05:00:00Z" ]
+	grep -B8 '<quality>8</quality>' "$FIX/greenbutton/test_usage_data.xml" | grep -q '<start>1330578000</start>'
+}
+
+# Two reading types, import and export, tied by links.
+two_way_feed() {
+	cat <<-'XML'
+	<feed xmlns="http://www.w3.org/2005/Atom">
+	 <entry><link rel="self" href="/MR/1"/><link rel="related" href="/RT/imp"/>
+	  <content><MeterReading xmlns="http://naesb.org/espi"/></content></entry>
+	 <entry><link rel="self" href="/MR/2"/><link rel="related" href="/RT/exp"/>
+	  <content><MeterReading xmlns="http://naesb.org/espi"/></content></entry>
+	 <entry><link rel="self" href="/RT/imp"/><content><ReadingType xmlns="http://naesb.org/espi">
+	  <flowDirection>1</flowDirection><powerOfTenMultiplier>-3</powerOfTenMultiplier><uom>72</uom></ReadingType></content></entry>
+	 <entry><link rel="self" href="/RT/exp"/><content><ReadingType xmlns="http://naesb.org/espi">
+	  <flowDirection>19</flowDirection><powerOfTenMultiplier>0</powerOfTenMultiplier><uom>72</uom></ReadingType></content></entry>
+	 <entry><link rel="self" href="/MR/1/IntervalBlock/1"/><content><IntervalBlock xmlns="http://naesb.org/espi">
+	  <IntervalReading><timePeriod><duration>3600</duration><start>1772323200</start></timePeriod><value>1500</value></IntervalReading>
+	 </IntervalBlock></content></entry>
+	 <entry><link rel="up" href="/MR/2/IntervalBlock"/><content><IntervalBlock xmlns="http://naesb.org/espi">
+	  <IntervalReading><timePeriod><duration>3600</duration><start>1772323200</start></timePeriod><value>400</value></IntervalReading>
+	 </IntervalBlock></content></entry>
+	</feed>
+	XML
+}
+
+@test "greenbutton: import and export are different meters, never summed" {
+	two_way_feed > both.xml
+	run -0 meter-fetch -t greenbutton -m imp --stats both.xml
+	[ "$(echo "$output" | grep '"ts"' | jq -r '[.meter,.value,.unit] | @tsv')" = "$(printf 'imp\t1.5\tWh')" ]
+	[[ "$output" == *"readings 1 rejected 0 skipped 1"* ]]
+	run -0 meter-fetch -t greenbutton -o flow-direction=export -m exp both.xml
+	[ "$(echo "$output" | jq -r '[.meter,.value] | @tsv')" = "$(printf 'exp\t400')" ]
+	# without links two reading types cannot be told apart
+	two_way_feed | sed '/rel="related"/s/<link rel="related"[^>]*>//' > nolinks.xml
+	run -1 meter-fetch -t greenbutton -m imp nolinks.xml
+	[[ "$output" == *"cannot tell the ReadingType of this IntervalBlock"* ]]
+	[[ "$output" != *'"ts"'* ]]
+}
+
+@test "greenbutton: an XXE payload is refused and nothing leaks" {
+	printf '<?xml version="1.0"?>\n<!DOCTYPE feed [ <!ENTITY x SYSTEM "file:///etc/passwd"> ]>\n<feed><entry>&x;</entry></feed>\n' > xxe.xml
+	run -1 meter-fetch -t greenbutton xxe.xml
+	[[ "$output" == *"xxe.xml:2: meter xxe: DOCTYPE declarations are not allowed"* ]]
+	[[ "$output" != *root:* ]]
+}
+
+@test "configured: file: source archived by content hash before its readings, cursor saved" {
+	participant
+	run -0 meter-fetch -c p/participant.xml
+	[ "$(echo "$output" | wc -l)" -eq 2 ]
+	arch=$(cd p && find raw -type f)
+	[ "$(echo "$arch" | wc -l)" -eq 1 ]
+	[ "$arch" = "raw/$(date -u +%Y/%m/%d)/hq-el/$(sha256sum < p/data/el.csv | cut -c1-64).csv" ]
+	cmp p/data/el.csv "p/$arch"
+	[ "$(echo "$output" | jq -r .source | sort -u)" = "$arch" ]
+	[ "$(echo "$output" | head -1 | jq -c 'del(.source)')" = \
+		'{"participant":"acme","property":"hq","meter":"hq-el","quantity":"electricity","ts":"2026-03-01T10:00:00Z","value":100,"unit":"kWh","kind":"cumulative"}' ]
+	[ "$(cat p/state/fetch-cursors.ndjson)" = '{"meter":"hq-el","cursor":"2026-03-01T11:00:00Z"}' ]
+}
+
+@test "configured: the cursor lets only new readings through" {
+	participant
+	run -0 meter-fetch -c p/participant.xml
+	run -0 meter-fetch -c p/participant.xml --stats
+	[[ "$output" == "meter-fetch: meters 1 fetched 1 failed 0 readings 0 rejected 0 skipped 0 filtered 2" ]]
+	echo '2026-03-01T12:00:00Z,130' >> p/data/el.csv
+	run -0 meter-fetch -c p/participant.xml
+	[ "$(echo "$output" | jq -r '[.ts,.value] | @tsv')" = "$(printf '2026-03-01T12:00:00Z\t130')" ]
+	[ "$(jq -r .cursor p/state/fetch-cursors.ndjson)" = 2026-03-01T12:00:00Z ]
+	# --since overrides the cursor, --until holds back what is later
+	run -0 meter-fetch -c p/participant.xml --since 2026-03-01T11:00:00Z --until 2026-03-01T12:00:00Z
+	[ "$(echo "$output" | jq -r .ts)" = 2026-03-01T11:00:00Z ]
+}
+
+@test "configured: --replay of the archive writes exactly what the fetch wrote" {
+	participant
+	cp "$FIX/cambridge-b0-gas-2019-01.csv" p/data/gas.csv
+	participant '<meter id="hq-gas" quantity="gas"><connector type="csv" url="file:data/gas.csv" kind="interval" duration="3600" timezone="UTC" ts-column="datetime" value-column="heating load"/></meter>'
+	cp "$FIX/cambridge-b0-gas-2019-01.csv" p/data/gas.csv
+	meter-fetch -c p/participant.xml --meter hq-gas > fetched.ndjson
+	[ "$(wc -l < fetched.ndjson)" -eq "$(awk 'END { print NR - 1 }' p/data/gas.csv)" ]
+	meter-fetch -c p/participant.xml --replay p/raw/*/*/*/hq-gas/* > replayed.ndjson
+	cmp fetched.ndjson replayed.ndjson
+	# a replay never moves cursors
+	before=$(cat p/state/fetch-cursors.ndjson)
+	meter-fetch -c p/participant.xml --replay p/raw/*/*/*/hq-gas/* > /dev/null
+	[ "$(cat p/state/fetch-cursors.ndjson)" = "$before" ]
+	run -2 meter-fetch -c p/participant.xml --replay fetched.ndjson
+	[[ "$output" == *"fetched.ndjson: not an archived payload"* ]]
+}
+
+@test "configured: file: URLs never leave the participant directory" {
+	echo 'ts,kwh' > secret.csv
+	for url in file:../secret.csv file:/etc/passwd file:///etc/passwd file:data/../../secret.csv; do
+		participant
+		sed -i "s|file:data/el.csv|$url|" p/participant.xml
+		run -2 meter-fetch -c p/participant.xml
+		[[ "$output" == *"participant.xml:5: meter hq-el: "*"is outside the participant directory"* ]]
+	done
+	participant
+	ln -s ../../secret.csv p/data/link.csv
+	participant '<meter id="hq-link" quantity="electricity"><connector type="csv" url="file:data/link.csv" kind="cumulative" unit="kWh"/></meter>'
+	run -1 meter-fetch -c p/participant.xml
+	[[ "$output" == *"meter hq-link: data/link.csv leads outside the participant directory"* ]]
+	[ "$(echo "$output" | grep -c '"meter":"hq-el"')" -eq 2 ]
+}
+
+@test "configured: ids with / or .. are refused, other schemes and URL credentials too" {
+	participant
+	sed -i 's|id="hq-el"|id="../hq-el"|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[[ "$output" == *'participant.xml:3: <meter>: bad id "../hq-el"'* ]]
+	participant
+	sed -i 's|file:data/el.csv|ftp://example.org/el.csv|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[[ "$output" == *"meter hq-el: only http, https and file URLs are fetched"* ]]
+	participant
+	sed -i 's|file:data/el.csv|https://user:pw@example.org/el.csv|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[[ "$output" == *"meter hq-el: credentials in a URL are refused"* ]]
+	[[ "$output" != *pw* ]]
+}
+
+@test "configured: a failed meter stops no other and keeps its cursor" {
+	participant '<meter id="hq-gone" quantity="gas"><connector type="csv" url="file:data/gone.csv" kind="cumulative" unit="kWh"/></meter>'
+	run -1 meter-fetch -c p/participant.xml
+	[[ "$output" == *"meter-fetch: data/gone.csv: meter hq-gone: cannot open data/gone.csv: No such file or directory"* ]]
+	[ "$(echo "$output" | grep -c '"meter":"hq-el"')" -eq 2 ]
+	[ "$(jq -r .meter p/state/fetch-cursors.ndjson)" = hq-el ]
+}
+
+@test "configured: --dry-run, --meter and --property select, unknown names are usage errors" {
+	participant '<meter id="hq-api" quantity="electricity"><connector type="json" url="https://api.example/m?from={since}&amp;to={until}" kind="interval" duration="900" unit="kWh"/></meter>'
+	run -0 meter-fetch -c p/participant.xml --dry-run --until 2026-03-02T00:00:00Z
+	[ "$output" = "$(printf 'hq-el\tcsv\tdata/el.csv\tcursor -\nhq-api\tjson\thttps://api.example/m?from=1970-01-01T00:00:00Z&to=2026-03-02T00:00:00Z\tcursor -')" ]
+	[ ! -e p/raw ]
+	run -0 meter-fetch -c p/participant.xml --meter hq-el
+	[ "$(echo "$output" | jq -r .meter | sort -u)" = hq-el ]
+	run -2 meter-fetch -c p/participant.xml --meter nope
+	[[ "$output" == *"participant.xml: no meter nope"* ]]
+	run -2 meter-fetch -c p/participant.xml --property nope
+	[[ "$output" == *"no property nope"* ]]
+}
+
+@test "configured: bad connector settings are configuration errors with file and line" {
+	participant
+	sed -i 's|kind="cumulative"|kind="cumulative" delimiter="ab"|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[ "$output" = 'meter-fetch: p/participant.xml:5: <connector>: attribute "delimiter" must be one character (or "tab"), not "ab"' ]
+	participant
+	sed -i 's|kind="cumulative"|kind="interval"|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[[ "$output" == *"participant.xml:5: meter hq-el: interval readings need a duration" ]]
+	participant
+	sed -i 's|unit="kWh"|unit="degC"|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[[ "$output" == *'meter hq-el: unit "degC" cannot be converted to kWh (electricity)' ]]
+	run -2 meter-fetch -t csv -o colour=red x.csv
+	[[ "$output" == *'unknown connector attribute "colour"'* ]]
+}
+
+@test "configured: an archive that cannot be written fails the run and keeps the cursor" {
+	participant
+	meter-fetch -c p/participant.xml > /dev/null
+	echo '2026-03-01T12:00:00Z,130' >> p/data/el.csv
+	before=$(cat p/state/fetch-cursors.ndjson)
+	mkdir ro && chmod 555 ro
+	if [ -w ro ]; then chmod 755 ro; touch ro/raw; fi   # root ignores modes: a file where a directory must go
+	run -3 meter-fetch -c p/participant.xml --archive ro/raw
+	[[ "$output" == *"meter hq-el: cannot create directory"* ]]
+	[[ "$output" != *'"ts"'* ]]
+	[ "$(cat p/state/fetch-cursors.ndjson)" = "$before" ]
+}
+
+@test "configured: a full stdout fails the run and keeps the cursor" {
+	participant
+	run -3 bash -c 'meter-fetch -c p/participant.xml > /dev/full'
+	[ "$output" = "meter-fetch: write error on standard output: No space left on device" ]
+	[ ! -e p/state/fetch-cursors.ndjson ]
+}
+
+@test "standardize takes meter-fetch's records as they are" {
+	run -0 bash -c "meter-fetch ${ADHOC_IL[*]} '$FIX/il-electricity-2016-03.csv' | meter-standardize"
+	[ "$(echo "$output" | wc -l)" -eq "$(awk 'END { print NR - 1 }' "$FIX/il-electricity-2016-03.csv")" ]
+	[ "$(echo "$output" | value_sum)" = "$(awk -F, 'NR > 1 { s += $2 } END { printf "%.6f\n", s }' "$FIX/il-electricity-2016-03.csv")" ]
+}
