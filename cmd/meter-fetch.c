@@ -850,7 +850,8 @@ static int save_cursors(struct run *r)
 		}
 	if (!moved)
 		return 0;
-	if (mt_cursors_save(r->cursors, r->cursor_path, &err) < 0) {
+	if ((r->o->archive != NULL && mt_archive_sync(r->o->archive, &err) < 0) ||
+	    mt_cursors_save(r->cursors, r->cursor_path, &err) < 0) {
 		mt_diag_err(&err);
 		return -1;
 	}

@@ -9,10 +9,12 @@
  *
  * Cursors (the latest reading time per meter) live in one NDJSON file,
  * replaced atomically. */
-#define _POSIX_C_SOURCE 200809L
+/* syncfs(2): one flush of the archive's file system per run */
+#define _GNU_SOURCE
 #include "meter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,22 +22,27 @@
 
 #include <openssl/evp.h>
 
+/* mkdir -p, from the deepest directory up: in a day's archive all but
+ * the meter's directory usually exist already. */
 static int mkdirs(char *path, struct mt_err *err)
 {
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, 0750) < 0 && errno != EEXIST) {
-			mt_err_set(err, path, 0, "cannot create directory: %s", strerror(errno));
-			*p = c;
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
+	char *slash;
+	int rc;
+
+	if (mkdir(path, 0750) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || (slash = strrchr(path, '/')) == NULL || slash == path)
+		goto fail;
+	*slash = '\0';
+	rc = mkdirs(path, err);
+	*slash = '/';
+	if (rc < 0)
+		return -1;
+	if (mkdir(path, 0750) == 0 || errno == EEXIST)
+		return 0;
+fail:
+	mt_err_set(err, path, 0, "cannot create directory: %s", strerror(errno));
+	return -1;
 }
 
 static void sha256_hex(const char *body, size_t n, char hex[65])
@@ -76,15 +83,25 @@ int mt_archive_put(const char *dir, const char *meter, const char *ext,
 		goto done;        /* the same bytes, by their name */
 	if ((fp = mt_atomic_open(path, &tmp, err)) == NULL)
 		goto fail;
-	if (fwrite(body, 1, n, fp) != n) {
+	/* Renamed into place unsynced: mt_archive_sync makes the whole run's
+	 * payloads durable at once before any cursor moves, instead of two
+	 * fsyncs per payload.  A crash before then leaves the cursors where
+	 * they were, so the payload is fetched again, and a file cut short by
+	 * the crash is rewritten (its size is wrong for its name). */
+	if (fwrite(body, 1, n, fp) != n || fflush(fp) != 0) {
 		mt_err_set(err, path, 0, "cannot write: %s", strerror(errno));
 		fclose(fp);
 		remove(tmp);
 		free(tmp);
 		goto fail;
 	}
-	if (mt_atomic_commit(fp, tmp, path, err) < 0)
+	if (fclose(fp) != 0 || rename(tmp, path) < 0) {
+		mt_err_set(err, path, 0, "cannot write: %s", strerror(errno));
+		remove(tmp);
+		free(tmp);
 		goto fail;
+	}
+	free(tmp);
 done:
 	*name = mt_xmalloc(rlen + 8);
 	snprintf(*name, rlen + 8, "raw/%s", rel);
@@ -96,6 +113,25 @@ fail:
 	free(rel);
 	free(path);
 	return -1;
+}
+
+int mt_archive_sync(const char *dir, struct mt_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;     /* nothing archived */
+		mt_err_set(err, dir, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	rc = syncfs(fd);
+	close(fd);
+	if (rc < 0) {
+		mt_err_set(err, dir, 0, "cannot sync: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 char *mt_archive_name(const char *path, char **meter)

@@ -222,7 +222,8 @@ int mt_http_fetch_all(struct mt_fetch **fs, size_t n,
 		for (size_t i = 0; i < next; i++)
 			if (ts[i].due >= 0 && ts[i].due - t_now < wait)
 				wait = ts[i].due - t_now;
-		if (finished < n)
+		/* A freed slot is filled at once, not after the next event. */
+		if (finished < n && !(next < n && active < o->parallel))
 			curl_multi_poll(multi, NULL, 0, wait > 0 ? (int)(wait * 1000) + 1 : 0, NULL);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -625,11 +625,14 @@ int mt_http_fetch_all(struct mt_fetch **fs, size_t n,
 
 /* ---- archive.c: the raw archive and fetch cursors ---- */
 /* Keep a payload as fetched under dir/YYYY/MM/DD/METER/SHA256[.EXT]
- * (written atomically; the same bytes on a day are one file).  *name gets
+ * (renamed into place whole; the same bytes on a day are one file).  *name gets
  * the payload's name in records, "raw/YYYY/MM/DD/METER/SHA256.EXT". */
 int mt_archive_put(const char *dir, const char *meter, const char *ext,
     mt_time_t when, const char *body, size_t n, char **name,
     struct mt_err *err);
+/* Make everything archived so far durable (one syncfs of its file
+ * system); call before moving cursors. */
+int mt_archive_sync(const char *dir, struct mt_err *err);
 /* The record name of an archived file's path, and (in *meter, owned) the
  * meter directory it is in; *meter is NULL for a path not so deep. */
 char *mt_archive_name(const char *path, char **meter);

@@ -138,3 +138,55 @@ if command -v mlr > /dev/null; then
 	measure "mlr join (weather by hour)" mlr --ijsonl --ojsonl join -j hour \
 		-f "$DATA/weather.jsonl" "$PH"
 fi
+
+# meter-fetch: 1,000 meters, each a day of hourly CSV readings, served by
+# the loopback test server; wall-clock time (the job waits on the network),
+# archive and cursors included, beside curl fetching the same URLs with the
+# same parallelism.
+F=$DATA/fetch
+rm -rf "$F"
+mkdir -p "$F/www"
+awk 'BEGIN { print "ts,kwh"; for (h = 0; h < 24; h++)
+	printf "2026-03-01T%02d:00:00Z,%.1f\n", h, 100 + h * 1.5 }' > "$F/www/day.csv"
+python3 tests/server.py --root "$F/www" --port-file "$F/port" --log /dev/null &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -s "$F/port" ] && break; sleep 0.05; done
+PORT=$(cat "$F/port")
+{
+	echo '<participant id="p"><property id="b">'
+	for m in $(seq 1000); do
+		echo "<meter id=\"m$m\" quantity=\"electricity\"><connector type=\"csv\" url=\"http://127.0.0.1:$PORT/files/day.csv?m=$m\" kind=\"cumulative\" unit=\"kWh\"/></meter>"
+	done
+	echo '</property></participant>'
+} > "$F/participant.xml"
+for m in $(seq 1000); do echo "url = \"http://127.0.0.1:$PORT/files/day.csv?m=$m\""; echo "output = /dev/null"; done > "$F/curl.cfg"
+# measure_wall NAME UNITS COMMAND...: the best wall-clock time of three
+measure_wall() {
+	name=$1 units=$2
+	shift 2
+	secs=999999 kib=0
+	for run in 1 2 3; do
+		rm -rf "$F/raw" "$F/state"
+		/usr/bin/time -f '%e %M' -o "$DATA/time.out" "$@" > "$DATA/fetch.out"
+		read -r e k < "$DATA/time.out"
+		secs=$(awk -v a="$secs" -v b="$e" 'BEGIN { print (b < a ? b : a) }')
+		kib=$(awk -v a="$kib" -v b="$k" 'BEGIN { print (b > a ? b : a) }')
+	done
+	awk -v s="$secs" -v k="$kib" -v name="$name" -v u="$units" 'BEGIN {
+		if (s == 0) s = 0.01
+		printf "%-34s %6.2f s %8.0f meters/s %8.0f readings/s %6.1f MB peak\n",
+			name, s, 1000 / s, u / s, k / 1024 }'
+}
+echo
+echo "input: 1,000 meters x 24 readings over HTTP from 127.0.0.1 (tests/server.py, Python)"
+echo "target: seconds, not minutes.  The single Python server is the limit here"
+echo "(it serves one connection best), so both clients are shown at -j 1 and -j 8."
+for j in 1 8; do
+	measure_wall "meter-fetch -j $j (new archive day)" 24000 "$BIN/meter-fetch" -c "$F/participant.xml" -j $j
+	[ "$(wc -l < "$DATA/fetch.out")" -eq 24000 ]
+	if command -v curl > /dev/null; then
+		measure_wall "curl -Z --parallel-max $j (no parsing)" 24000 \
+			curl -sS --no-progress-meter -Z --parallel-max $j -K "$F/curl.cfg"
+	fi
+done
