@@ -37,6 +37,12 @@ participant() {
 	[[ "$output" == *"readings $rows rejected 0"* ]]
 }
 
+@test "csv: an empty last value (the upstream end sentinel) is skipped, not an error" {
+	{ zcat "$FIX/il-electricity-cdd-hdd-hourly.csv.gz"; printf '2018-02-08T01:00:00-06:00,\r\n'; } | gzip > il.csv.gz
+	run -0 meter-fetch "${ADHOC_IL[@]}" --stats il.csv.gz
+	[[ "$output" == *"readings $(zcat "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | awk 'END { print NR - 1 }') rejected 0 skipped 1 filtered 0"* ]]
+}
+
 @test "csv: Cambridge naive UTC times, the unit from the header" {
 	run -0 meter-fetch -t csv -o ts-column=datetime -o "value-column=equipment load" \
 		-o kind=interval -o duration=1h -o timezone=UTC -m b0-el "$FIX/cambridge-b0-electricity-2019-01.csv"

@@ -11,6 +11,10 @@ setup_file() {
 	[ -s "$BATS_FILE_TMPDIR/port" ]
 }
 
+teardown() {
+	[ ! -s tls.pid ] || kill "$(cat tls.pid)" 2>/dev/null || true
+}
+
 teardown_file() {
 	kill "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
 }
@@ -58,7 +62,10 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 
 @test "http: 503 with Retry-After twice, then success: three requests" {
 	echo "fl $(URL flaky/a503/2/503/$CAM_FILE)" | participant
+	SECONDS=0
 	run -0 meter-fetch -c p/participant.xml --retry-wait 0.05
+	# Retry-After: 1 is honoured over the 0.05 s backoff
+	[ "$SECONDS" -ge 2 ]
 	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
 	[ "$(requests flaky/a503)" -eq 3 ]
 }
@@ -140,6 +147,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 	run -1 meter-fetch -c p/participant.xml -r rej.ndjson --stats --progress
 	grep -q "Authorization: Bearer s3cr3t-t0ken" "$BATS_FILE_TMPDIR/log"
 	[[ "$output" == *"meter nosec: environment variable ACME_UNSET_VAR is not set (header X-Key)"* ]]
+	[[ "$output" == *"meter-fetch: 2/2 meters, $(rows) readings, 1 failed"* ]]
 	run -0 meter-fetch -c p/participant.xml --dry-run
 	[[ "$output" == *"?api_key=*"* ]]
 	! grep -rq -e s3cr3t -e k3y p/raw p/state rej.ndjson
@@ -172,4 +180,21 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 		-o duration=1h -o timezone=UTC "$(URL files/$CAM_FILE)"
 	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
 	[ "$(echo "$output" | head -1 | jq -r .meter)" = cambridge-b0-electricity-2019-01 ]
+}
+
+@test "https: certificates are verified; a CA file in the participant directory is trusted" {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+	python3 "$BATS_TEST_DIRNAME/server.py" --root "$FIX" --port-file tls.port --log tls.log \
+		--tls cert.pem key.pem 3>&- &
+	echo $! > tls.pid
+	for _ in $(seq 100); do [ -s tls.port ] && break; sleep 0.05; done
+	url="https://127.0.0.1:$(cat tls.port)/files/$CAM_FILE"
+	echo "s $url retries=\"0\"" | participant
+	run -1 meter-fetch -c p/participant.xml
+	[[ "$output" == *"meter s: "*"certificate"* ]]
+	cp cert.pem p/ca.pem
+	echo "s $url ca-file=\"ca.pem\"" | participant
+	run -0 meter-fetch -c p/participant.xml
+	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
 }

@@ -12,7 +12,7 @@ Serves files from --root and misbehaves on request, by path:
   /reset/NAME              sends half, then resets the connection
   /huge/MB                 MB megabytes of CSV rows
   /bomb/MB                 gzip Content-Encoding that inflates to MB MB
-Every request is logged to --log as "PATH<TAB>HEADER: value|..." so tests
+With --tls CERT KEY it speaks HTTPS.  Every request is logged to --log as "PATH<TAB>HEADER: value|..." so tests
 can check what was sent (and that secrets went only where they belong).
 """
 import argparse, gzip, os, socket, struct, sys, threading, time
@@ -119,8 +119,14 @@ def main():
     p.add_argument("--root", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ARGS = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if ARGS.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*ARGS.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:
