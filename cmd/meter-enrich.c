@@ -26,13 +26,38 @@ struct opts {
 	int quiet, stats;
 };
 
+/* A zone's local clock for the last hour asked, with its fields rendered:
+ * input comes grouped by hour, so the properties of one zone share it. */
+struct clock {
+	struct mt_zone *zone;
+	const char *name;          /* borrowed from a configuration */
+	mt_time_t hour;
+	int valid;
+	struct mt_local lt;
+	char fields[128];          /* "local":...,"local_date":...,"weekday":N */
+	size_t nfields;
+};
+
+/* The same for a region's weather: outside_temp_c, then hdd and cdd. */
+struct weather {
+	const struct mt_series *s;
+	mt_time_t hour;
+	int valid, known;
+	double t;
+	char temp[64], degrees[96];
+	size_t ntemp, ndegrees;
+};
+
 /* What a property's hours need, looked up once per property. */
 struct place {
 	const struct mt_config *cfg;
 	const struct mt_property_cfg *p;
-	struct mt_zone *zone;
-	const struct mt_series *holidays, *weather;
+	struct clock *clock;
+	const struct mt_series *holidays;
+	struct weather *weather;   /* NULL: no weather for its region */
 	struct mt_map *co2;        /* quantity -> struct co2 */
+	const struct mt_quantity *co2_q;   /* the last one looked up */
+	struct co2 *co2_k;
 	char *fixed;               /* its constant fields, rendered once */
 	size_t nfixed;
 };
@@ -48,9 +73,9 @@ struct ctx {
 	size_t ncfgs;
 	struct named holidays[LIST_MAX], weather[LIST_MAX], co2[LIST_MAX];
 	size_t nholidays, nweather, nco2;
-	struct mt_zone **zones;            /* by name, names borrowed from cfgs */
-	const char **zone_names;
-	size_t nzones;
+	struct clock **clocks;
+	size_t nclocks;
+	struct weather *weathers;  /* one per --weather */
 	struct co2 **co2s;         /* owned; the places' maps borrow them */
 	size_t nco2s;
 	double hdd_base, cdd_base;
@@ -189,6 +214,7 @@ static int load_context(struct ctx *c, const struct opts *o)
 		st = load_named(c->holidays, &c->nholidays, o->holidays[i], mt_holidays_load);
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nweather; i++)
 		st = load_named(c->weather, &c->nweather, o->weather[i], mt_series_load);
+	c->weathers = mt_xcalloc(c->nweather, sizeof *c->weathers);
 	return st;
 }
 
@@ -225,10 +251,12 @@ static void free_context(struct ctx *c)
 		free(c->weather[i].name), mt_series_free(c->weather[i].s);
 	for (size_t i = 0; i < c->nco2; i++)
 		free(c->co2[i].name), mt_series_free(c->co2[i].s);
-	for (size_t i = 0; i < c->nzones; i++)
-		mt_zone_free(c->zones[i]);
-	free(c->zones);
-	free(c->zone_names);
+	for (size_t i = 0; i < c->nclocks; i++) {
+		mt_zone_free(c->clocks[i]->zone);
+		free(c->clocks[i]);
+	}
+	free(c->clocks);
+	free(c->weathers);
 }
 
 /* ---- per record ---- */
@@ -244,20 +272,44 @@ static const struct mt_series *named(const struct named *list, size_t n,
 
 /* Zone names come from validated configurations, so opening one does not
  * fail (UTC stands in should the tz database change under us). */
-static struct mt_zone *zone(struct ctx *c, const char *name)
+static struct clock *clock_of(struct ctx *c, const char *name)
 {
 	struct mt_err err;
+	struct clock *k;
 
-	for (size_t i = 0; i < c->nzones; i++)
-		if (strcmp(c->zone_names[i], name) == 0)
-			return c->zones[i];
-	c->zones = mt_xrealloc(c->zones, (c->nzones + 1) * sizeof *c->zones);
-	c->zone_names = mt_xrealloc(c->zone_names, (c->nzones + 1) * sizeof *c->zone_names);
-	c->zone_names[c->nzones] = name;
-	c->zones[c->nzones] = mt_zone_open(name, &err);
-	if (c->zones[c->nzones] == NULL)
-		c->zones[c->nzones] = mt_zone_open("UTC", &err);
-	return c->zones[c->nzones++];
+	for (size_t i = 0; i < c->nclocks; i++)
+		if (strcmp(c->clocks[i]->name, name) == 0)
+			return c->clocks[i];
+	k = mt_xcalloc(1, sizeof *k);
+	k->name = name;
+	if ((k->zone = mt_zone_open(name, &err)) == NULL)
+		k->zone = mt_zone_open("UTC", &err);
+	c->clocks = mt_xrealloc(c->clocks, (c->nclocks + 1) * sizeof *c->clocks);
+	c->clocks[c->nclocks++] = k;
+	return k;
+}
+
+static const struct mt_local *clock_at(struct clock *k, mt_time_t hour)
+{
+	if (k->valid && k->hour == hour)
+		return &k->lt;
+	mt_local_time(k->zone, hour, &k->lt);
+	k->nfields = (size_t)snprintf(k->fields, sizeof k->fields,
+	    "\"local\":\"%s\",\"local_date\":\"%.10s\",\"weekday\":%d",
+	    k->lt.text, k->lt.text, k->lt.weekday);
+	k->hour = hour;
+	k->valid = 1;
+	return &k->lt;
+}
+
+static struct weather *weather_of(struct ctx *c, const char *region)
+{
+	for (size_t i = 0; region && i < c->nweather; i++)
+		if (strcmp(c->weather[i].name, region) == 0) {
+			c->weathers[i].s = c->weather[i].s;
+			return &c->weathers[i];
+		}
+	return NULL;
 }
 
 static int in_office(const struct mt_property_cfg *p, int weekday, int minute,
@@ -308,7 +360,8 @@ static struct co2 co2_source(struct ctx *c, const struct mt_config *cfg,
 static double co2_factor(struct ctx *c, struct place *pl,
     const struct mt_property_hour *h)
 {
-	struct co2 *k = mt_map_get(pl->co2, h->q->name, strlen(h->q->name));
+	struct co2 *k = pl->co2_q == h->q ? pl->co2_k :
+	    mt_map_get(pl->co2, h->q->name, strlen(h->q->name));
 	double v;
 
 	if (k == NULL) {
@@ -317,25 +370,24 @@ static double co2_factor(struct ctx *c, struct place *pl,
 		mt_map_put(pl->co2, h->q->name, strlen(h->q->name), k);
 		co2_keep(c, k);
 	}
+	pl->co2_q = h->q;
+	pl->co2_k = k;
 	if (k->series != NULL)
 		return mt_series_get(k->series, h->hour, &v) == 0 ? v : -1;
 	return k->factor;
 }
 
-static void add_calendar(struct mt_out *o, const struct place *pl,
+static void add_calendar(struct mt_out *o, struct place *pl,
     const struct mt_property_hour *h)
 {
 	const struct mt_series *hol = pl->holidays;
 	const char *holiday;
-	struct mt_local lt;
+	const struct mt_local *lt = clock_at(pl->clock, h->hour);
 
-	mt_local_time(pl->zone, h->hour, &lt);
-	if (hol != NULL && !mt_holiday_known(hol, lt.day))
+	if (hol != NULL && !mt_holiday_known(hol, lt->day))
 		hol = NULL;   /* a year the calendar does not list: unknown */
-	holiday = hol ? mt_holiday_get(hol, lt.day) : NULL;
-	mt_out_str(o, "local", lt.text);
-	mt_out_strn(o, "local_date", lt.text, 10);
-	mt_out_int(o, "weekday", lt.weekday);
+	holiday = hol ? mt_holiday_get(hol, lt->day) : NULL;
+	mt_out_raw(o, pl->clock->fields, pl->clock->nfields);
 	if (hol != NULL) {
 		mt_out_bool(o, "holiday", holiday != NULL);
 		if (holiday != NULL)
@@ -343,32 +395,65 @@ static void add_calendar(struct mt_out *o, const struct place *pl,
 	}
 	if (pl->p->nhours > 0)
 		mt_out_bool(o, "office_hours", holiday == NULL &&
-		    in_office(pl->p, lt.weekday, lt.minute, lt.day));
+		    in_office(pl->p, lt->weekday, lt->minute, lt->day));
 }
 
 /* Nine decimals: far below any meter's resolution, no binary noise. */
+static double metric(double v)
+{
+	return fabs(v) < 1e9 ? round(v * 1e9) / 1e9 : v;
+}
+
 static void put_metric(struct mt_out *o, const char *key, double v)
 {
-	mt_out_num(o, key, fabs(v) < 1e9 ? round(v * 1e9) / 1e9 : v);
+	mt_out_num(o, key, metric(v));
+}
+
+static size_t render_metric(char *buf, const char *key, double v, int first)
+{
+	size_t n = (size_t)sprintf(buf, "%s\"%s\":", first ? "" : ",", key);
+
+	return n + (size_t)mt_format_double(buf + n, 32, metric(v));
+}
+
+/* The hour's weather fields, rendered once per region and hour. */
+static const struct weather *weather_at(struct ctx *c, struct weather *w,
+    mt_time_t hour)
+{
+	double t;
+
+	if (w->valid && w->hour == hour)
+		return w;
+	w->hour = hour;
+	w->valid = 1;
+	w->known = mt_series_get(w->s, hour, &w->t) == 0;
+	if (!w->known)
+		return w;   /* no weather for the hour: nothing invented */
+	t = w->t;
+	w->ntemp = render_metric(w->temp, "outside_temp_c", t, 1);
+	w->ndegrees = render_metric(w->degrees, "hdd", t < c->hdd_base ? c->hdd_base - t : 0, 1);
+	w->ndegrees += render_metric(w->degrees + w->ndegrees, "cdd",
+	    t > c->cdd_base ? t - c->cdd_base : 0, 0);
+	return w;
 }
 
 static void add_metrics(struct ctx *c, struct mt_out *o, struct place *pl,
     const struct mt_property_hour *h)
 {
 	int energy = strcmp(h->q->dimension, "energy") == 0;
-	double t, f;
+	const struct weather *w;
+	double f;
 
 	if (pl->p->area_m2 > 0 && energy)
 		put_metric(o, "kwh_per_m2", h->value / pl->p->area_m2);
 	if (energy && (f = co2_factor(c, pl, h)) >= 0)
 		put_metric(o, "co2_kg", h->value * f);
-	if (pl->weather == NULL || mt_series_get(pl->weather, h->hour, &t) < 0)
-		return;   /* no weather for the hour: nothing invented */
-	put_metric(o, "outside_temp_c", t);
+	if (pl->weather == NULL || !(w = weather_at(c, pl->weather, h->hour))->known)
+		return;
+	mt_out_raw(o, w->temp, w->ntemp);
 	if (strcmp(h->q->name, "temperature") == 0)
-		put_metric(o, "temp_delta_c", h->value - t);
-	put_metric(o, "hdd", t < c->hdd_base ? c->hdd_base - t : 0);
-	put_metric(o, "cdd", t > c->cdd_base ? t - c->cdd_base : 0);
+		put_metric(o, "temp_delta_c", h->value - w->t);
+	mt_out_raw(o, w->degrees, w->ndegrees);
 }
 
 /* type, region and area_m2 as JSON fields, once per property */
@@ -419,9 +504,9 @@ static struct place *place_of(struct ctx *c, const char *participant,
 	pl = mt_xcalloc(1, sizeof *pl);
 	pl->cfg = cfg;
 	pl->p = p;
-	pl->zone = zone(c, p->timezone ? p->timezone : cfg->timezone ? cfg->timezone : "UTC");
+	pl->clock = clock_of(c, p->timezone ? p->timezone : cfg->timezone ? cfg->timezone : "UTC");
 	pl->holidays = named(c->holidays, c->nholidays, p->region);
-	pl->weather = named(c->weather, c->nweather, p->region);
+	pl->weather = weather_of(c, p->region);
 	pl->co2 = mt_map_new();
 	render_fixed(pl);
 	mt_map_put(c->places, key, n, pl);
