@@ -13,7 +13,7 @@
 #define PROGRESS_EVERY 100000L
 
 struct opts {
-	const char *rejects, *config;
+	const char *rejects, *config, *participant;
 	long batch;
 	int quiet, stats, progress;
 };
@@ -25,8 +25,8 @@ struct counts {
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-load [-q] [-r rejects] [--batch n] [--stats] [--progress]\n"
-	    "                  database [file ...]\n"
+	    "usage: meter-load [-q] [-p participant] [-r rejects] [--batch n] [--stats]\n"
+	    "                  [--progress] database [file ...]\n"
 	    "       meter-load -c participant.xml database\n");
 }
 
@@ -37,6 +37,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "participant", required_argument, NULL, 'p' },
 		{ "progress", no_argument, NULL, O_PROG },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
@@ -48,10 +49,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->batch = 10000;
-	while ((c = getopt_long(argc, argv, "c:hqr:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hqr:p:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
+		case 'p': o->participant = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'r': o->rejects = optarg; break;
 		case O_BATCH:
@@ -89,17 +91,34 @@ static mt_time_t now_ms(void)
 	return (mt_time_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* -p: a participant's data root may hold only its own records. */
+static int of_participant(const struct mt_rec *rec, const char *id)
+{
+	const struct mt_field *f = mt_rec_get(rec, "participant");
+
+	return f != NULL && f->type == MT_STRING && strcmp(f->str, id) == 0;
+}
+
 /* One record into the open transaction: 1 loaded, 0 rejected, -1 the
  * database failed. */
 static int load_record(struct mt_db *db, const struct mt_rec *rec,
-    struct mt_rejects *rj)
+    const struct opts *o, struct mt_rejects *rj)
 {
 	struct mt_meter_hour mh;
 	struct mt_property_hour ph;
 	struct mt_err err;
 	int kind = mt_hour_kind(rec), rc;
 
-	if (kind == 'h') {
+	if (o->participant != NULL && !of_participant(rec, o->participant)) {
+		mt_err_set(&err, NULL, 0, "not a record of participant %s", o->participant);
+		rc = 0;
+	} else if ((rc = mt_db_put_run(db, rec, &err)) != 1) {
+		if (rc < 0 && err.status != MT_EXIT_REJECTS) {
+			mt_diag_err(&err);
+			return -1;
+		}
+		rc = rc == 0;
+	} else if (kind == 'h') {
 		rc = mt_meter_hour_parse(rec, &mh, &err) < 0 ||
 		    mt_meter_hour_canonical(&mh, &err) < 0 ? 0 : 1;
 		if (rc == 1 && mt_db_put_meter_hour(db, &mh, &err) < 0)
@@ -143,7 +162,7 @@ static int load_stream(struct mt_db *db, struct mt_ndjson *rd,
 		} else if (!*open && mt_db_begin(db, &err) < 0) {
 			mt_diag_err(&err);
 			status = -1;
-		} else if ((*open = 1, rc = load_record(db, rec, rj)) < 0) {
+		} else if ((*open = 1, rc = load_record(db, rec, o, rj)) < 0) {
 			status = -1;
 		} else {
 			n->loaded += rc;

@@ -1,64 +1,51 @@
 #!/bin/sh
-# make demo: standardize the example readings and summarise the hours.
+# make demo: the hourly platform on the example data root (examples/demo/):
+# two participants, five buildings, real public data, one external system
+# pushing into an inbox and one meter deliberately broken.
 # Usage: demo.sh BINDIR
 set -eu
-BIN=${1:-bin}
+BIN=$(cd "${1:-bin}" && pwd)
 cd "$(dirname "$0")/.."
 out=${TMPDIR:-/tmp}/meter-demo
 rm -rf "$out"
 mkdir -p "$out"
+cp -R examples/demo "$out/root"
+chmod -R go-w "$out/root"
+root=$out/root
 
-echo "== meter-standardize -z UTC -r rejects.ndjson --stats examples/readings.ndjson"
+echo "== meter-hourly $root   (fetch, standardize, load, aggregate, enrich, load)"
 status=0
-"$BIN/meter-standardize" -z UTC -r "$out/rejects.ndjson" --stats \
-	examples/readings.ndjson > "$out/hours.ndjson" || status=$?
-[ "$status" -le 1 ] || exit "$status"
-
+METER_BIN=$BIN sh scripts/meter-hourly "$root" || status=$?
+echo "(exit status $status: cambridge's b1-water meter points at a missing file on purpose)"
 echo
-echo "== hours per meter"
-jq -rs 'group_by(.meter)[] | [.[0].participant + "/" + .[0].meter, .[0].quantity,
-	length, (map(.value) | add | . * 1000 | round / 1000), .[0].unit,
-	(map(.coverage) | min), (map(.quality) | unique | join(","))] | @tsv' "$out/hours.ndjson" |
-	awk -F'\t' 'BEGIN { printf "%-24s %-20s %5s %12s %-5s %8s %s\n", "meter", "quantity", "hours", "total/mean", "unit", "min cov", "quality" }
-		{ v = $4; if ($2 ~ /temperature/) v = v / $3
-		  printf "%-24s %-20s %5d %12.3f %-5s %8s %s\n", $1, $2, $3, v, $5, $6, $7 }'
-
+echo "== the run log, one line per participant (participants/*/log/meter-hourly.log)"
+cat "$root"/participants/*/log/meter-hourly.log | cut -c1-160
 echo
-echo "== rejected (exit status $status):"
-jq -r '"\(.source):\(.line): \(.error)"' "$out/rejects.ndjson"
-echo
-echo "== meter-load: configurations, then the hours, into $out/warehouse.db"
-"$BIN/meter-load" -c examples/cambridge.xml "$out/warehouse.db"
-"$BIN/meter-load" -c examples/illinois.xml "$out/warehouse.db"
-"$BIN/meter-load" --stats "$out/warehouse.db" "$out/hours.ndjson"
-echo
-echo "== meter-aggregate --db | meter-enrich | meter-load: buildings in context"
-# the Bedford air temperature is context, no building's meter: it goes to
-# meter-enrich as weather, not to meter-aggregate
-grep -v '"bedford-air"' "$out/hours.ndjson" |
-	"$BIN/meter-aggregate" -c examples/cambridge.xml -c examples/illinois.xml \
-	--db "$out/warehouse.db" |
-	"$BIN/meter-enrich" -c examples/cambridge.xml -c examples/illinois.xml \
-	--holidays "GB=examples/context/bank-holidays.json#england-and-wales" \
-	--holidays "US-IL=examples/context/US_IL-2015-2017.json" \
-	--weather "GB=examples/context/bedford-weather-2019-01.csv" \
-	--weather "US-IL=examples/context/il-tempF-2016-03.csv.gz" > "$out/property-hours.ndjson"
-"$BIN/meter-load" --stats "$out/warehouse.db" "$out/property-hours.ndjson"
-echo
-echo "== building_comparison (energy per m2, where the floor area is known)"
-sqlite3 -column -header "$out/warehouse.db" "SELECT participant, property, type, year,
+echo "== building_comparison: energy per m2 and rank among buildings of a type"
+sqlite3 -column -header "$root/warehouse.db" "SELECT participant, property, type, year,
 	round(energy_kwh, 1) AS energy_kwh, area_m2, round(kwh_per_m2, 3) AS kwh_per_m2,
-	rank_in_type FROM building_comparison WHERE year != 'trailing-12m'
-	ORDER BY participant, property"
+	round(co2_kg, 1) AS co2_kg, rank_in_type FROM building_comparison
+	WHERE year != 'trailing-12m' ORDER BY participant, property"
 echo
 echo "== monthly_consumption"
-sqlite3 -column -header "$out/warehouse.db" "SELECT participant, property, quantity, month,
-	round(value, 2) AS value, unit, hours, hours_in_month FROM monthly_consumption
-	ORDER BY participant, property, quantity"
+sqlite3 -column -header "$root/warehouse.db" "SELECT participant, property, quantity, month,
+	round(value, 1) AS value, unit, hours, hours_in_month FROM monthly_consumption
+	ORDER BY participant, property, quantity, month LIMIT 20"
 echo
-echo "== data_quality (a view of the warehouse)"
-sqlite3 -column -header "$out/warehouse.db" "SELECT participant, meter, quantity,
-	first_hour, last_hour, hours_present AS present, hours_missing AS missing
-	FROM data_quality ORDER BY participant, meter"
+echo "== a weekday at b0: local time, office hours, outside temperature, CO2"
+sqlite3 -column -header "$root/warehouse.db" "SELECT local, quantity, round(value, 1) AS kwh,
+	office_hours, outside_temp_c, round(co2_kg, 2) AS co2_kg FROM property_hour
+	WHERE property = 'b0' AND substr(local, 1, 10) = '2019-01-02' AND local_hour IN (7, 8, 12, 18)
+	ORDER BY local, quantity"
 echo
-echo "output in $out/hours.ndjson and $out/warehouse.db"
+echo "== the inbox file is in inbox/done; the raw archive keeps every payload"
+ls "$root/participants/cambridge/inbox/done"
+(cd "$root/participants" && find . -path '*/raw/*' -type f | sort | sed 's/^/  /')
+echo
+echo "== a second run changes nothing: the cursors let no reading through twice"
+before=$(sqlite3 "$root/warehouse.db" "SELECT count(*), round(sum(value), 6) FROM property_hour")
+METER_BIN=$BIN sh scripts/meter-hourly "$root" 2>/dev/null || true
+after=$(sqlite3 "$root/warehouse.db" "SELECT count(*), round(sum(value), 6) FROM property_hour")
+echo "property hours and their sum before: $before, after: $after"
+echo
+echo "data root in $root, warehouse $root/warehouse.db"

@@ -4,12 +4,13 @@
  * Parsed without network access and without DTDs: a document that declares
  * a DOCTYPE is refused, so no external entity is ever resolved and no
  * entity can be expanded (XXE, "billion laughs"). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "meter.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -493,6 +494,34 @@ static int check_refs(struct loader *ld)
 	return 0;
 }
 
+/* Anyone could have written a configuration in a world-writable place
+ * (meter-init(1) sets the modes; meter(7), SECURITY). */
+static int world_writable(const char *path, struct mt_err *err)
+{
+	char *dir = mt_xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+	int bad = 0;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
+		mt_err_set(err, path, 0, "refusing a world-writable configuration "
+		    "(chmod o-w)");
+		bad = 1;
+	} else if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) &&
+	    !(st.st_mode & S_ISVTX)) {
+		mt_err_set(err, path, 0, "refusing a configuration in a "
+		    "world-writable directory, %s (chmod o-w)", dir);
+		bad = 1;
+	}
+	free(dir);
+	return bad;
+}
+
 struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 {
 	struct loader ld = { mt_xcalloc(1, sizeof *ld.cfg), err, path, 0 };
@@ -502,6 +531,10 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 	if (access(path, R_OK) < 0) {
 		mt_err_set(err, path, 0, "cannot read configuration: %s", strerror(errno));
 		err->status = MT_EXIT_IO;
+		goto fail;
+	}
+	if (world_writable(path, err)) {
+		err->status = MT_EXIT_USAGE;
 		goto fail;
 	}
 	if ((doc = mt_xml_read(path, NULL, 0, err)) == NULL) {

@@ -396,6 +396,47 @@ int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
 	return step(db, st, err);
 }
 
+static const char *run_text(const struct mt_rec *rec, const char *key,
+    int need, struct mt_err *err)
+{
+	const struct mt_field *f = NULL;
+
+	for (int i = 0; i < rec->nfields; i++)
+		if (strcmp(rec->f[i].key, key) == 0)
+			f = &rec->f[i];
+	if (f != NULL && (f->type == MT_STRING || f->type == MT_NUMBER))
+		return f->str;
+	if (need)
+		mt_err_set(err, NULL, 0, "run record without \"%s\"", key);
+	return NULL;
+}
+
+int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err)
+{
+	static const char *const keys[] = { "run", "participant", "started",
+		"finished", "status", "fetched", "loaded", "rejected", "message" };
+	const char *v[9];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (mt_rec_get(rec, "run") == NULL)
+		return 1;
+	for (int i = 0; i < 9; i++)
+		if ((v[i] = run_text(rec, keys[i], i < 8, err)) == NULL && i < 8) {
+			err->status = MT_EXIT_REJECTS;
+			return -1;
+		}
+	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO runs (run, participant,"
+	    " started, finished, status, fetched, loaded, rejected, message)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	for (int i = 0; i < 9; i++)
+		bind_text(st, i + 1, v[i]);
+	rc = step(db, st, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* ---- configuration ---- */
 
 static int run_sql(struct mt_db *db, const char *sql, const char *const *args,

@@ -647,7 +647,7 @@ int mt_cursor_get(const struct mt_cursors *c, const char *meter, mt_time_t *at);
 void mt_cursor_set(struct mt_cursors *c, const char *meter, mt_time_t at);
 
 /* ---- db.c: the warehouse (SQLite) ---- */
-#define MT_SCHEMA_VERSION 1
+#define MT_SCHEMA_VERSION 2
 
 struct mt_db;
 /* Open or create the warehouse and bring its schema up to date.  Refuses
@@ -683,6 +683,11 @@ struct mt_load_log {
 };
 int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
     struct mt_err *err);
+/* A dispatcher run record (meter-hourly(1)): {"run", "participant",
+ * "started", "finished", "status", "fetched", "loaded", "rejected",
+ * "message"}; 0 stored, 1 not a run record, -1 a bad one or a database
+ * failure (err->status tells which). */
+int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err);
 
 /* ---- context.c: weather, CO2 and holiday files for meter-enrich ---- */
 struct mt_series;

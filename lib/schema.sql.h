@@ -110,6 +110,14 @@ static const char *const migrations[] = {
 	"   avg(value) AS mean, unit, count(*) AS hours"
 	" FROM property_hour"
 	" GROUP BY participant, property, quantity, weekday, local_hour;",
+
+	/* 2: the dispatcher's runs, one row per participant and run. */
+	"CREATE TABLE runs ("
+	"  run TEXT NOT NULL, participant TEXT NOT NULL,"
+	"  started TEXT NOT NULL, finished TEXT NOT NULL, status TEXT NOT NULL,"
+	"  fetched INTEGER NOT NULL, loaded INTEGER NOT NULL,"
+	"  rejected INTEGER NOT NULL, message TEXT,"
+	"  PRIMARY KEY (participant, run)) WITHOUT ROWID;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
