@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# meter-hourly and meter-init over the example data root (examples/demo):
+# totals against the source files, idempotence, split and killed runs,
+# isolation of participants, the inbox, concurrency.
+load helper
+
+HOURLY="$BATS_TEST_DIRNAME/../scripts/meter-hourly"
+INIT="$BATS_TEST_DIRNAME/../scripts/meter-init"
+DEMO="$BATS_TEST_DIRNAME/../examples/demo"
+
+root() {
+	cp -R "$DEMO" "$1"
+	chmod -R go-w "$1"
+}
+
+# The warehouse's facts, canonical: what a run must leave, whatever the
+# order or the interruptions.
+dump() {
+	sqlite3 "$1" "SELECT participant, property, meter, quantity, hour, round(value, 9), unit, quality, coverage
+		FROM meter_hour ORDER BY 1, 2, 3, 4, 5;
+		SELECT participant, property, quantity, hour, round(value, 9), meters, meters_expected, coverage,
+		quality, local, holiday, office_hours, outside_temp_c, round(kwh_per_m2, 9), round(co2_kg, 9), hdd, cdd
+		FROM property_hour ORDER BY 1, 2, 3, 4;"
+}
+
+csv_sum() { awk -F, -v c="${2:-2}" 'NR > 1 { s += $c } END { printf "%.6f\n", s * '"${3:-1}"' }' "$1"; }
+month_value() {
+	sqlite3 "$1" "SELECT printf('%.6f', sum(value)) FROM monthly_consumption
+		WHERE participant = '$2' AND property = '$3' AND quantity = '$4'"
+}
+
+@test "demo: monthly totals per property equal sums over the source files" {
+	root r
+	run -1 sh "$HOURLY" r
+	[[ "$output" == *"cambridge: partial: meter-fetch: data/b1-water.csv: meter b1-water: cannot open"* ]]
+	[[ "$output" == *"greenbutton: ok"* ]]
+	d=r/participants/cambridge/data
+	[ "$(month_value r/warehouse.db cambridge b0 electricity)" = "$(csv_sum $d/b0-electricity.csv)" ]
+	[ "$(month_value r/warehouse.db cambridge b0 gas)" = "$(csv_sum $d/b0-gas.csv)" ]
+	[ "$(month_value r/warehouse.db cambridge b1 electricity)" = "$(csv_sum $d/b1-electricity.csv)" ]
+	[ "$(month_value r/warehouse.db cambridge b1 gas)" = \
+		"$(jq -r .value "$DEMO/participants/cambridge/inbox/b1-gas-2019-01.ndjson" | awk '{ s += $1 } END { printf "%.6f\n", s }')" ]
+	g=r/participants/greenbutton/data
+	[ "$(month_value r/warehouse.db greenbutton house-il electricity)" = "$(csv_sum $g/il-electricity-2016-03.csv)" ]
+	# Green Button: Wh, and therms x 10^-3 (a US therm is 29.307107 kWh)
+	[ "$(month_value r/warehouse.db greenbutton house-1 electricity)" = \
+		"$(sed -n '/<IntervalReading>/,/<\/IntervalReading>/p' $g/TestGBDataHourlyNineDaysBinnedDaily.xml | grep -o '<value>[0-9]*</value>' | tr -dc '0-9\n' | awk '{ s += $1 } END { printf "%.6f\n", s / 1000 }')" ]
+	[ "$(month_value r/warehouse.db greenbutton house-2 gas)" = \
+		"$(sed -n '/<IntervalReading>/,/<\/IntervalReading>/p' $g/gas_direct.xml | grep -o '<value>[0-9]*</value>' | tr -dc '0-9\n' | awk '{ s += $1 } END { printf "%.6f\n", s / 1000 * 29.307107 }')" ]
+	# the run is logged in the participant's log and the warehouse
+	[ "$(sqlite3 r/warehouse.db "SELECT participant || ' ' || status FROM runs ORDER BY 1")" = "$(printf 'cambridge partial\ngreenbutton ok')" ]
+	grep -q " cambridge run=.* fetched=$(( $(wc -l < $d/b0-electricity.csv) + $(wc -l < $d/b0-gas.csv) + $(wc -l < $d/b1-electricity.csv) - 3 )) .*status=partial" \
+		r/participants/cambridge/log/meter-hourly.log
+	[ -f r/participants/cambridge/inbox/done/b1-gas-2019-01.ndjson ]
+}
+
+@test "demo: a second run changes nothing" {
+	root r
+	sh "$HOURLY" r 2>/dev/null || true
+	dump r/warehouse.db > first
+	run -1 sh "$HOURLY" r
+	dump r/warehouse.db > second
+	cmp first second
+	[ "$(tail -1 r/participants/greenbutton/log/meter-hourly.log | grep -o 'fetched=[0-9]*')" = fetched=0 ]
+}
+
+# reveal DIR N: the first N data rows of the Cambridge sources, the rest
+# still to come (a cron run sees what has arrived so far)
+reveal() {
+	for f in b0-electricity b0-gas b1-electricity; do
+		head -$(( $2 + 1 )) "$DEMO/participants/cambridge/data/$f.csv" > "$1/participants/cambridge/data/$f.csv"
+	done
+}
+
+@test "a run split hour by hour, data late and out of order, ends as one run" {
+	root whole
+	sh "$HOURLY" whole 2>/dev/null || true
+	root split
+	rm split/participants/cambridge/inbox/*.ndjson
+	inbox=$DEMO/participants/cambridge/inbox/b1-gas-2019-01.ndjson
+	for n in 1 2 5 30 60 61 100 140 169; do
+		reveal split "$n"
+		# b0's gas arrives a day late: it lags the others by 24 rows
+		head -$(( n > 24 ? n - 24 + 1 : 1 )) "$DEMO/participants/cambridge/data/b0-gas.csv" > split/participants/cambridge/data/b0-gas.csv
+		[ "$n" -eq 169 ] && cp "$DEMO/participants/cambridge/data/b0-gas.csv" split/participants/cambridge/data/
+		# the pushed gas hours come in two files, the later hours first
+		[ "$n" -eq 60 ] && sed -n '100,169p' "$inbox" > split/participants/cambridge/inbox/late.ndjson
+		[ "$n" -eq 140 ] && sed -n '1,99p' "$inbox" > split/participants/cambridge/inbox/early.ndjson
+		sh "$HOURLY" split 2>/dev/null || true
+	done
+	dump whole/warehouse.db > one
+	dump split/warehouse.db > many
+	diff one many
+	[ "$(ls split/participants/cambridge/inbox/done)" = "$(printf 'early.ndjson\nlate.ndjson')" ]
+}
+
+@test "runs killed with SIGKILL at any point, then run again, lose and duplicate nothing" {
+	root ref
+	sh "$HOURLY" ref 2>/dev/null || true
+	dump ref/warehouse.db > want
+	for delay in 0.05 0.15 0.3 0.45 0.6 0.8; do
+		rm -rf k
+		root k
+		setsid sh "$HOURLY" k 2>/dev/null &
+		pid=$!
+		sleep "$delay"
+		kill -9 -- -"$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		sh "$HOURLY" k 2>/dev/null || true
+		dump k/warehouse.db > got
+		diff want got
+		# no half-done run is left as state
+		[ "$(ls -d k/participants/*/state/run-* | wc -l)" -eq 2 ]
+	done
+}
+
+@test "a participant with a broken configuration stops no other" {
+	root r
+	sed -i 's|<property id="house-1"|<property id="house-1" colour="red"|' r/participants/greenbutton/participant.xml
+	run -1 sh "$HOURLY" r
+	[[ "$output" == *"greenbutton: failed: meter-load -c exited 2: meter-load: "*"participant.xml:7: <property>: unknown attribute \"colour\""* ]]
+	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM property_hour WHERE participant = 'cambridge'")" -gt 0 ]
+	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM property_hour WHERE participant = 'greenbutton'")" -eq 0 ]
+	grep -q 'greenbutton .*status=failed' r/participants/greenbutton/log/meter-hourly.log
+	[ ! -e r/participants/greenbutton/state/current ]
+}
+
+@test "two dispatchers at once: one waits or skips, nothing is corrupted" {
+	root ref
+	sh "$HOURLY" ref 2>/dev/null || true
+	root r
+	sh "$HOURLY" r 2>/dev/null &
+	sh "$HOURLY" -w -j 2 r 2>/dev/null &
+	sh "$HOURLY" r 2>/dev/null &
+	wait
+	diff <(dump ref/warehouse.db) <(dump r/warehouse.db)
+	[ "$(sqlite3 r/warehouse.db 'PRAGMA integrity_check')" = ok ]
+}
+
+@test "inbox: half-written files wait, bad ones go to failed/ with a reason, other participants' records are refused" {
+	root r
+	in=r/participants/cambridge/inbox
+	head -3 "$DEMO/participants/cambridge/inbox/b1-gas-2019-01.ndjson" > $in/coming.ndjson.tmp
+	printf 'not json\n{"also": "no"}\n' > $in/garbage.ndjson
+	sed 's/"participant":"cambridge"/"participant":"greenbutton"/' "$DEMO/participants/cambridge/inbox/b1-gas-2019-01.ndjson" > $in/foreign.ndjson
+	run -1 sh "$HOURLY" r
+	[ -f $in/coming.ndjson.tmp ]
+	[ -f $in/failed/garbage.ndjson ] && grep -q "no record of garbage.ndjson could be loaded" $in/failed/garbage.ndjson.reason
+	[ -f $in/failed/foreign.ndjson ]
+	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM meter_hour WHERE participant = 'greenbutton' AND meter = 'b1-gas'")" -eq 0 ]
+	rej=$(ls r/participants/cambridge/rejects/*.ndjson)
+	[ "$(jq -r 'select(.source | endswith("foreign.ndjson")) | .error' $rej | sort -u)" = "not a record of participant cambridge" ]
+}
+
+@test "backfill: a day again from the raw archive gives the same meter hours" {
+	root r
+	sh "$HOURLY" r 2>/dev/null || true
+	day=$(date -u +%F)
+	run -0 sh "$HOURLY" --backfill "$day" "$day" --db again.db r greenbutton
+	[ "$(sqlite3 again.db "SELECT meter, hour, round(value, 9) FROM meter_hour ORDER BY 1, 2")" = \
+		"$(sqlite3 r/warehouse.db "SELECT meter, hour, round(value, 9) FROM meter_hour WHERE participant = 'greenbutton' ORDER BY 1, 2")" ]
+}
+
+@test "meter-init: a data root, participant directories with their group and modes" {
+	run -0 sh "$INIT" dr
+	[ -d dr/context ] && [ -d dr/participants ]
+	grp=$(id -gn)
+	run -0 sh "$INIT" --participant acme --group "$grp" dr
+	for d in "" raw state inbox/done inbox/failed rejects log; do
+		[ "$(stat -c %G dr/participants/acme/$d)" = "$grp" ]
+	done
+	[ "$(stat -c %a dr/participants/acme)" = 2750 ]
+	[ "$(stat -c %a dr/participants/acme/state)" = 2750 ]
+	[ "$(stat -c %a dr/participants/acme/participant.xml)" = 640 ]
+	run -2 sh "$INIT" --participant ../evil dr
+	[[ "$output" == *'bad participant id "../evil"'* ]]
+	run -2 sh "$INIT" --participant ok --group no-such-group-here dr
+	[[ "$output" == *"no group no-such-group-here"* ]]
+	# a participant directory anyone may write is refused by the programs
+	chmod o+w dr/participants/acme
+	run -2 meter-fetch -c dr/participants/acme/participant.xml
+	[[ "$output" == *"refusing a configuration in a world-writable directory"* ]]
+}
+
+@test "meter-hourly: usage errors and parallel participants" {
+	run -2 sh "$HOURLY"
+	[[ "$output" == *"usage: meter-hourly"* ]]
+	run -2 sh "$HOURLY" /nonexistent
+	[[ "$output" == *"/nonexistent is not a data root"* ]]
+	root a
+	root b
+	sh "$HOURLY" a 2>/dev/null || true
+	sh "$HOURLY" -j 2 b 2>/dev/null || true
+	diff <(dump a/warehouse.db) <(dump b/warehouse.db)
+}
