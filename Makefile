@@ -10,14 +10,22 @@ PKG_CONFIG ?= pkg-config
 # its own tree so the two builds never mix objects.
 PKGS = yajl sqlite3 libxml-2.0 libical libcurl libcrypto zlib
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# libFuzzer harnesses (fuzz/): clang, the library built for coverage
+BUILD = build-fuzz
+override CC = clang
+CFLAGS = -O1 -g -DMT_LINE_MAX=4096
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),1)
 BUILD = build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 BUILD = build
 SANFLAGS =
 endif
-BIN = $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
+BIN = $(if $(filter 1,$(SAN) $(FUZZ)),$(BUILD)/bin,bin)
+FUZZERS = ndjson time csv json greenbutton config context
+FUZZ_SECONDS ?= 60
 
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -51,6 +59,16 @@ $(BUILD)/libmeter.a: $(LIB_OBJ)
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h $(BUILD)/libmeter.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libmeter.a $(LIBS)
+
+fuzzers: $(FUZZERS:%=$(BUILD)/fuzz-%)
+
+# Each harness for FUZZ_SECONDS, seeded from the fixtures and the demo.
+fuzz:
+	$(MAKE) FUZZ=1 fuzzers
+	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZERS)
 
 check: all
 	METER_BIN=$(CURDIR)/$(BIN) sh tests/run
@@ -87,7 +105,7 @@ uninstall:
 	for p in $(PROGS) $(SCRIPTS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
-.PHONY: all check lint bench demo deps install uninstall clean
+.PHONY: all check lint bench demo deps install uninstall clean fuzz fuzzers
 .SECONDARY:

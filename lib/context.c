@@ -387,6 +387,14 @@ static int load_ics(struct mt_series *s, const char *path, struct mt_err *err)
 		from = mt_days_from_civil(st.year, (unsigned)st.month, (unsigned)st.day);
 		to = icaltime_is_null_time(en) ? from + 1 :
 		    mt_days_from_civil(en.year, (unsigned)en.month, (unsigned)en.day);
+		/* A closure runs weeks, not centuries: a typo must not fill
+		 * memory with a day per day. */
+		if (to - from > 366) {
+			mt_err_set(err, path, 0, "event \"%.60s\" lasts %lld days, more than a year",
+			    name ? name : "holiday", (long long)(to - from));
+			icalcomponent_free(cal);
+			return -1;
+		}
 		for (int64_t d = from; d < to || d == from; d++)
 			add_point(s, d, 1, name ? name : "holiday");
 		n++;

@@ -74,7 +74,9 @@ void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
 
 /* Longest accepted line, in bytes; a longer one is rejected and skipped
  * without being held in memory. */
-#define MT_LINE_MAX (1024 * 1024)
+#ifndef MT_LINE_MAX
+#define MT_LINE_MAX (1024 * 1024)   /* the fuzz build makes it small */
+#endif
 /* Most top-level fields in one record. */
 #define MT_FIELDS_MAX 64
 
@@ -384,7 +386,8 @@ struct mt_std_hooks {
 	/* a record that goes to the rejects; text may be a reconstruction */
 	void (*reject)(void *ctx, const char *source, long line,
 	    const char *text, size_t len, const char *reason);
-	/* something worth a diagnostic that is not a reject (reset, gap) */
+	/* something worth a diagnostic that is not a reject (reset, gap);
+	 * may be NULL */
 	void (*notice)(void *ctx, const char *source, long line,
 	    const char *msg);
 };

@@ -145,6 +145,10 @@ field "hour" is not on a whole hour' ]
 	run meter-enrich -c "$FIX/acme.xml" --holidays NL=bad.ics in.ndjson
 	[ "$status" -eq 2 ]
 	[[ "$output" == "meter-enrich: bad.ics: "* ]]
+	# found by fuzzing: an event over centuries filled memory a day at a time
+	sed 's/DTEND;VALUE=DATE:20260723/DTEND;VALUE=DATE:40520104/' "$FIX/holidays.ics" > long.ics
+	run -2 meter-enrich -c "$FIX/acme.xml" --holidays NL=long.ics in.ndjson
+	[ "$output" = 'meter-enrich: long.ics: event "Summer closure" lasts 739784 days, more than a year' ]
 	run meter-enrich -c "$FIX/acme.xml" --weather NL=missing.csv in.ndjson
 	[ "$status" -eq 3 ]
 	[[ "$output" == "meter-enrich: missing.csv: cannot open"* ]]
