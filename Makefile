@@ -73,6 +73,20 @@ fuzz:
 check: all
 	METER_BIN=$(CURDIR)/$(BIN) sh tests/run
 
+# The suite with every program under valgrind (memcheck: invalid reads and
+# writes, uninitialised values, definite leaks all fail the test).
+check-valgrind: all
+	rm -rf build-vg && mkdir -p build-vg/bin
+	for p in $(PROGS); do \
+		printf '#!/bin/sh\nexec valgrind -q --error-exitcode=88 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite %s "$$@"\n' \
+			"$(CURDIR)/bin/$$p" > build-vg/bin/$$p; chmod +x build-vg/bin/$$p; done
+	METER_BIN=$(CURDIR)/build-vg/bin sh tests/run
+
+# What CI runs: the suite, again under ASan + UBSan and under valgrind, and
+# every fuzzer for FUZZ_SECONDS (default 10 here).
+ci:
+	sh scripts/ci.sh
+
 lint:
 	@for m in $(MAN1) $(MAN5) $(MAN7); do \
 		if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $$m || exit 1; \
@@ -107,5 +121,5 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz bin
 
-.PHONY: all check lint bench demo deps install uninstall clean fuzz fuzzers
+.PHONY: all check check-valgrind ci lint bench demo deps install uninstall clean fuzz fuzzers
 .SECONDARY:

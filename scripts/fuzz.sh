@@ -8,7 +8,7 @@ DIR=$1 SECS=$2
 shift 2
 F=tests/fixtures
 D=examples/demo
-status=0
+status=0 passed=0 failed=0
 
 # seed NAME: the starting corpus of a harness, in DIR/seed-NAME
 seed() {
@@ -65,10 +65,13 @@ for name in "$@"; do
 	files=$(find "$corpus" -type f | wc -l)
 	if [ "$rc" -eq 0 ]; then
 		result="no crash, no leak, no sanitizer report"
+		passed=$((passed + 1))
 	else
 		result="FAILED (exit $rc): see $log"
+		failed=$((failed + 1))
 		status=1
 	fi
 	printf '%-20s %12s %10s %8s  %s\n' "fuzz-$name" "${execs:-?}" "${rate:-?}" "$files" "$result"
 done
+echo "$passed passed, $failed failed"
 exit "$status"
