@@ -122,7 +122,7 @@ static int run(struct mt_agg *a, struct mt_out *out, int nfiles, char **files)
 		return MT_EXIT_IO;
 	}
 	if (mt_out_flush(out) < 0) {
-		mt_warnx("write error on standard output: %s", strerror(errno));
+		mt_stdout_error();
 		return MT_EXIT_IO;
 	}
 	return mt_agg_stats(a)->rejected > 0 ? MT_EXIT_REJECTS : MT_EXIT_OK;

@@ -588,7 +588,7 @@ static int run(struct ctx *c, struct mt_out *o, int n, char **files,
 	if (mt_cli_each_record(n, files, on_record, on_bad_line, &f) < 0)
 		return MT_EXIT_IO;
 	if (mt_out_flush(o) < 0) {
-		mt_warnx("write error on standard output: %s", strerror(errno));
+		mt_stdout_error();
 		return MT_EXIT_IO;
 	}
 	return MT_EXIT_OK;

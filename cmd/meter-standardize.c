@@ -202,7 +202,7 @@ static int run(struct mt_std *s, struct mt_out *out, int nfiles, char **files,
 		return MT_EXIT_IO;
 	mt_std_finish(s, o->flush);
 	if (mt_out_flush(out) < 0) {
-		mt_warnx("write error on standard output: %s", strerror(errno));
+		mt_stdout_error();
 		return MT_EXIT_IO;
 	}
 	if (statefile != NULL && mt_std_save_state(s, statefile, &err) < 0) {

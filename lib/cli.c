@@ -51,11 +51,19 @@ void mt_diag_err(const struct mt_err *err)
 	mt_diag(err->file, err->line, "%s", err->msg);
 }
 
+static int stdout_reported;
+
+void mt_stdout_error(void)
+{
+	if (!stdout_reported++)
+		mt_warnx("write error on standard output: %s", strerror(errno));
+}
+
 int mt_finish_stdout(int status)
 {
 	/* A full disk or a closed pipe shows only here (STYLE.md, lesson 8). */
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		mt_warnx("write error on standard output: %s", strerror(errno));
+		mt_stdout_error();
 		return MT_EXIT_IO;
 	}
 	return status;

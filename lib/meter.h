@@ -275,6 +275,8 @@ typedef void (*mt_badline_fn)(void *ctx, const struct mt_rec *rec,
     const char *why);
 int mt_cli_each_record(int nfiles, char **files, mt_record_fn fn,
     mt_badline_fn bad, void *ctx);
+/* Report a failed write to stdout (errno says why), once per process. */
+void mt_stdout_error(void);
 /* Close stdout and report a failed write: MT_EXIT_IO, or status unchanged. */
 int mt_finish_stdout(int status);
 

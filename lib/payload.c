@@ -339,8 +339,8 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 		reject(e, row, err.msg);
 		return -1;
 	}
-	if (!isfinite(r->value)) {
-		reject(e, row, "value is not a finite number");
+	if (!isfinite(r->value) || fabs(r->value) > 1e15) {
+		reject(e, row, "value is out of range (beyond 1e15)");
 		return -1;
 	}
 	if (r->ts <= e->after || r->ts < e->since || r->ts >= e->until) {

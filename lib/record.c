@@ -77,6 +77,13 @@ static int get_id(const struct mt_field *f, const char *key, int required,
 	return 1;
 }
 
+/* Beyond any meter (a petawatt-hour), and far enough from the largest
+ * double that no sum of hours overflows to infinity. */
+#define VALUE_MAX 1e15
+
+static int get_value(const struct mt_field *f, const char *key, double *out,
+    struct mt_err *err);
+
 static int get_num(const struct mt_field *f, const char *key, int required,
     double *out, struct mt_err *err)
 {
@@ -88,6 +95,16 @@ static int get_num(const struct mt_field *f, const char *key, int required,
 		return fail(err, "field \"%s\" is out of range", key);
 	*out = f->num;
 	return 1;
+}
+
+static int get_value(const struct mt_field *f, const char *key, double *out,
+    struct mt_err *err)
+{
+	if (get_num(f, key, 1, out, err) < 0)
+		return -1;
+	if (fabs(*out) > VALUE_MAX)
+		return fail(err, "field \"%s\" is out of range (beyond 1e15)", key);
+	return 0;
 }
 
 static int get_quantity(const struct mt_rec *rec,
@@ -185,7 +202,7 @@ int mt_reading_parse(const struct mt_rec *rec, struct mt_reading *r,
 	    get_id(FIELD(rec, "meter"), 1, &r->meter, err) < 0 ||
 	    get_quantity(rec, &r->q, err) < 0 ||
 	    get_ts(FIELD(rec, "ts"), &r->ts, &r->form, err) < 0 ||
-	    get_num(FIELD(rec, "value"), 1, &r->value, err) < 0 ||
+	    get_value(FIELD(rec, "value"), &r->value, err) < 0 ||
 	    get_str(FIELD(rec, "unit"), 1, &r->unit, err) < 0 ||
 	    get_kind(rec, &r->kind, err) < 0 ||
 	    get_duration(rec, r, err) < 0 ||
@@ -245,7 +262,7 @@ int mt_meter_hour_parse(const struct mt_rec *rec, struct mt_meter_hour *h,
 	    get_id(FIELD(rec, "meter"), 1, &h->meter, err) < 0 ||
 	    get_quantity(rec, &h->q, err) < 0 ||
 	    get_ts(FIELD(rec, "hour"), &h->hour, &form, err) < 0 ||
-	    get_num(FIELD(rec, "value"), 1, &h->value, err) < 0 ||
+	    get_value(FIELD(rec, "value"), &h->value, err) < 0 ||
 	    get_str(FIELD(rec, "unit"), 1, &h->unit, err) < 0 ||
 	    get_str(FIELD(rec, "quality"), 0, &quality, err) < 0 ||
 	    get_num(FIELD(rec, "coverage"), 0, &h->coverage, err) < 0)
@@ -298,7 +315,7 @@ int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
 	    get_id(FIELD(rec, "property"), 1, &h->property, err) < 0 ||
 	    get_quantity(rec, &h->q, err) < 0 ||
 	    get_ts(FIELD(rec, "hour"), &h->hour, &form, err) < 0 ||
-	    get_num(FIELD(rec, "value"), 1, &h->value, err) < 0 ||
+	    get_value(FIELD(rec, "value"), &h->value, err) < 0 ||
 	    get_str(FIELD(rec, "unit"), 1, &h->unit, err) < 0 ||
 	    get_str(FIELD(rec, "quality"), 0, &quality, err) < 0 ||
 	    get_num(FIELD(rec, "coverage"), 0, &h->coverage, err) < 0 ||

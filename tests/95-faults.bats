@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# Faults and extremes: full disks, closed pipes, killed loaders, huge and
+# odd input, hostile ids.  The big inputs are generated on the fly; their
+# size is METER_HEAVY_MB (1024 by default; make check-valgrind lowers it).
+load helper
+
+HEAVY_MB=${METER_HEAVY_MB:-1024}
+# peak memory allowed, in KiB: the sanitizer builds and valgrind carry their
+# own heavy bookkeeping, so they pass a larger bound
+MEM_KB=${METER_MEM_KB:-65536}
+
+# readings METERS STEPS: cumulative 15-minute registers, in time order
+readings() {
+	awk -v meters="$1" -v steps="$2" 'BEGIN {
+		for (i = 0; i < steps; i++) {
+			ts = strftime("%Y-%m-%dT%H:%M:%SZ", 1772323200 + i * 900, 1)
+			for (m = 0; m < meters; m++)
+				printf "{\"participant\":\"p\",\"property\":\"b%d\",\"meter\":\"m%d\",\"quantity\":\"electricity\",\"ts\":\"%s\",\"value\":%d,\"unit\":\"kWh\",\"kind\":\"cumulative\"}\n", m % 50, m, ts, i * (m % 7 + 1)
+		}
+	}'
+}
+
+@test "a full stdout is exit 3 with a message, for every program that writes one" {
+	readings 3 9 > raw.ndjson
+	meter-standardize raw.ndjson > hours.ndjson
+	meter-aggregate hours.ndjson > props.ndjson
+	printf '<participant id="p"><property id="b0"/><property id="b1"/><property id="b2"/></participant>\n' > p.xml
+	for cmd in "meter-standardize raw.ndjson" "meter-aggregate hours.ndjson" \
+		"meter-enrich -c p.xml props.ndjson" "meter-fetch -t csv -o kind=instant -o unit=kW $FIX/il-electricity-2016-03.csv"; do
+		run -3 bash -c "$cmd > /dev/full"
+		[ "$output" = "${cmd%% *}: write error on standard output: No space left on device" ]
+	done
+}
+
+@test "a closed pipe ends every program quietly" {
+	readings 20 200 > raw.ndjson
+	meter-standardize raw.ndjson > hours.ndjson
+	for cmd in "meter-standardize raw.ndjson" "meter-aggregate hours.ndjson" \
+		"meter-fetch -t csv -o kind=instant -o unit=kW $FIX/il-electricity-cdd-hdd-hourly.csv.gz"; do
+		run bash -c "$cmd 2> err | head -1 > /dev/null; cat err"
+		[ -z "$output" ]
+	done
+}
+
+@test "state that cannot be written fails the run and the old state stays whole" {
+	readings 3 8 > a.ndjson
+	readings 3 16 | tail -n +25 > b.ndjson
+	meter-standardize -s st a.ndjson > /dev/null
+	cp -R st saved
+	# a file size limit stands in for a full disk (SIGXFSZ ignored: EFBIG)
+	run -3 bash -c 'trap "" XFSZ; ulimit -f 1; meter-standardize -s st b.ndjson > /dev/null'
+	[[ "$output" == *"st/"*"cannot write"* ]]
+	diff -r saved st
+	ls st | grep -vq tmp
+	# and a state directory that cannot be written at all
+	chmod 555 st
+	if [ ! -w st ]; then
+		run -3 meter-standardize -s st b.ndjson
+		diff -r saved st
+	fi
+	chmod 755 st
+}
+
+@test "meter-load killed with SIGKILL at random points converges to the same warehouse" {
+	readings 200 400 | meter-standardize > hours.ndjson
+	meter-load ref.db hours.ndjson
+	want=$(sqlite3 ref.db "SELECT participant, meter, hour, value FROM meter_hour ORDER BY 1, 2, 3" | md5sum)
+	for i in $(seq 8); do
+		meter-load --batch 500 w.db hours.ndjson 2>/dev/null &
+		pid=$!
+		sleep "0.$((RANDOM % 40 + 2))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		[ "$(sqlite3 w.db 'PRAGMA integrity_check')" = ok ]
+	done
+	meter-load w.db hours.ndjson
+	[ "$(sqlite3 w.db "SELECT participant, meter, hour, value FROM meter_hour ORDER BY 1, 2, 3" | md5sum)" = "$want" ]
+}
+
+@test "a gigabyte of readings through standardize and load in bounded memory" {
+	# 1,000 meters; the stream is made as it is read and never stored
+	n=$(( HEAVY_MB * 1024 * 1024 / 200 / 1000 ))
+	/usr/bin/time -f '%M' -o std.kb meter-standardize --stats < <(readings 1000 "$n") 2> stats > hours.ndjson
+	# every hour bracketed by readings, the open last one held back
+	[ "$(wc -l < hours.ndjson)" -eq $(( 1000 * ((n - 1) / 4) )) ]
+	[[ "$(cat stats)" == *"in $((1000 * n)) "* ]]
+	[ "$(tail -1 std.kb)" -lt "$MEM_KB" ]
+	/usr/bin/time -f '%M' -o load.kb meter-load w.db hours.ndjson
+	[ "$(sqlite3 w.db 'SELECT count(*) FROM meter_hour')" -eq "$(wc -l < hours.ndjson)" ]
+	[ "$(tail -1 load.kb)" -lt "$MEM_KB" ]
+}
+
+@test "a 100 MB line is rejected without being held; the next line is read" {
+	{ head -c $(( (HEAVY_MB > 100 ? 100 : HEAVY_MB) * 1000000 )) /dev/zero | tr '\0' x; echo; readings 1 5; } > long.ndjson
+	/usr/bin/time -f '%M' -o kb meter-standardize -r rej.ndjson long.ndjson > out.ndjson || true
+	[ "$(wc -l < out.ndjson)" -eq 1 ]
+	[ "$(jq -r '[.line, .error] | @tsv' rej.ndjson | cut -c1-40)" = "$(printf '1\tline longer than 1048576 bytes')" ]
+	[ "$(tail -1 kb)" -lt "$MEM_KB" ]
+}
+
+@test "100,000 meters in one stream" {
+	readings 100000 5 > many.ndjson
+	run -0 meter-standardize --stats many.ndjson
+	[ "$(echo "$output" | grep -c '"hour"')" -eq 100000 ]
+	[[ "$output" == *"in 500000 "* ]]
+}
+
+@test "timestamps at 1970, 2038 and 9999 survive the whole way" {
+	i=0
+	for ts in 1970-01-01T00:00:00Z 2038-01-19T03:00:00Z 9999-12-31T23:00:00Z; do
+		raw "m$((i += 1))" "$ts" 1.5 interval kWh electricity '"duration":3600'
+	done > edge.ndjson
+	run -0 meter-standardize edge.ndjson
+	[ "$(echo "$output" | jq -r .hour | tr '\n' ' ')" = "1970-01-01T00:00:00Z 2038-01-19T03:00:00Z 9999-12-31T23:00:00Z " ]
+	echo "$output" | meter-load w.db
+	[ "$(sqlite3 w.db 'SELECT hour FROM meter_hour ORDER BY hour' | tr '\n' ' ')" = "1970-01-01T00:00:00Z 2038-01-19T03:00:00Z 9999-12-31T23:00:00Z " ]
+	raw m 10000-01-01T00:00:00Z 1 interval kWh electricity '"duration":3600' > y10k.ndjson
+	run -1 meter-standardize y10k.ndjson
+	[[ "$output" == *"y10k.ndjson:1: "* ]]
+}
+
+@test "values of 1e308, -0 and subnormals: out of range refused, the rest exact" {
+	{ raw m 2026-03-01T00:00:00Z 1e308 interval kWh electricity '"duration":1800'
+	  raw m 2026-03-01T00:30:00Z 1e308 interval kWh electricity '"duration":1800'
+	  raw z 2026-03-01T00:00:00Z -0 interval kWh electricity '"duration":3600'
+	  raw s 2026-03-01T00:00:00Z 5e-324 interval kWh electricity '"duration":3600'
+	  raw b 2026-03-01T00:00:00Z 999999999999999 interval kWh electricity '"duration":3600'; } > v.ndjson
+	run -1 meter-standardize -r rej.ndjson v.ndjson
+	[ "$(jq -r .error rej.ndjson | sort -u)" = 'field "value" is out of range (beyond 1e15)' ]
+	[ "$(jq -r '"\(.meter) \(.value)"' <<< "$output" | grep -v '^meter-' | sort | tr '\n' ' ')" = "b 999999999999999 s 0 z 0 " ]
+	[[ "$output" != *null* ]]
+}
+
+@test "an id built to inject SQL is refused or stored as text, never run" {
+	printf '{"participant":"p","meter":"x%s); DROP TABLE meter_hour; --","quantity":"electricity","hour":"2026-03-01T00:00:00Z","value":1,"unit":"kWh","quality":"measured","coverage":1}\n' "'" > evil.ndjson
+	run meter-load w.db evil.ndjson
+	[ "$(sqlite3 w.db "SELECT meter FROM meter_hour")" = "x'); DROP TABLE meter_hour; --" ]
+	printf '<participant id="x%s); DROP TABLE meter; --"/>\n' "&apos;" > evil.xml
+	run -2 meter-load -c evil.xml w.db
+	[[ "$output" == *"bad id"* ]]
+	[ "$(sqlite3 w.db "SELECT count(*) FROM sqlite_master WHERE name IN ('meter', 'meter_hour')")" -eq 2 ]
+}
