@@ -60,7 +60,7 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h $(BUILD)/libmeter.a
+$(BUILD)/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h fuzz/connector.h $(BUILD)/libmeter.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libmeter.a $(LIBS)
 
 fuzzers: $(FUZZERS:%=$(BUILD)/fuzz-%)

@@ -1,4 +1,4 @@
-/* fuzz.h - what the libFuzzer harnesses share (make fuzz; fuzz/README). */
+/* fuzz.h - what the libFuzzer harnesses share (make fuzz; fuzz/README.md). */
 #ifndef FUZZ_H
 #define FUZZ_H
 #define _GNU_SOURCE
