@@ -486,6 +486,8 @@ static char *meter_from(const char *arg)
 	char *id;
 	size_t n;
 
+	if (strcmp(arg, "-") == 0)
+		return mt_xstrdup("stdin");
 	base = base ? base + 1 : arg;
 	n = strcspn(base, ".?#");
 	id = mt_xstrndup(base, n < 64 ? n : 64);
@@ -818,7 +820,8 @@ static int plan(struct run *r)
 		url = fill(j->target, since, until);
 		free(j->target);
 		j->target = url;
-		j->shown = j->is_http ? redact(url) : mt_xstrdup(url);
+		j->shown = j->is_http ? redact(url) :
+		    mt_xstrdup(strcmp(url, "/dev/stdin") == 0 ? "-" : url);
 	}
 	return 0;
 }

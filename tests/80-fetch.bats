@@ -82,6 +82,11 @@ participant() {
 	[ "$(echo "$output" | jq -r .ts)" = "2026-03-01T00:00:00.500Z" ]
 }
 
+@test "standard input is a source named -" {
+	run -0 bash -c "printf 'ts,value\n2026-03-01T00:00:00Z,1\n' | meter-fetch -t csv -o kind=instant -o unit=kW -"
+	[ "$(echo "$output" | jq -r '[.meter, .source] | @tsv')" = "$(printf 'stdin\t-')" ]
+}
+
 @test "csv: a truncated body (open quote at the end) emits nothing" {
 	printf 'ts,value\n2026-03-01T00:00:00Z,1\n2026-03-01T01:00:00Z,"2\n' > t.csv
 	run -1 meter-fetch -t csv -o kind=instant -o unit=kW t.csv
