@@ -82,7 +82,7 @@ check-valgrind: all
 	for p in $(PROGS); do \
 		printf '#!/bin/sh\nexec valgrind -q --error-exitcode=88 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite %s "$$@"\n' \
 			"$(CURDIR)/bin/$$p" > build-vg/bin/$$p; chmod +x build-vg/bin/$$p; done
-	METER_HEAVY_MB=16 METER_MEM_KB=2097152 METER_BIN=$(CURDIR)/build-vg/bin sh tests/run
+	METER_QUICK=1 METER_HEAVY_MB=16 METER_MEM_KB=2097152 METER_BIN=$(CURDIR)/build-vg/bin sh tests/run
 
 # What CI runs: the suite, again under ASan + UBSan and under valgrind, and
 # every fuzzer for FUZZ_SECONDS (default 10 here).
