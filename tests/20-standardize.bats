@@ -195,8 +195,8 @@ load helper
 	[[ "$stderr" == *" duplicates 1 superseded 1 "* ]]
 }
 
-# three meters, three days: cumulative 15-min, interval 15-min, instant 5-min
-# make_series [N]: N quarter hours of three meters (288: three days)
+# make_series [N]: N quarter hours (288: three days) of three meters,
+# cumulative 15-min, interval 15-min and instant 5-min
 make_series() {
 	awk -v n="${1:-288}" 'BEGIN {
 		t0 = 1772323200  # 2026-03-01T00:00:00Z
