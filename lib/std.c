@@ -16,6 +16,7 @@
 
 #define R_ESTIMATED 1
 #define TIGHT_MS MT_HOUR_MS      /* readings at most this far apart are tight */
+#define SPREAD_MAX_MS (400 * 86400 * 1000LL)
 #define SRC_STATE 0
 
 struct reading {
@@ -285,6 +286,12 @@ static int span_of(struct mt_std *s, struct meter *m, size_t i,
 	sp->tight = sp->b - sp->a <= TIGHT_MS;
 	sp->est = (p->flags | r->flags) & R_ESTIMATED;
 	if (m->kind == MT_CUMULATIVE) {
+		/* Spread over at most the longest interval a reading may cover:
+		 * two readings years apart (a mistyped year) would otherwise
+		 * fill the output with millions of guessed hours.  The gap is
+		 * reported all the same (check_gap). */
+		if (sp->b - sp->a > SPREAD_MAX_MS)
+			return 0;
 		sp->va = consumption(m, s->o.noise, p, r, &ev);
 		sp->mode = 's';
 		return 1;

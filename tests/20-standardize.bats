@@ -382,3 +382,11 @@ field "coverage" must be between 0 and 1' ]
 	[ "$(jq -r .error rej.ndjson)" = "meter acme/m1 has cumulative electricity readings, not interval electricity" ]
 	[ "$(jq -r .value <<<"$output")" = 5 ]
 }
+
+@test "readings more than 400 days apart are not spread (found by fuzzing: a mistyped year filled the output)" {
+	{ raw m1 2025-03-29T00:00:00Z 100; raw m1 2027-06-01T00:00:00Z 200; raw m1 2027-06-01T01:00:00Z 210
+	  raw m2 2025-03-29T00:00:00Z 100; raw m2 4052-03-29T00:00:00Z 200; } > far.ndjson
+	run -0 meter-standardize far.ndjson
+	[ "$(echo "$output" | grep '"hour"' | jq -r '[.meter, .hour, .value] | @tsv')" = "$(printf 'm1\t2027-06-01T00:00:00Z\t10')" ]
+	[[ "$output" == *"meter acme/m1: gap of 19056.0 h before this reading"* ]]
+}
