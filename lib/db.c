@@ -399,11 +399,8 @@ int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
 static const char *run_text(const struct mt_rec *rec, const char *key,
     int need, struct mt_err *err)
 {
-	const struct mt_field *f = NULL;
+	const struct mt_field *f = mt_rec_get(rec, key);
 
-	for (int i = 0; i < rec->nfields; i++)
-		if (strcmp(rec->f[i].key, key) == 0)
-			f = &rec->f[i];
 	if (f != NULL && (f->type == MT_STRING || f->type == MT_NUMBER))
 		return f->str;
 	if (need)

@@ -279,7 +279,7 @@ static int fail(struct mt_emit *e, struct mt_err *err, long line,
 	return -1;
 }
 
-static int check_type(const struct feed *f, const struct block *b,
+static int check_type(const struct block *b,
     const struct rtype *rt, struct mt_emit *e, struct mt_err *err)
 {
 	char why[128];
@@ -292,7 +292,6 @@ static int check_type(const struct feed *f, const struct block *b,
 		    "(72 Wh, 169 therm, 42 m3)", rt->uom);
 		return fail(e, err, rt->line, why);
 	}
-	(void)f;
 	return 0;
 }
 
@@ -315,7 +314,7 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 		rc = fail(e, err, 0, "more than 64 ReadingType or MeterReading entries");
 	for (size_t i = 0; rc == 0 && i < f->nblocks; i++) {
 		const struct rtype *rt = reading_type(f, &f->blocks[i]);
-		if ((rc = check_type(f, &f->blocks[i], rt, e, err)) < 0)
+		if ((rc = check_type(&f->blocks[i], rt, e, err)) < 0)
 			break;
 		if (rt->flow != c->flow) {
 			for (xmlNode *ir = f->blocks[i].node->children; ir; ir = ir->next)
