@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -31,10 +32,12 @@ struct mt_db {
 	struct mt_map *months;           /* timezone\0month seen this run */
 	struct tzinfo **tzs;
 	size_t ntzs;
+	int busy;                        /* the last failure was SQLITE_BUSY */
 };
 
 static int db_fail(struct mt_db *db, struct mt_err *err, const char *what)
 {
+	db->busy = (sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_BUSY;
 	mt_err_set(err, db->path, 0, "%s: %s", what, sqlite3_errmsg(db->h));
 	return -1;
 }
@@ -44,6 +47,7 @@ static int exec(struct mt_db *db, const char *sql, struct mt_err *err)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		db->busy = (sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_BUSY;
 		mt_err_set(err, db->path, 0, "%s", msg ? msg : "SQL error");
 		sqlite3_free(msg);
 		return -1;
@@ -128,40 +132,100 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
 }
 
+/* The journal is WAL for good once a loader has set it; setting it again
+ * costs an exclusive lock, so it is only set on a file not in WAL yet. */
+static int use_wal(struct mt_db *db, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int wal;
+
+	if (sqlite3_prepare_v2(db->h, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot read the journal mode");
+	wal = sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	if (wal)
+		return 0;
+	return exec(db, "PRAGMA journal_mode = WAL", err);
+}
+
+static int open_once(struct mt_db *db, struct mt_err *err)
+{
+	if (sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot open database");
+	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+	if (use_wal(db, err) < 0 || exec(db, "PRAGMA synchronous = NORMAL;"
+	    " PRAGMA foreign_keys = OFF;", err) < 0 || migrate(db, err) < 0)
+		return -1;
+	return prepare_all(db, err);
+}
+
+static void close_handle(struct mt_db *db)
+{
+	sqlite3_stmt **st[] = { &db->put_mh, &db->put_ph, &db->put_month,
+		&db->find_tz, &db->put_load, &db->get_mh };
+
+	for (size_t i = 0; i < sizeof st / sizeof *st; i++) {
+		sqlite3_finalize(*st[i]);
+		*st[i] = NULL;
+	}
+	sqlite3_close(db->h);
+	db->h = NULL;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep 1, 2, 4 ... 128 ms, plus a jitter from the clock's nanoseconds,
+ * so that loaders that collided once do not collide again in step. */
+static void backoff(int attempt)
+{
+	long ms = 1L << (attempt < 7 ? attempt : 7);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms += ts.tv_nsec % (ms + 1);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000;
+	nanosleep(&ts, NULL);
+}
+
+/* Opening a warehouse that other programs are creating at the same moment:
+ * switching a new file to WAL takes the exclusive lock, and SQLite reports
+ * SQLITE_BUSY for it at once, without calling the busy handler (seen: one
+ * of twenty loaders started together on a new file failed in a quarter of
+ * the tries).  So the whole open is retried with backoff while it fails
+ * with BUSY, for as long as the busy timeout that covers every other wait. */
 struct mt_db *mt_db_open(const char *path, struct mt_err *err)
 {
 	struct mt_db *db = mt_xcalloc(1, sizeof *db);
+	int64_t deadline = now_ms() + BUSY_TIMEOUT_MS;
 
 	db->path = mt_xstrdup(path);
 	db->tz_by_property = mt_map_new();
 	db->months = mt_map_new();
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		db_fail(db, err, "cannot open database");
-		goto fail;
+	for (int attempt = 0; open_once(db, err) < 0; attempt++) {
+		close_handle(db);
+		if (!db->busy || now_ms() >= deadline) {
+			mt_db_close(db);
+			return NULL;
+		}
+		backoff(attempt);
 	}
-	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
-	if (exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-	    " PRAGMA foreign_keys = OFF;", err) < 0 || migrate(db, err) < 0 ||
-	    prepare_all(db, err) < 0)
-		goto fail;
 	return db;
-fail:
-	mt_db_close(db);
-	return NULL;
 }
 
 void mt_db_close(struct mt_db *db)
 {
 	if (db == NULL)
 		return;
-	sqlite3_finalize(db->put_mh);
-	sqlite3_finalize(db->put_ph);
-	sqlite3_finalize(db->put_month);
-	sqlite3_finalize(db->find_tz);
-	sqlite3_finalize(db->put_load);
-	sqlite3_finalize(db->get_mh);
-	sqlite3_close(db->h);
+	close_handle(db);
 	for (size_t i = 0; i < db->ntzs; i++) {
 		mt_zone_free(db->tzs[i]->zone);
 		free(db->tzs[i]);
