@@ -34,7 +34,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 # One list for every program: the linker keeps only what each one uses.
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm
 
-PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich
+PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox
 SCRIPTS = meter-hourly meter-init
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)

@@ -13,7 +13,7 @@
 #define CONFIGS_MAX 256
 
 struct opts {
-	const char *rejects, *db;
+	const char *rejects, *db, *participant;
 	const char *configs[CONFIGS_MAX];
 	size_t nconfigs;
 	int quiet, stats;
@@ -23,8 +23,9 @@ struct opts {
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-aggregate [-q] [-c participant.xml]... [--db database]\n"
-	    "                       [-r rejects] [--window dur] [--stats] [file ...]\n");
+	    "usage: meter-aggregate [-q] [-c participant.xml]... [-p participant]\n"
+	    "                       [--db database] [-r rejects] [--window dur]\n"
+	    "                       [--stats] [file ...]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -34,6 +35,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, O_DB },
 		{ "help", no_argument, NULL, 'h' },
+		{ "participant", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
 		{ "stats", no_argument, NULL, O_STATS },
@@ -45,7 +47,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->window_ms = 2 * 86400 * 1000LL;
-	while ((c = getopt_long(argc, argv, "c:hqr:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hp:qr:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (o->nconfigs == CONFIGS_MAX) {
@@ -55,6 +57,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->configs[o->nconfigs++] = optarg;
 			break;
 		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
+		case 'p': o->participant = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'r': o->rejects = optarg; break;
 		case O_DB: o->db = optarg; break;
@@ -81,7 +84,8 @@ static int load_configs(const struct opts *o, struct mt_config **cfgs)
 	struct mt_err err;
 
 	for (size_t i = 0; i < o->nconfigs; i++) {
-		if ((cfgs[i] = mt_config_load(o->configs[i], &err)) == NULL) {
+		if ((cfgs[i] = mt_config_load_for(o->configs[i], o->participant,
+		    &err)) == NULL) {
 			mt_diag_err(&err);
 			return err.status;
 		}
@@ -111,11 +115,13 @@ static void on_bad_line(void *ctx, const struct mt_rec *rec, const char *why)
 	mt_agg_reject(ctx, rec, why);
 }
 
-static int run(struct mt_agg *a, struct mt_out *out, int nfiles, char **files)
+static int run(struct mt_agg *a, struct mt_out *out, const char *participant,
+    int nfiles, char **files)
 {
 	struct mt_err err;
 
-	if (mt_cli_each_record(nfiles, files, on_record, on_bad_line, a) < 0)
+	if (mt_cli_each_record(nfiles, files, participant, on_record, on_bad_line,
+	    a) < 0)
 		return MT_EXIT_IO;
 	if (mt_agg_finish(a, &err) < 0) {
 		mt_diag_err(&err);
@@ -161,7 +167,7 @@ int main(int argc, char **argv)
 	} else {
 		out = mt_out_new(stdout);
 		a = mt_agg_new(&ao, &rj, out);
-		status = run(a, out, argc, argv);
+		status = run(a, out, o.participant, argc, argv);
 		if (o.stats)
 			mt_warnx("in %ld out %ld merged %ld rejected %ld completed %ld late %ld",
 			    mt_agg_stats(a)->in, mt_agg_stats(a)->out,

@@ -19,7 +19,7 @@ struct named {            /* REGION=FILE or CONTRACT=FILE */
 };
 
 struct opts {
-	const char *rejects;
+	const char *rejects, *participant;
 	const char *configs[LIST_MAX], *holidays[LIST_MAX], *weather[LIST_MAX];
 	size_t nconfigs, nholidays, nweather;
 	double hdd_base, cdd_base;
@@ -85,7 +85,8 @@ struct ctx {
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-enrich [-q] -c participant.xml ... [--holidays region=file]...\n"
+	    "usage: meter-enrich [-q] -c participant.xml ... [-p participant]\n"
+	    "                    [--holidays region=file]...\n"
 	    "                    [--weather region=file]... [--hdd-base c] [--cdd-base c]\n"
 	    "                    [-r rejects] [--stats] [file ...]\n");
 }
@@ -113,6 +114,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "hdd-base", required_argument, NULL, O_HDD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "holidays", required_argument, NULL, O_HOL },
+		{ "participant", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
 		{ "stats", no_argument, NULL, O_STATS },
@@ -124,10 +126,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->hdd_base = 15.5;
 	o->cdd_base = 22;
-	while (rc == 0 && (c = getopt_long(argc, argv, "c:hqr:", longopts, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "c:hp:qr:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': rc = add_list(o->configs, &o->nconfigs, optarg, "-c"); break;
 		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
+		case 'p': o->participant = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'r': o->rejects = optarg; break;
 		case O_HOL: rc = add_list(o->holidays, &o->nholidays, optarg, "--holidays"); break;
@@ -155,6 +158,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- loading the context ---- */
 
+static struct mt_series *operator_series(const char *path, struct mt_err *err)
+{
+	return mt_series_load(NULL, path, err);
+}
+
 static int load_named(struct named *dst, size_t *n, const char *spec,
     struct mt_series *(*load)(const char *, struct mt_err *))
 {
@@ -171,25 +179,25 @@ static int load_named(struct named *dst, size_t *n, const char *spec,
 	return MT_EXIT_OK;
 }
 
-/* A contract's co2-series, relative to its configuration file. */
+/* A contract's co2-series: a file of the participant's, confined to the
+ * directory of its configuration. */
 static int load_co2(struct ctx *c, const struct mt_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ncontracts && c->nco2 < LIST_MAX; i++) {
 		const struct mt_contract *k = &cfg->contracts[i];
-		const char *slash = strrchr(cfg->path, '/');
-		char path[4096], spec[4200];
-		struct named tmp;
-		size_t one = 0;
-		int st;
+		struct mt_err err;
+		struct mt_series *s;
+		char name[200];
 
 		if (k->co2_series == NULL)
 			continue;
-		snprintf(path, sizeof path, "%.*s%s", slash && k->co2_series[0] != '/' ?
-		    (int)(slash - cfg->path + 1) : 0, cfg->path, k->co2_series);
-		snprintf(spec, sizeof spec, "%s/%s=%s", cfg->id, k->id, path);
-		if ((st = load_named(&tmp, &one, spec, mt_series_load)) != MT_EXIT_OK)
-			return st;
-		c->co2[c->nco2++] = tmp;
+		if ((s = mt_series_load(cfg->dir, k->co2_series, &err)) == NULL) {
+			mt_diag(cfg->path, k->line, "co2-series %s: %s", err.file, err.msg);
+			return err.status;
+		}
+		snprintf(name, sizeof name, "%s/%s", cfg->id, k->id);
+		c->co2[c->nco2].name = mt_xstrdup(name);
+		c->co2[c->nco2++].s = s;
 	}
 	return MT_EXIT_OK;
 }
@@ -203,7 +211,8 @@ static int load_context(struct ctx *c, const struct opts *o)
 	c->cdd_base = o->cdd_base;
 	c->places = mt_map_new();
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nconfigs; i++) {
-		if ((c->cfgs[i] = mt_config_load(o->configs[i], &err)) == NULL) {
+		if ((c->cfgs[i] = mt_config_load_for(o->configs[i], o->participant,
+		    &err)) == NULL) {
 			mt_diag_err(&err);
 			return err.status;
 		}
@@ -213,7 +222,7 @@ static int load_context(struct ctx *c, const struct opts *o)
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nholidays; i++)
 		st = load_named(c->holidays, &c->nholidays, o->holidays[i], mt_holidays_load);
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nweather; i++)
-		st = load_named(c->weather, &c->nweather, o->weather[i], mt_series_load);
+		st = load_named(c->weather, &c->nweather, o->weather[i], operator_series);
 	c->weathers = mt_xcalloc(c->nweather, sizeof *c->weathers);
 	return st;
 }
@@ -580,12 +589,12 @@ static void on_bad_line(void *ctx, const struct mt_rec *rec, const char *why)
 	mt_reject_rec(f->rj, rec, why);
 }
 
-static int run(struct ctx *c, struct mt_out *o, int n, char **files,
-    struct mt_rejects *rj)
+static int run(struct ctx *c, struct mt_out *o, const char *participant,
+    int n, char **files, struct mt_rejects *rj)
 {
 	struct feed f = { c, o, rj };
 
-	if (mt_cli_each_record(n, files, on_record, on_bad_line, &f) < 0)
+	if (mt_cli_each_record(n, files, participant, on_record, on_bad_line, &f) < 0)
 		return MT_EXIT_IO;
 	if (mt_out_flush(o) < 0) {
 		mt_stdout_error();
@@ -621,7 +630,7 @@ int main(int argc, char **argv)
 	}
 	rj.quiet = o.quiet;
 	out = mt_out_new(stdout);
-	status = run(&c, out, argc, argv, &rj);
+	status = run(&c, out, o.participant, argc, argv, &rj);
 	if (status == MT_EXIT_OK && rj.count > 0)
 		status = MT_EXIT_REJECTS;
 	if (o.stats)

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -16,13 +17,19 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #define SELECT_MAX 256
 #define OPTS_MAX 64
 
 struct opts {
 	const char *config, *type, *participant, *meter, *property, *quantity;
-	const char *archive, *state, *rejects;
+	const char *archive, *state, *rejects, *secrets;
+	struct mt_netlist *allow;       /* internal ranges the operator allows */
+	long max_timeout_ms, max_connect_ms;   /* ceilings on a participant's */
+	int max_retries;                        /* connector settings */
+	size_t max_size;
 	char *attrs[2 * OPTS_MAX + 1];
 	int nattrs;
 	const char *select[SELECT_MAX];
@@ -46,6 +53,7 @@ struct job {
 	int is_http;
 	char **headers;
 	char *netrc, *ca_file;
+	int fds[2];             /* netrc and ca-file opened inside the directory */
 	mt_time_t cursor, new_cursor;
 	int has_cursor, advanced, failed;
 	struct mt_fetch fetch;
@@ -62,6 +70,7 @@ struct run {
 	struct mt_rejects rj;
 	struct mt_cursors *cursors;
 	char *cursor_path;
+	struct mt_secrets *secrets;     /* --secrets, or NULL: the environment */
 	mt_time_t now;
 	long done, failed, readings, skipped, filtered;
 	int io_failed;
@@ -74,6 +83,8 @@ static void usage(FILE *fp)
 	    "usage: meter-fetch -c participant.xml [--meter id]... [--property id]\n"
 	    "                   [--since time] [--until time] [--archive dir] [--state dir]\n"
 	    "                   [-j n] [--dry-run] [--progress] [--stats] [-q] [-r rejects]\n"
+	    "                   [-p participant] [--secrets file] [--allow-net cidr]...\n"
+	    "                   [--max-timeout dur] [--max-retries n] [--max-size size]\n"
 	    "       meter-fetch -t csv|json|greenbutton [-o key=value]... [-p participant]\n"
 	    "                   [-m meter] [-P property] [-Q quantity] url|file...\n"
 	    "       meter-fetch (-c participant.xml | -t type ...) --replay file...\n");
@@ -116,15 +127,59 @@ static int add_attr(struct opts *o, char *kv)
 	return 0;
 }
 
+/* Options with no letter. */
+enum { O_ARCHIVE = 256, O_STATE, O_SINCE, O_UNTIL, O_DRY, O_PROGRESS,
+	O_STATS, O_REPLAY, O_VERS, O_RETRY_WAIT, O_RETRY_MAX, O_SECRETS,
+	O_ALLOW, O_MAX_TIMEOUT, O_MAX_RETRIES, O_MAX_SIZE };
+
+/* --allow-net and the ceilings: the operator's word on what a
+ * participant's connectors may ask for. */
+static int operator_limit(struct opts *o, int opt, const char *v)
+{
+	int64_t sec;
+	double d;
+
+	switch (opt) {
+	case O_ALLOW:
+		if (mt_netlist_add(o->allow, v) == 0)
+			return 0;
+		mt_warnx("bad value for --allow-net: \"%s\" (an address or a CIDR range "
+		    "such as 127.0.0.0/8 or fd00::/8)", v);
+		return -1;
+	case O_MAX_TIMEOUT:
+		if (mt_parse_duration(v, &sec) == 0 && sec >= 1 && sec <= 86400) {
+			o->max_timeout_ms = (long)sec * 1000;
+			return 0;
+		}
+		mt_warnx("bad value for --max-timeout: \"%s\" (1s to 1d)", v);
+		return -1;
+	case O_MAX_RETRIES:
+		if (mt_parse_double(v, &d) == 0 && d >= 0 && d <= 20 && d == floor(d)) {
+			o->max_retries = (int)d;
+			return 0;
+		}
+		mt_warnx("bad value for --max-retries: \"%s\" (0 to 20)", v);
+		return -1;
+	default:             /* O_MAX_SIZE */
+		if (mt_parse_size(v, &o->max_size) == 0)
+			return 0;
+		mt_warnx("bad value for --max-size: \"%s\" (a size such as 500k, 64M "
+		    "or 1G, up to 4G)", v);
+		return -1;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_ARCHIVE = 256, O_STATE, O_SINCE, O_UNTIL, O_DRY, O_PROGRESS,
-		O_STATS, O_REPLAY, O_VERS, O_RETRY_WAIT, O_RETRY_MAX };
 	static const struct option longopts[] = {
+		{ "allow-net", required_argument, NULL, O_ALLOW },
 		{ "archive", required_argument, NULL, O_ARCHIVE },
 		{ "config", required_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "help", no_argument, NULL, 'h' },
+		{ "max-retries", required_argument, NULL, O_MAX_RETRIES },
+		{ "max-size", required_argument, NULL, O_MAX_SIZE },
+		{ "max-timeout", required_argument, NULL, O_MAX_TIMEOUT },
 		{ "meter", required_argument, NULL, 'm' },
 		{ "option", required_argument, NULL, 'o' },
 		{ "parallel", required_argument, NULL, 'j' },
@@ -135,6 +190,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
 		{ "replay", no_argument, NULL, O_REPLAY },
+		{ "secrets", required_argument, NULL, O_SECRETS },
 		{ "retry-wait", required_argument, NULL, O_RETRY_WAIT },
 		{ "retry-max", required_argument, NULL, O_RETRY_MAX },
 		{ "since", required_argument, NULL, O_SINCE },
@@ -148,9 +204,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	double d;
 	int c;
 
+	o->allow = mt_netlist_new();
 	o->parallel = 8;
 	o->retry_base = 1;
 	o->retry_max = 60;
+	o->max_timeout_ms = 10 * 60 * 1000L;
+	o->max_connect_ms = 60 * 1000L;
+	o->max_retries = 5;
+	o->max_size = 256 * 1024 * 1024;
 	while ((c = getopt_long(argc, argv, "c:hj:m:o:p:P:qQ:r:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -200,6 +261,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			*(c == O_RETRY_WAIT ? &o->retry_base : &o->retry_max) = d;
 			break;
+		case O_SECRETS: o->secrets = optarg; break;
+		case O_ALLOW: case O_MAX_TIMEOUT: case O_MAX_RETRIES: case O_MAX_SIZE:
+			if (operator_limit(o, c, optarg) < 0)
+				return -1;
+			break;
 		case O_VERS:
 			printf("meter-fetch %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
@@ -212,128 +278,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	return optind;
-}
-
-/* ---- URLs ---- */
-
-static int has_prefix(const char *s, const char *p)
-{
-	return strncmp(s, p, strlen(p)) == 0;
-}
-
-static int is_http(const char *url)
-{
-	return has_prefix(url, "http://") || has_prefix(url, "https://");
-}
-
-/* A URL fit for messages: no user information, and the values of query
- * parameters that look like secrets blanked. */
-static char *redact(const char *url)
-{
-	static const char *const secret[] = { "key", "token", "secret", "pass",
-		"sig", "auth", NULL };
-	char *out = mt_xmalloc(strlen(url) + 1), *q;
-	const char *hier = strstr(url, "://"), *at, *end;
-
-	strcpy(out, url);
-	if (hier != NULL) {
-		end = hier + 3 + strcspn(hier + 3, "/?#");
-		at = memchr(hier + 3, '@', (size_t)(end - hier - 3));
-		if (at != NULL)
-			memmove(out + (hier + 3 - url), out + (at + 1 - url), strlen(at + 1) + 1);
-	}
-	for (q = strchr(out, '?'); q != NULL; q = strchr(q, '&')) {
-		char *name = ++q, *eq = strchr(name, '='), *stop;
-		int hide = 0;
-		if (eq == NULL)
-			break;
-		for (int i = 0; secret[i] != NULL; i++)
-			for (char *p = name; p + strlen(secret[i]) <= eq && !hide; p++)
-				hide = strncasecmp(p, secret[i], strlen(secret[i])) == 0;
-		stop = eq + 1 + strcspn(eq + 1, "&#");
-		if (hide && stop > eq + 1) {
-			memmove(eq + 2, stop, strlen(stop) + 1);
-			eq[1] = '*';
-		}
-	}
-	return out;
-}
-
-static int has_userinfo(const char *url)
-{
-	const char *hier = strstr(url, "://"), *end;
-
-	if (hier == NULL)
-		return 0;
-	end = hier + 3 + strcspn(hier + 3, "/?#");
-	return memchr(hier + 3, '@', (size_t)(end - hier - 3)) != NULL;
-}
-
-/* {since} and {until} in a URL. */
-static char *fill(const char *url, mt_time_t since, mt_time_t until)
-{
-	char s[32], u[32], *out = mt_xmalloc(strlen(url) * 2 + 64), *w = out;
-	size_t cap = strlen(url) * 2 + 64;
-
-	mt_time_format(s, since);
-	mt_time_format(u, until);
-	while (*url) {
-		const char *rep = has_prefix(url, "{since}") ? s :
-		    has_prefix(url, "{until}") ? u : NULL;
-		if (rep != NULL && (size_t)(w - out) + strlen(rep) + strlen(url) < cap) {
-			w += sprintf(w, "%s", rep);
-			url += 7;
-		} else {
-			*w++ = *url++;
-		}
-	}
-	*w = '\0';
-	return out;
-}
-
-/* A path named by the configuration must stay in the participant's
- * directory: lexically here (no absolute path, no climbing out with ..),
- * and through symlinks when it is opened (inside()). */
-static int lexically_inside(const char *rel)
-{
-	int depth = 0;
-
-	if (*rel == '/' || *rel == '\0')
-		return 0;
-	for (const char *p = rel; *p; ) {
-		size_t n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			depth--;
-		else if (n > 0 && !(n == 1 && p[0] == '.'))
-			depth++;
-		if (depth < 0)
-			return 0;
-		p += n;
-		while (*p == '/')
-			p++;
-	}
-	return 1;
-}
-
-/* The real path of dir/rel when it is inside dir; NULL with a reason. */
-static char *inside(const char *dir, const char *rel, char *why, size_t wsize)
-{
-	size_t n = strlen(dir) + strlen(rel) + 2;
-	char *joined = mt_xmalloc(n), *real;
-
-	snprintf(joined, n, "%s/%s", dir, rel);
-	real = realpath(joined, NULL);
-	free(joined);
-	if (real == NULL) {
-		snprintf(why, wsize, "cannot open %s: %s", rel, strerror(errno));
-		return NULL;
-	}
-	if (strncmp(real, dir, strlen(dir)) != 0 || real[strlen(dir)] != '/') {
-		snprintf(why, wsize, "%s leads outside the participant directory", rel);
-		free(real);
-		return NULL;
-	}
-	return real;
 }
 
 /* ---- jobs: one per meter (or per argument without a configuration) ---- */
@@ -393,21 +337,21 @@ static int set_target(struct run *r, struct job *j, const char *url, long line)
 {
 	const char *paths[2] = { j->conn.netrc, j->conn.ca_file };
 
-	if (has_userinfo(url))
+	if (mt_url_has_userinfo(url))
 		return setup_error(r, line, "meter %s: credentials in a URL are refused: "
 		    "use a netrc file or a header from the environment", j->meter);
-	j->is_http = is_http(url);
-	if (!j->is_http && strstr(url, "://") != NULL && !has_prefix(url, "file://"))
+	j->is_http = mt_url_is_http(url);
+	if (!j->is_http && strstr(url, "://") != NULL && strncmp(url, "file://", 7) != 0)
 		return setup_error(r, line, "meter %s: only http, https and file "
 		    "URLs are fetched", j->meter);
-	if (!j->is_http && has_prefix(url, "file:"))
+	if (!j->is_http && strncmp(url, "file:", 5) == 0)
 		url += 5;
 	if (r->pdir != NULL) {
 		for (int i = 0; i < 2; i++)
-			if (paths[i] != NULL && !lexically_inside(paths[i]))
+			if (paths[i] != NULL && !mt_path_inside(paths[i]))
 				return setup_error(r, line, "meter %s: %s is outside the "
 				    "participant directory", j->meter, paths[i]);
-		if (!j->is_http && (has_prefix(url, "//") || !lexically_inside(url)))
+		if (!j->is_http && (strncmp(url, "//", 2) == 0 || !mt_path_inside(url)))
 			return setup_error(r, line, "meter %s: file:%s is outside the "
 			    "participant directory", j->meter, url);
 	}
@@ -419,6 +363,28 @@ static void init_job(struct job *j)
 {
 	memset(j, 0, sizeof *j);
 	j->cursor = MT_TIME_MIN;
+	j->fds[0] = j->fds[1] = -1;
+}
+
+/* A participant may ask for more time, retries or bytes only up to what
+ * the operator allows (--max-timeout, --max-retries, --max-size). */
+static int within_limits(const struct run *r, struct job *j, long line)
+{
+	const struct opts *o = r->o;
+	const struct mt_conn *c = &j->conn;
+
+	if (c->timeout_ms > o->max_timeout_ms || c->connect_timeout_ms > o->max_connect_ms)
+		return setup_error(r, line, "meter %s: a timeout above the operator's "
+		    "limit of %lds (connect: %lds; meter-fetch --max-timeout)", j->meter,
+		    o->max_timeout_ms / 1000, o->max_connect_ms / 1000);
+	if (c->retries > o->max_retries)
+		return setup_error(r, line, "meter %s: retries=\"%d\" is above the "
+		    "operator's limit of %d (meter-fetch --max-retries)", j->meter,
+		    c->retries, o->max_retries);
+	if (c->max_size > o->max_size)
+		return setup_error(r, line, "meter %s: max-size above the operator's "
+		    "limit of %zu bytes (meter-fetch --max-size)", j->meter, o->max_size);
+	return 0;
 }
 
 static int configured_job(struct run *r, const struct mt_meter_cfg *m,
@@ -436,7 +402,8 @@ static int configured_job(struct run *r, const struct mt_meter_cfg *m,
 	j->calorific = m->calorific;
 	if (mt_conn_parse(&j->conn, m->connector, zone_of(r, m), &err) < 0)
 		return setup_error(r, m->connector->line, "%s", err.msg);
-	if (check_job(r, j, m->connector->line) < 0)
+	if (within_limits(r, j, m->connector->line) < 0 ||
+	    check_job(r, j, m->connector->line) < 0)
 		return -1;
 	if (r->o->replay)
 		return 0;
@@ -667,42 +634,31 @@ static void payload(struct run *r, struct job *j, const char *body, size_t n)
 	free(name);
 }
 
+/* A participant's file is opened inside its directory without following
+ * links, and only when it is a regular file (a FIFO never stalls the run);
+ * a file named on the command line is the user's own. */
 static void file_job(struct run *r, struct job *j)
 {
-	char why[PATH_MAX + 80], *path = j->target;
-	FILE *fp = NULL;
+	struct mt_err err;
 	char *body = NULL;
-	size_t n = 0, cap = 0, got;
+	size_t n = 0;
+	int fd;
 
-	if (r->pdir != NULL && !r->o->replay &&
-	    (path = inside(r->pdir, j->target, why, sizeof why)) == NULL) {
-		meter_failed(r, j, j->shown, 0, why);
+	if (r->pdir != NULL && !r->o->replay)
+		fd = mt_open_inside(r->pdir, j->target, &err);
+	else if ((fd = open(j->target, O_RDONLY | O_CLOEXEC)) < 0)
+		mt_err_set(&err, j->target, 0, "cannot open: %s", strerror(errno));
+	if (fd < 0) {
+		meter_failed(r, j, j->shown, 0, err.msg);
 		return;
 	}
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
-		meter_failed(r, j, j->shown, 0, why);
-		goto done;
-	}
-	do {
-		if (n + 65536 > cap)
-			body = mt_xrealloc(body, cap = (n + 65536) * 2);
-		got = fread(body + n, 1, cap - n, fp);
-		n += got;
-	} while (got > 0 && n <= j->conn.max_size);
-	if (ferror(fp) || n > j->conn.max_size) {
-		snprintf(why, sizeof why, n > j->conn.max_size ?
-		    "larger than max-size (%zu bytes)" : "read error", j->conn.max_size);
-		meter_failed(r, j, j->shown, 0, why);
-	} else {
-		payload(r, j, body ? body : "", n);
-	}
-done:
-	if (fp != NULL)
-		fclose(fp);
+	if (mt_read_fd(fd, j->conn.max_size, &body, &n, &err) < 0)
+		meter_failed(r, j, j->shown, 0, strstr(err.msg, "larger") ?
+		    "larger than max-size" : err.msg);
+	else
+		payload(r, j, body, n);
+	close(fd);
 	free(body);
-	if (path != j->target)
-		free(path);
 }
 
 static void http_done(void *ctx, struct mt_fetch *f)
@@ -724,40 +680,61 @@ static void http_done(void *ctx, struct mt_fetch *f)
 	show_progress(r, 0);
 }
 
-/* Headers from the environment; a missing variable fails the meter and
- * names the variable, never a value. */
+/* A header's value: from the operator's secrets file for the participant
+ * when there is one (--secrets), else from the environment.  A missing
+ * one fails the meter and names the variable, never a value. */
+static const char *secret(struct run *r, struct job *j, const struct mt_header *h)
+{
+	const char *v = r->secrets ? mt_secrets_get(r->secrets, h->env) : getenv(h->env);
+	char why[400];
+
+	if (v != NULL)
+		return v;
+	if (r->secrets)
+		snprintf(why, sizeof why, "%s is not in the secrets file %s (header %s)",
+		    h->env, r->o->secrets, h->name);
+	else
+		snprintf(why, sizeof why, "environment variable %s is not set "
+		    "(header %s)", h->env, h->name);
+	meter_failed(r, j, j->shown, 0, why);
+	return NULL;
+}
+
+/* netrc and ca-file of a participant: opened inside its directory without
+ * links, and handed to libcurl as the open file itself. */
+static char *own_file(struct run *r, struct job *j, const char *rel, int *fd)
+{
+	struct mt_err err;
+	char path[64];
+
+	if (r->pdir == NULL)
+		return mt_xstrdup(rel);
+	if ((*fd = mt_open_inside(r->pdir, rel, &err)) < 0) {
+		meter_failed(r, j, j->shown, 0, err.msg);
+		return NULL;
+	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", *fd);
+	return mt_xstrdup(path);
+}
+
 static int prepare_http(struct run *r, struct job *j)
 {
 	const struct mt_conn *c = &j->conn;
-	char why[PATH_MAX + 80];
 
 	j->headers = mt_xcalloc(c->nheaders + 1, sizeof *j->headers);
 	for (size_t i = 0; i < c->nheaders; i++) {
 		const struct mt_header *h = &c->headers[i];
-		const char *v = getenv(h->env);
+		const char *v = secret(r, j, h);
 		size_t n;
-		if (v == NULL) {
-			snprintf(why, sizeof why, "environment variable %s is not set "
-			    "(header %s)", h->env, h->name);
-			meter_failed(r, j, j->shown, 0, why);
+		if (v == NULL)
 			return -1;
-		}
 		n = strlen(h->name) + strlen(h->prefix ? h->prefix : "") + strlen(v) + 3;
 		j->headers[i] = mt_xmalloc(n);
 		snprintf(j->headers[i], n, "%s: %s%s", h->name, h->prefix ? h->prefix : "", v);
 	}
-	for (int k = 0; k < 2; k++) {
-		const char *rel = k ? c->ca_file : c->netrc;
-		char *path;
-		if (rel == NULL)
-			continue;
-		path = r->pdir ? inside(r->pdir, rel, why, sizeof why) : mt_xstrdup(rel);
-		if (path == NULL) {
-			meter_failed(r, j, j->shown, 0, why);
-			return -1;
-		}
-		*(k ? &j->ca_file : &j->netrc) = path;
-	}
+	if ((c->netrc && (j->netrc = own_file(r, j, c->netrc, &j->fds[0])) == NULL) ||
+	    (c->ca_file && (j->ca_file = own_file(r, j, c->ca_file, &j->fds[1])) == NULL))
+		return -1;
 	j->fetch = (struct mt_fetch){ .url = j->target, .headers = j->headers,
 		.netrc = j->netrc, .ca_file = j->ca_file,
 		.connect_timeout_ms = c->connect_timeout_ms, .timeout_ms = c->timeout_ms,
@@ -768,7 +745,8 @@ static int prepare_http(struct run *r, struct job *j)
 static int fetch_all(struct run *r)
 {
 	struct mt_fetch **fs = mt_xcalloc(r->njobs, sizeof *fs);
-	struct mt_http_opts ho = { r->o->parallel, r->o->retry_base, r->o->retry_max };
+	struct mt_http_opts ho = { r->o->parallel, r->cfg ? r->o->allow : NULL,
+		r->o->retry_base, r->o->retry_max };
 	struct mt_err err;
 	size_t n = 0;
 	int rc = 0;
@@ -817,10 +795,10 @@ static int plan(struct run *r)
 		if (r->cursors != NULL)
 			j->has_cursor = mt_cursor_get(r->cursors, j->meter, &j->cursor);
 		since = o->has_since ? o->since : j->has_cursor ? j->cursor : 0;
-		url = fill(j->target, since, until);
+		url = mt_url_fill(j->target, since, until);
 		free(j->target);
 		j->target = url;
-		j->shown = j->is_http ? redact(url) :
+		j->shown = j->is_http ? mt_url_redact(url) :
 		    mt_xstrdup(strcmp(url, "/dev/stdin") == 0 ? "-" : url);
 	}
 	return 0;
@@ -882,7 +860,12 @@ static int setup(struct run *r, int nargs, char **args)
 		}
 		return adhoc_jobs(r, nargs, args) < 0 ? MT_EXIT_USAGE : MT_EXIT_OK;
 	}
-	if ((r->cfg = mt_config_load(o->config, &err)) == NULL) {
+	if ((r->cfg = mt_config_load_for(o->config, o->participant, &err)) == NULL) {
+		mt_diag_err(&err);
+		return err.status;
+	}
+	if (o->secrets != NULL &&
+	    (r->secrets = mt_secrets_load(o->secrets, &err)) == NULL) {
 		mt_diag_err(&err);
 		return err.status;
 	}
@@ -973,13 +956,27 @@ static void cleanup(struct run *r)
 		free(j->source);
 		free(j->netrc);
 		free(j->ca_file);
+		for (int k = 0; k < 2; k++)
+			if (j->fds[k] >= 0)
+				close(j->fds[k]);
 		mt_zone_free(j->zone);
 	}
 	free(r->jobs);
 	free(r->pdir);
 	free(r->cursor_path);
 	mt_cursors_free(r->cursors);
+	mt_secrets_free(r->secrets);
 	mt_config_free(r->cfg);
+}
+
+/* Header secrets live in this process's memory: a crash must not leave
+ * them in a core file. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -991,8 +988,10 @@ int main(int argc, char **argv)
 	int first, status;
 
 	mt_cli_init(argv[0]);
+	no_core_dumps();
 	if ((first = parse_args(argc, argv, &o)) < 0) {
 		usage(stderr);
+		mt_netlist_free(o.allow);
 		return MT_EXIT_USAGE;
 	}
 	r.o = &o;
@@ -1008,6 +1007,7 @@ int main(int argc, char **argv)
 	else if (status == MT_EXIT_OK)
 		status = execute(&r);
 	cleanup(&r);
+	mt_netlist_free(o.allow);
 	free(archive);
 	free(state);
 	return mt_finish_stdout(status);

@@ -15,7 +15,7 @@
 struct opts {
 	const char *rejects, *config, *participant;
 	long batch;
-	int quiet, stats, progress;
+	int quiet, stats, progress, runs;
 };
 
 struct counts {
@@ -27,12 +27,13 @@ static void usage(FILE *fp)
 	fprintf(fp,
 	    "usage: meter-load [-q] [-p participant] [-r rejects] [--batch n] [--stats]\n"
 	    "                  [--progress] database [file ...]\n"
-	    "       meter-load -c participant.xml database\n");
+	    "       meter-load -c participant.xml [-p participant] database\n"
+	    "       meter-load --runs database [file ...]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS };
+	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS, O_RUNS };
 	static const struct option longopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "config", required_argument, NULL, 'c' },
@@ -41,6 +42,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "progress", no_argument, NULL, O_PROG },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
+		{ "runs", no_argument, NULL, O_RUNS },
 		{ "stats", no_argument, NULL, O_STATS },
 		{ "version", no_argument, NULL, O_VERS },
 		{ NULL, 0, NULL, 0 }
@@ -66,6 +68,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_STATS: o->stats = 1; break;
 		case O_PROG: o->progress = 1; break;
+		case O_RUNS: o->runs = 1; break;
 		case O_VERS:
 			printf("meter-load %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
@@ -110,10 +113,18 @@ static int load_record(struct mt_db *db, const struct mt_rec *rec,
 	int kind = mt_hour_kind(rec), rc;
 
 	if (o->participant != NULL && !of_participant(rec, o->participant)) {
-		mt_err_set(&err, NULL, 0, "not a record of participant %s", o->participant);
+		mt_err_set(&err, NULL, 0, "not a record of participant %s (-p)",
+		    o->participant);
 		rc = 0;
-	} else if ((rc = mt_db_put_run(db, rec, &err)) != 1) {
-		if (rc < 0 && err.status != MT_EXIT_REJECTS) {
+	} else if ((mt_rec_get(rec, "run") != NULL) != o->runs) {
+		/* the runs table is the dispatcher's account: no pushed record
+		 * may rewrite it */
+		mt_err_set(&err, NULL, 0, o->runs ? "not a run record (--runs)" :
+		    "a run record: only meter-hourly writes runs (--runs)");
+		rc = 0;
+	} else if (o->runs) {
+		if ((rc = mt_db_put_run(db, rec, &err)) < 0 &&
+		    err.status != MT_EXIT_REJECTS) {
 			mt_diag_err(&err);
 			return -1;
 		}
@@ -256,7 +267,8 @@ int main(int argc, char **argv)
 	}
 	rj.quiet = o.quiet;
 	/* a bad configuration is found before the warehouse is touched */
-	if ((o.config != NULL && (cfg = mt_config_load(o.config, &err)) == NULL) ||
+	if ((o.config != NULL &&
+	    (cfg = mt_config_load_for(o.config, o.participant, &err)) == NULL) ||
 	    (db = mt_db_open(argv[0], &err)) == NULL) {
 		mt_diag_err(&err);
 		mt_config_free(cfg);

@@ -13,7 +13,7 @@
 #define PROGRESS_EVERY 100000L
 
 struct opts {
-	const char *rejects, *state, *zone;
+	const char *rejects, *state, *zone, *participant;
 	int flush, quiet, stats, progress;
 	struct mt_std_opts std;
 };
@@ -21,9 +21,9 @@ struct opts {
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-standardize [-fqv] [-r rejects] [-s statedir] [-z zone]\n"
-	    "                         [--lateness dur] [--max-gap dur] [--noise x]\n"
-	    "                         [--rollover max] [--calorific-value mj]\n"
+	    "usage: meter-standardize [-fq] [-p participant] [-r rejects] [-s statedir]\n"
+	    "                         [-z zone] [--lateness dur] [--max-gap dur]\n"
+	    "                         [--noise x] [--rollover max] [--calorific-value mj]\n"
 	    "                         [--stats] [--progress] [file ...]\n");
 }
 
@@ -61,6 +61,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "lateness", required_argument, NULL, O_LATE },
 		{ "max-gap", required_argument, NULL, O_GAP },
 		{ "noise", required_argument, NULL, O_NOISE },
+		{ "participant", required_argument, NULL, 'p' },
 		{ "progress", no_argument, NULL, O_PROG },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
@@ -76,9 +77,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->std.lateness_ms = 2 * 86400 * 1000LL;
 	o->std.max_gap_ms = 6 * MT_HOUR_MS;
 	o->std.noise = 0.01;
-	while (rc == 0 && (c = getopt_long(argc, argv, "fhqr:s:z:", longopts, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "fhp:qr:s:z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->flush = 1; break;
+		case 'p': o->participant = optarg; break;
 		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
 		case 'q': o->quiet = 1; break;
 		case 'r': o->rejects = optarg; break;
@@ -158,8 +160,10 @@ static char *state_path(const char *dir)
 {
 	size_t n = strlen(dir) + sizeof "/standardize.state";
 	char *p = mt_xmalloc(n);
+	struct mt_err err;
 
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+	snprintf(p, n, "%s", dir);
+	if (mt_mkdirs(p, &err) < 0) {
 		mt_diag(dir, 0, "cannot create state directory: %s", strerror(errno));
 		free(p);
 		return NULL;
@@ -198,7 +202,7 @@ static int run(struct mt_std *s, struct mt_out *out, int nfiles, char **files,
 	struct feed f = { s, o->progress };
 	struct mt_err err;
 
-	if (mt_cli_each_record(nfiles, files, on_record, on_bad_line, &f) < 0)
+	if (mt_cli_each_record(nfiles, files, o->participant, on_record, on_bad_line, &f) < 0)
 		return MT_EXIT_IO;
 	mt_std_finish(s, o->flush);
 	if (mt_out_flush(out) < 0) {

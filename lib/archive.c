@@ -22,29 +22,6 @@
 
 #include <openssl/evp.h>
 
-/* mkdir -p, from the deepest directory up: in a day's archive all but
- * the meter's directory usually exist already. */
-static int mkdirs(char *path, struct mt_err *err)
-{
-	char *slash;
-	int rc;
-
-	if (mkdir(path, 0750) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT || (slash = strrchr(path, '/')) == NULL || slash == path)
-		goto fail;
-	*slash = '\0';
-	rc = mkdirs(path, err);
-	*slash = '/';
-	if (rc < 0)
-		return -1;
-	if (mkdir(path, 0750) == 0 || errno == EEXIST)
-		return 0;
-fail:
-	mt_err_set(err, path, 0, "cannot create directory: %s", strerror(errno));
-	return -1;
-}
-
 static void sha256_hex(const char *body, size_t n, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -76,7 +53,7 @@ int mt_archive_put(const char *dir, const char *meter, const char *ext,
 	path = mt_xmalloc(plen);
 	snprintf(path, plen, "%s/%s/%s", dir, date, meter);
 	*name = NULL;
-	if (mkdirs(path, err) < 0)
+	if (mt_mkdirs(path, err) < 0)
 		goto fail;
 	snprintf(path, plen, "%s/%s", dir, rel);
 	if (stat(path, &st) == 0 && st.st_size == (off_t)n)
@@ -245,7 +222,7 @@ int mt_cursors_save(const struct mt_cursors *c, const char *path,
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdirs(dir, err) < 0) {
+		if (mt_mkdirs(dir, err) < 0) {
 			free(dir);
 			return -1;
 		}

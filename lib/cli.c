@@ -6,6 +6,8 @@
 #include "meter.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -19,31 +21,85 @@ void mt_cli_init(const char *argv0)
 
 const char *mt_prog(void) { return progname; }
 
+/* Length of a valid UTF-8 sequence at s that is not a C1 control, or 0. */
+static size_t printable_utf8(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 :
+	    s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;                       /* U+0080..U+009F */
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
+	    (n == 4 && s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;                       /* overlong, beyond U+10FFFF */
+	return n;
+}
+
+/* Diagnostics quote names and lines of participants' files: a control byte
+ * there must not reach a terminal or a log as itself (an escape sequence
+ * could rewrite the screen), so it is shown as \xNN. */
+static void put_escaped(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	while (*s) {
+		size_t n = *s >= 0x20 && *s < 0x7f ? 1 : *s >= 0x80 ? printable_utf8(s) : 0;
+		if (n == 0) {
+			fprintf(stderr, "\\x%02x", *s++);
+			continue;
+		}
+		fwrite(s, 1, n, stderr);
+		s += n;
+	}
+}
+
+static void vsay(const char *prefix, const char *fmt, va_list ap)
+{
+	char small[1024], *msg = small;
+	va_list copy;
+	int n;
+
+	va_copy(copy, ap);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	if (n >= (int)sizeof small) {
+		msg = mt_xmalloc((size_t)n + 1);
+		vsnprintf(msg, (size_t)n + 1, fmt, copy);
+	}
+	va_end(copy);
+	fprintf(stderr, "%s: ", progname);
+	if (prefix != NULL)
+		put_escaped(prefix);
+	put_escaped(msg);
+	fputc('\n', stderr);
+	if (msg != small)
+		free(msg);
+}
+
 void mt_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void mt_diag(const char *file, long line, const char *fmt, ...)
 {
+	char where[600] = "";
 	va_list ap;
 
 	if (line > 0)
-		fprintf(stderr, "%s: %s:%ld: ", progname, file, line);
+		snprintf(where, sizeof where, "%s:%ld: ", file, line);
 	else if (file != NULL && *file != '\0')
-		fprintf(stderr, "%s: %s: ", progname, file);
-	else
-		fprintf(stderr, "%s: ", progname);
+		snprintf(where, sizeof where, "%s: ", file);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(where, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void mt_diag_err(const struct mt_err *err)
@@ -71,10 +127,14 @@ int mt_finish_stdout(int status)
 
 int mt_rejects_open(struct mt_rejects *rj, const char *path, struct mt_err *err)
 {
+	int fd;
+
 	memset(rj, 0, sizeof *rj);
 	if (path == NULL)
 		return 0;
-	rj->fp = fopen(path, "a");
+	fd = mt_create_fd(path, O_WRONLY | O_APPEND, err);
+	if (fd >= 0 && (rj->fp = fdopen(fd, "a")) == NULL)
+		close(fd);
 	if (rj->fp == NULL) {
 		mt_err_set(err, path, 0, "cannot open rejects file: %s",
 		    strerror(errno));
@@ -124,9 +184,23 @@ void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
 	mt_reject(rj, rec->source, rec->line, rec->text, rec->textlen, reason);
 }
 
-static int each_in_file(const char *path, mt_record_fn fn, mt_badline_fn bad,
-    void *ctx)
+/* -p: a record of another participant is turned away before the program
+ * does anything with it (meter(7) SECURITY). */
+static int foreign(const struct mt_rec *rec, const char *participant)
 {
+	const struct mt_field *f;
+
+	if (participant == NULL)
+		return 0;
+	f = mt_rec_get(rec, "participant");
+	return f == NULL || f->type != MT_STRING || strcmp(f->str, participant) != 0;
+}
+
+static int each_in_file(const char *path, const char *participant,
+    mt_record_fn fn, mt_badline_fn bad, void *ctx)
+{
+	char why[128];
+
 	struct mt_err err;
 	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
 	struct mt_rec *rec;
@@ -143,6 +217,10 @@ static int each_in_file(const char *path, mt_record_fn fn, mt_badline_fn bad,
 			status = -1;
 		} else if (rc == -1) {
 			bad(ctx, rec, err.msg);
+		} else if (foreign(rec, participant)) {
+			snprintf(why, sizeof why, "not a record of participant %s (-p)",
+			    participant);
+			bad(ctx, rec, why);
 		} else if (fn(ctx, rec) < 0) {
 			status = -1;
 		}
@@ -152,13 +230,13 @@ static int each_in_file(const char *path, mt_record_fn fn, mt_badline_fn bad,
 	return status;
 }
 
-int mt_cli_each_record(int nfiles, char **files, mt_record_fn fn,
-    mt_badline_fn bad, void *ctx)
+int mt_cli_each_record(int nfiles, char **files, const char *participant,
+    mt_record_fn fn, mt_badline_fn bad, void *ctx)
 {
 	if (nfiles == 0)
-		return each_in_file("-", fn, bad, ctx);
+		return each_in_file("-", participant, fn, bad, ctx);
 	for (int i = 0; i < nfiles; i++)
-		if (each_in_file(files[i], fn, bad, ctx) < 0)
+		if (each_in_file(files[i], participant, fn, bad, ctx) < 0)
 			return -1;
 	return 0;
 }

@@ -12,12 +12,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#define ID_MAX 64
 
 struct loader {
 	struct mt_config *cfg;
@@ -85,18 +85,6 @@ static char *maybe(xmlNode *n, const char *name)
 {
 	const char *v = attr(n, name);
 	return v ? mt_xstrdup(v) : NULL;
-}
-
-/* Ids become parts of keys and of paths: letters, digits, '.', '_', '-',
- * not starting with '.', at most 64 bytes. */
-int mt_id_valid(const char *id)
-{
-	if (id[0] == '\0' || id[0] == '.' || strlen(id) > ID_MAX)
-		return 0;
-	for (const char *p = id; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-			return 0;
-	return 1;
 }
 
 static char *need_id(struct loader *ld, xmlNode *n)
@@ -342,8 +330,9 @@ static int meter(struct loader *ld, xmlNode *n, const char *property)
 	m->property = property ? mt_xstrdup(property) : NULL;
 	if ((m->id = need_id(ld, n)) == NULL || meter_fields(ld, n, m) < 0)
 		return -1;
-	if (mt_config_meter(cfg, m->id) != m)
+	if (mt_config_meter(cfg, m->id) != NULL)
 		return fail_at(ld, n, "duplicate meter id \"%s\"", m->id);
+	mt_map_put(cfg->meter_index, m->id, strlen(m->id), (void *)(uintptr_t)cfg->nmeters);
 	for (xmlNode *ch = n->children; ch != NULL; ch = ch->next) {
 		int k = check_child(ld, ch, n);
 		if (k < 0 || (k > 0 && !is_elem(ch, "connector") &&
@@ -370,8 +359,10 @@ static int property(struct loader *ld, xmlNode *n)
 	p->line = xmlGetLineNo(n);
 	if ((p->id = need_id(ld, n)) == NULL)
 		return -1;
-	if (mt_config_property(cfg, p->id) != p)
+	if (mt_config_property(cfg, p->id) != NULL)
 		return fail_at(ld, n, "duplicate property id \"%s\"", p->id);
+	mt_map_put(cfg->property_index, p->id, strlen(p->id),
+	    (void *)(uintptr_t)cfg->nproperties);
 	p->name = maybe(n, "name");
 	p->type = maybe(n, "type");
 	p->region = maybe(n, "region");
@@ -418,6 +409,10 @@ static int contract(struct loader *ld, xmlNode *n)
 	    number(ld, n, "co2-kg-per-kwh", 0, &c->co2_kg_per_kwh) < 0)
 		return -1;
 	c->co2_series = maybe(n, "co2-series");
+	if (c->co2_series != NULL && !mt_path_inside(c->co2_series))
+		return fail_at(ld, n, "co2-series \"%.80s\" is outside the participant "
+		    "directory: name a file inside it, relative to %s", c->co2_series,
+		    ld->cfg->dir);
 	for (size_t i = 0; i + 1 < cfg->ncontracts; i++)
 		if (strcmp(cfg->contracts[i].id, c->id) == 0)
 			return fail_at(ld, n, "duplicate contract id \"%s\"", c->id);
@@ -494,32 +489,48 @@ static int check_refs(struct loader *ld)
 	return 0;
 }
 
-/* Anyone could have written a configuration in a world-writable place
- * (meter-init(1) sets the modes; meter(7), SECURITY). */
-static int world_writable(const char *path, struct mt_err *err)
+/* Anyone could have written a configuration in a world-writable place, or
+ * swapped the directory holding it through a world-writable ancestor
+ * (meter-init(1) sets the modes; meter(7), SECURITY).  A sticky ancestor
+ * such as /tmp is safe: others cannot rename what is in it. */
+static int world_writable(const char *path, const char *dir, struct mt_err *err)
 {
-	char *dir = mt_xstrdup(path), *slash = strrchr(dir, '/');
+	char *real = realpath(dir, NULL), *p;
 	struct stat st;
 	int bad = 0;
 
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
 	if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
 		mt_err_set(err, path, 0, "refusing a world-writable configuration "
 		    "(chmod o-w)");
 		bad = 1;
-	} else if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) &&
-	    !(st.st_mode & S_ISVTX)) {
+	} else if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
 		mt_err_set(err, path, 0, "refusing a configuration in a "
 		    "world-writable directory, %s (chmod o-w)", dir);
 		bad = 1;
 	}
-	free(dir);
+	for (p = real ? strrchr(real, '/') : NULL; !bad && p != NULL;
+	    p = strrchr(real, '/')) {
+		p[p == real] = '\0';
+		if (stat(real, &st) == 0 && (st.st_mode & S_IWOTH) &&
+		    !(st.st_mode & S_ISVTX)) {
+			mt_err_set(err, path, 0, "refusing a configuration below a "
+			    "world-writable directory, %s (chmod o-w, or +t)", real);
+			bad = 1;
+		}
+		if (p == real)
+			break;
+	}
+	free(real);
 	return bad;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return mt_xstrdup(".");
+	return mt_xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
 struct mt_config *mt_config_load(const char *path, struct mt_err *err)
@@ -528,12 +539,15 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 	xmlDoc *doc;
 
 	ld.cfg->path = mt_xstrdup(path);
+	ld.cfg->dir = dir_of(path);
+	ld.cfg->meter_index = mt_map_new();
+	ld.cfg->property_index = mt_map_new();
 	if (access(path, R_OK) < 0) {
 		mt_err_set(err, path, 0, "cannot read configuration: %s", strerror(errno));
 		err->status = MT_EXIT_IO;
 		goto fail;
 	}
-	if (world_writable(path, err)) {
+	if (world_writable(path, ld.cfg->dir, err)) {
 		err->status = MT_EXIT_USAGE;
 		goto fail;
 	}
@@ -549,6 +563,21 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 		return ld.cfg;
 fail:
 	mt_config_free(ld.cfg);
+	return NULL;
+}
+
+struct mt_config *mt_config_load_for(const char *path, const char *participant,
+    struct mt_err *err)
+{
+	struct mt_config *cfg = mt_config_load(path, err);
+
+	if (cfg == NULL || participant == NULL || strcmp(cfg->id, participant) == 0)
+		return cfg;
+	mt_err_set(err, path, 0, "the configuration is of participant \"%s\", not "
+	    "%s (-p): a participant's configuration carries the id of its "
+	    "directory", cfg->id, participant);
+	err->status = MT_EXIT_USAGE;
+	mt_config_free(cfg);
 	return NULL;
 }
 
@@ -604,24 +633,25 @@ void mt_config_free(struct mt_config *cfg)
 	free(cfg->name);
 	free(cfg->timezone);
 	free(cfg->path);
+	free(cfg->dir);
+	mt_map_free(cfg->meter_index);
+	mt_map_free(cfg->property_index);
 	free(cfg);
 }
 
+/* The indexes hold positions + 1, not pointers: the arrays they index
+ * grow while the configuration is read. */
 struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
     const char *id)
 {
-	for (size_t i = 0; i < cfg->nproperties; i++)
-		if (cfg->properties[i].id && strcmp(cfg->properties[i].id, id) == 0)
-			return &cfg->properties[i];
-	return NULL;
+	uintptr_t i = (uintptr_t)mt_map_get(cfg->property_index, id, strlen(id));
+	return i ? &cfg->properties[i - 1] : NULL;
 }
 
 struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg, const char *id)
 {
-	for (size_t i = 0; i < cfg->nmeters; i++)
-		if (cfg->meters[i].id && strcmp(cfg->meters[i].id, id) == 0)
-			return &cfg->meters[i];
-	return NULL;
+	uintptr_t i = (uintptr_t)mt_map_get(cfg->meter_index, id, strlen(id));
+	return i ? &cfg->meters[i - 1] : NULL;
 }
 
 const char *mt_connector_attr(const struct mt_connector *c, const char *name)

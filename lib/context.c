@@ -119,36 +119,16 @@ const char *mt_holiday_get(const struct mt_series *s, int64_t day)
 
 /* ---- reading whole files (gzip or not) ---- */
 
-static char *slurp(const char *path, size_t *len, struct mt_err *err)
+static char *slurp(const char *base, const char *path, size_t *len,
+    struct mt_err *err)
 {
-	gzFile gz = gzopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-	int n;
+	char *buf;
 
-	*len = 0;
-	if (gz == NULL) {
-		mt_err_set(err, path, 0, "cannot open: %s", strerror(errno ? errno : ENOENT));
+	if (mt_slurp(base, path, FILE_MAX, &buf, len, err) < 0) {
+		if (strstr(err->msg, "larger than") != NULL)
+			mt_err_set(err, path, 0, "larger than 64 MiB");
 		return NULL;
 	}
-	do {
-		if (*len + 65536 + 1 > cap) {
-			cap = cap ? 2 * cap : 65536 * 2;
-			buf = mt_xrealloc(buf, cap);
-		}
-		n = gzread(gz, buf + *len, 65536);
-		if (n > 0)
-			*len += (size_t)n;
-	} while (n > 0 && *len < FILE_MAX);
-	if (n < 0 || *len >= FILE_MAX) {
-		mt_err_set(err, path, 0, n < 0 ? "cannot read (corrupt gzip?)" :
-		    "larger than 64 MiB");
-		gzclose(gz);
-		free(buf);
-		return NULL;
-	}
-	gzclose(gz);
-	buf[*len] = '\0';
 	return buf;
 }
 
@@ -217,12 +197,13 @@ static void csv_row(int term, void *ctx)
 	c->has_ts = c->has_value = 0;
 }
 
-static int load_csv(struct mt_series *s, const char *path, struct mt_err *err)
+static int load_csv(struct mt_series *s, const char *base, const char *path,
+    struct mt_err *err)
 {
 	struct csv_state c = { s, path, err, 1, 0, 0, 0, "", "", 0, 0 };
 	struct csv_parser p;
 	size_t len;
-	char *buf = slurp(path, &len, err);
+	char *buf = slurp(base, path, &len, err);
 
 	if (buf == NULL)
 		return -1;
@@ -240,9 +221,12 @@ static int load_csv(struct mt_series *s, const char *path, struct mt_err *err)
 
 /* ---- hourly series from NDJSON meter hours ---- */
 
-static int load_ndjson(struct mt_series *s, const char *path, struct mt_err *err)
+static int load_ndjson(struct mt_series *s, const char *base, const char *path,
+    struct mt_err *err)
 {
-	struct mt_ndjson *rd = mt_ndjson_open(path, err);
+	int fd = base ? mt_open_inside(base, path, err) : -1;
+	struct mt_ndjson *rd = base == NULL ? mt_ndjson_open(path, err) :
+	    fd >= 0 ? mt_ndjson_open_fd(fd, path, err) : NULL;
 	struct mt_rec *rec;
 	struct mt_meter_hour h;
 	int rc, bad = 0;
@@ -274,11 +258,12 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-struct mt_series *mt_series_load(const char *path, struct mt_err *err)
+struct mt_series *mt_series_load(const char *base, const char *path,
+    struct mt_err *err)
 {
 	struct mt_series *s = mt_xcalloc(1, sizeof *s);
 	int rc = ends_with(path, ".ndjson") || ends_with(path, ".jsonl") ?
-	    load_ndjson(s, path, err) : load_csv(s, path, err);
+	    load_ndjson(s, base, path, err) : load_csv(s, base, path, err);
 
 	if (rc < 0) {
 		err->status = err->status == MT_EXIT_IO && strstr(err->msg, "cannot") ?
@@ -310,7 +295,7 @@ static int load_holiday_json(struct mt_series *s, const char *path,
 {
 	char ebuf[256];
 	size_t len;
-	char *buf = slurp(path, &len, err);
+	char *buf = slurp(NULL, path, &len, err);
 	yajl_val root, events;
 	int rc = 0;
 
@@ -363,7 +348,7 @@ static int load_holiday_json(struct mt_series *s, const char *path,
 static int load_ics(struct mt_series *s, const char *path, struct mt_err *err)
 {
 	size_t len;
-	char *buf = slurp(path, &len, err);
+	char *buf = slurp(NULL, path, &len, err);
 	icalcomponent *cal, *ev;
 	int n = 0;
 

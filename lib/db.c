@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -149,8 +152,23 @@ static int use_wal(struct mt_db *db, struct mt_err *err)
 	return exec(db, "PRAGMA journal_mode = WAL", err);
 }
 
+/* A new warehouse is made 0640 whatever the umask (its -wal and -shm
+ * files take the same mode from SQLite); a failure is left for SQLite's
+ * open to report. */
+static void create_file(const char *path)
+{
+	struct mt_err ignored;
+	int fd;
+
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return;
+	if ((fd = mt_create_fd(path, O_RDWR | O_EXCL, &ignored)) >= 0)
+		close(fd);
+}
+
 static int open_once(struct mt_db *db, struct mt_err *err)
 {
+	create_file(db->path);
 	if (sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot open database");

@@ -51,6 +51,8 @@ void mt_err_set(struct mt_err *err, const char *file, long line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Parse a non-negative duration: "90", "90s", "15m", "6h", "2d". */
 int mt_parse_duration(const char *s, int64_t *seconds);
+/* Parse a size: bytes, or with k, M or G (1024-based); 1 byte to 4G. */
+int mt_parse_size(const char *s, size_t *out);
 /* Parse a whole finite number; the whole string must be used. */
 int mt_parse_double(const char *s, double *out);
 /* Write PATH atomically: a temp file in the same directory, fsync, rename,
@@ -61,6 +63,15 @@ int mt_parse_double(const char *s, double *out);
 FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err);
 int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
 
+/* Ids (participants, properties, meters, contracts) name directories and
+ * files: 1 to MT_ID_MAX letters, digits, '.', '_' and '-', not starting
+ * with '.'. */
+#define MT_ID_MAX 64
+#define MT_ID_RULE "letters, digits, '.', '_' and '-', not starting with '.', " \
+	"at most 64"
+int mt_id_valid(const char *id);
+int mt_id_validn(const char *id, size_t n);
+
 /* String-keyed hash map; keys are copied, values are borrowed pointers. */
 struct mt_map;
 struct mt_map *mt_map_new(void);
@@ -69,6 +80,58 @@ void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
 void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
 /* Remove a key; returns its value, or NULL when absent. */
 void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
+
+/* ---- file.c: files a participant names, files the platform makes ---- */
+/* A relative path that stays inside its base directory by its letters: not
+ * absolute, not empty, no ".." above the base. */
+int mt_path_inside(const char *rel);
+/* Open base/rel for reading: rel inside base by its letters, opened
+ * component by component without following symbolic links, and only a
+ * regular file (never blocking on a FIFO).  A descriptor, or -1 with err
+ * (file: rel, msg: why). */
+int mt_open_inside(const char *base, const char *rel, struct mt_err *err);
+/* Read all of fd into *buf (NUL-terminated, owned); more than max bytes is
+ * an error. */
+int mt_read_fd(int fd, size_t max, char **buf, size_t *len, struct mt_err *err);
+/* Undo gzip when the body starts with its magic; *out is body itself
+ * otherwise, or a new buffer (owned) of at most max bytes. */
+int mt_gunzip(const char *body, size_t n, size_t max, char **out,
+    size_t *outn, struct mt_err *err);
+/* A whole file, gzip undone, at most max bytes: base/path confined as
+ * mt_open_inside does, or path as given when base is NULL. */
+int mt_slurp(const char *base, const char *path, size_t max, char **buf,
+    size_t *len, struct mt_err *err);
+/* Open path, creating it with mode 0640 whatever the umask when it does not
+ * exist (flags: O_WRONLY, O_RDWR, O_APPEND, O_TRUNC; O_EXCL: must be new). */
+int mt_create_fd(const char *path, int flags, struct mt_err *err);
+/* mkdir -p with mode 0750 (and the parent's setgid bit) whatever the umask;
+ * path is modified on the way and restored. */
+int mt_mkdirs(char *path, struct mt_err *err);
+
+/* The operator's secrets for one participant: NAME=value lines in a file
+ * only its owner may read.  A missing file is no secrets. */
+struct mt_secrets;
+struct mt_secrets *mt_secrets_load(const char *path, struct mt_err *err);
+const char *mt_secrets_get(const struct mt_secrets *s, const char *name);
+void mt_secrets_free(struct mt_secrets *s);
+
+/* ---- inbox.c: a participant's inbox, never following its links ---- */
+struct mt_inbox;
+/* The inbox and the platform's stage for it (created when missing); the
+ * inbox's done/ and failed/ must be the platform's, not links. */
+struct mt_inbox *mt_inbox_open(const char *inbox, const char *stage,
+    struct mt_err *err);
+void mt_inbox_close(struct mt_inbox *ib);
+/* Move every complete entry (NAME.ndjson) into the stage; one that is not
+ * a regular file of one link with a plain name goes to failed/ with a
+ * reason, unread. */
+int mt_inbox_take(struct mt_inbox *ib, long *taken, long *refused,
+    struct mt_err *err);
+/* Move every staged file into done/ (after the run's commit). */
+int mt_inbox_done(struct mt_inbox *ib, struct mt_err *err);
+/* Move one staged file into failed/ with a reason. */
+int mt_inbox_fail(struct mt_inbox *ib, const char *name, const char *why,
+    struct mt_err *err);
 
 /* ---- ndjson.c: streaming NDJSON reader (yajl) ---- */
 
@@ -110,6 +173,8 @@ struct mt_rec {
 struct mt_ndjson;
 /* path NULL or "-" reads stdin. */
 struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err);
+/* The same over an open descriptor (owned from here on), named name. */
+struct mt_ndjson *mt_ndjson_open_fd(int fd, const char *name, struct mt_err *err);
 void mt_ndjson_close(struct mt_ndjson *r);
 /* Next record: 1 a record, 0 end of input, -1 a bad line (err says why;
  * rec->source, line and text describe it for the rejects), -2 read error. */
@@ -268,13 +333,14 @@ void mt_diag(const char *file, long line, const char *fmt, ...)
 void mt_diag_err(const struct mt_err *err);
 /* Every record of the files, or of stdin when there are none: fn for each
  * parsed record (a negative return stops, its error reported by fn), bad
- * for each line that is not a record.  0, or -1 after an unreadable file
- * (reported here). */
+ * for each line that is not a record, and for each record of another
+ * participant than `participant` when that is not NULL (-p).  0, or -1
+ * after an unreadable file (reported here). */
 typedef int (*mt_record_fn)(void *ctx, const struct mt_rec *rec);
 typedef void (*mt_badline_fn)(void *ctx, const struct mt_rec *rec,
     const char *why);
-int mt_cli_each_record(int nfiles, char **files, mt_record_fn fn,
-    mt_badline_fn bad, void *ctx);
+int mt_cli_each_record(int nfiles, char **files, const char *participant,
+    mt_record_fn fn, mt_badline_fn bad, void *ctx);
 /* Report a failed write to stdout (errno says why), once per process. */
 void mt_stdout_error(void);
 /* Close stdout and report a failed write: MT_EXIT_IO, or status unchanged. */
@@ -469,6 +535,8 @@ struct mt_agg_rule {
 
 struct mt_config {
 	char *path, *id, *name, *timezone;
+	char *dir;               /* the configuration's directory: the
+	                          * participant's, where its paths lead */
 	struct mt_agg_rule *rules;
 	size_t nrules;
 	struct mt_contract *contracts;
@@ -477,14 +545,16 @@ struct mt_config {
 	size_t nproperties;
 	struct mt_meter_cfg *meters;
 	size_t nmeters;
+	struct mt_map *meter_index, *property_index;   /* id -> position + 1 */
 };
 
-/* Ids name directories and files: 1 to 64 letters, digits, '.', '_' and
- * '-', not starting with '.'. */
-int mt_id_valid(const char *id);
 /* Load and validate; errors name file, line and element (err->status is
  * MT_EXIT_USAGE for a bad file, MT_EXIT_IO for an unreadable one). */
 struct mt_config *mt_config_load(const char *path, struct mt_err *err);
+/* The same, refusing a configuration whose id is not participant (when
+ * that is not NULL): the dispatcher's -p, the participant's directory. */
+struct mt_config *mt_config_load_for(const char *path, const char *participant,
+    struct mt_err *err);
 void mt_config_free(struct mt_config *cfg);
 struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
     const char *id);
@@ -586,16 +656,34 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
     const struct mt_row *row, const char *ts, size_t tslen, const char *value,
     size_t vlen, const char *unit);
-/* Undo gzip when the body starts with its magic; *out is body itself
- * otherwise, or a new buffer (owned) of at most max bytes. */
-int mt_gunzip(const char *body, size_t n, size_t max, char **out,
-    size_t *outn, struct mt_err *err);
 int mt_parse_csv(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err);
 int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err);
 int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
     const char *body, size_t n, struct mt_err *err);
+
+/* ---- url.c: the rules for a participant's URLs ---- */
+int mt_url_is_http(const char *url);
+/* user:password@ in the authority */
+int mt_url_has_userinfo(const char *url);
+/* The URL fit for messages (owned): no user information, and the values of
+ * query parameters whose names look secret (key, token, sig, ...) as "*". */
+char *mt_url_redact(const char *url);
+/* {since} and {until} filled in as RFC 3339 UTC (owned). */
+char *mt_url_fill(const char *url, mt_time_t since, mt_time_t until);
+/* Same scheme, host and port (RFC 6454), the default port implied. */
+int mt_url_same_origin(const char *a, const char *b);
+/* Network ranges (CIDR) the operator allows beside the public Internet. */
+struct mt_netlist;
+struct sockaddr;
+struct mt_netlist *mt_netlist_new(void);
+void mt_netlist_free(struct mt_netlist *l);
+/* 0, or -1 for text that is not an address or CIDR range. */
+int mt_netlist_add(struct mt_netlist *l, const char *cidr);
+/* A public address, or one in the allowed ranges; loopback, private,
+ * link-local, multicast and reserved addresses are not, unless listed. */
+int mt_net_allowed(const struct mt_netlist *allow, const struct sockaddr *sa);
 
 /* ---- http.c: many HTTP(S) fetches at once (libcurl multi) ---- */
 struct mt_fetch {
@@ -617,6 +705,8 @@ struct mt_fetch {
 
 struct mt_http_opts {
 	int parallel;                  /* transfers in flight */
+	const struct mt_netlist *allow;  /* internal addresses allowed; NULL:
+	                                  * every address (no list at all) */
 	double retry_base_s;           /* first backoff, doubled per retry */
 	double retry_max_s;            /* longest wait, Retry-After included */
 };
@@ -698,8 +788,10 @@ int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err
 struct mt_series;
 /* An hourly series: CSV (time, value; gzip allowed; a value header with
  * "degF" or "tempF" is Fahrenheit and read as degC) or NDJSON meter hours
- * (.ndjson, .jsonl).  Errors name the file and line. */
-struct mt_series *mt_series_load(const char *path, struct mt_err *err);
+ * (.ndjson, .jsonl).  Errors name the file and line.  With base, path is
+ * a participant's: confined to base as mt_open_inside does. */
+struct mt_series *mt_series_load(const char *base, const char *path,
+    struct mt_err *err);
 /* Holidays: JSON {"YYYY-MM-DD": name}, GOV.UK JSON as FILE#division, or
  * iCalendar (.ics) all-day events. */
 struct mt_series *mt_holidays_load(const char *spec, struct mt_err *err);

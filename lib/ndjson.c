@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yajl/yajl_parse.h>
 
@@ -214,9 +215,23 @@ static void new_handle(struct mt_ndjson *r)
 	yajl_config(r->yh, yajl_allow_multiple_values, 1);
 }
 
+static struct mt_ndjson *reader(FILE *fp, int owned, const char *name)
+{
+	struct mt_ndjson *r = mt_xcalloc(1, sizeof *r);
+
+	r->fp = fp;
+	r->owned = owned;
+	r->source = mt_xstrdup(name);
+	r->cap = MT_LINE_MAX + READ_CHUNK;
+	r->buf = mt_xmalloc(r->cap);
+	r->ctx.cap = MT_LINE_MAX + 2 * MT_FIELDS_MAX + 16;
+	r->ctx.arena = mt_xmalloc(r->ctx.cap);
+	new_handle(r);
+	return r;
+}
+
 struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err)
 {
-	struct mt_ndjson *r;
 	FILE *fp;
 	int stdin_ = path == NULL || strcmp(path, "-") == 0;
 
@@ -225,16 +240,19 @@ struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err)
 		mt_err_set(err, path, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	r = mt_xcalloc(1, sizeof *r);
-	r->fp = fp;
-	r->owned = !stdin_;
-	r->source = mt_xstrdup(stdin_ ? "-" : path);
-	r->cap = MT_LINE_MAX + READ_CHUNK;
-	r->buf = mt_xmalloc(r->cap);
-	r->ctx.cap = MT_LINE_MAX + 2 * MT_FIELDS_MAX + 16;
-	r->ctx.arena = mt_xmalloc(r->ctx.cap);
-	new_handle(r);
-	return r;
+	return reader(fp, !stdin_, stdin_ ? "-" : path);
+}
+
+struct mt_ndjson *mt_ndjson_open_fd(int fd, const char *name, struct mt_err *err)
+{
+	FILE *fp = fdopen(fd, "rb");
+
+	if (fp == NULL) {
+		mt_err_set(err, name, 0, "cannot open: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return reader(fp, 1, name);
 }
 
 void mt_ndjson_close(struct mt_ndjson *r)

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
 
 static const char *const attr_names[] = { "type", "url", "kind", "unit",
 	"duration", "ts-column", "value-column", "unit-column", "timezone",
@@ -79,26 +78,13 @@ static int millis(const struct mt_connector *a, const char *name, long *out,
 	return 0;
 }
 
-/* "64M", "500k", "1G" or bytes. */
 static int size_attr(const struct mt_connector *a, size_t *out,
     struct mt_err *err)
 {
 	const char *v = mt_connector_attr(a, "max-size");
-	char *end;
-	double d, mult = 1;
 
-	if (v == NULL)
-		return 0;
-	d = strtod(v, &end);
-	if (*end == 'k' || *end == 'K')
-		mult = 1024, end++;
-	else if (*end == 'M')
-		mult = 1024 * 1024, end++;
-	else if (*end == 'G')
-		mult = 1024.0 * 1024 * 1024, end++;
-	if (end == v || *end != '\0' || !(d * mult >= 1) || d * mult > 4.0 * 1024 * 1024 * 1024)
+	if (v != NULL && mt_parse_size(v, out) < 0)
 		return bad_attr(err, a, "max-size", v, "a size such as 500k, 64M or 1G (up to 4G)");
-	*out = (size_t)(d * mult);
 	return 0;
 }
 
@@ -226,73 +212,6 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	c->headers = a->headers;
 	c->nheaders = a->nheaders;
 	return 0;
-}
-
-/* ---- gzip ---- */
-
-int mt_gunzip(const char *body, size_t n, size_t max, char **out,
-    size_t *outn, struct mt_err *err)
-{
-	z_stream zs;
-	size_t cap = n * 4 + 4096, len = 0;
-	char *buf;
-	int rc = Z_OK;
-
-	*out = (char *)body;
-	*outn = n;
-	if (n < 2 || (unsigned char)body[0] != 0x1f || (unsigned char)body[1] != 0x8b)
-		return 0;
-	memset(&zs, 0, sizeof zs);
-	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-		mt_err_set(err, NULL, 0, "cannot start gzip decoding");
-		return -1;
-	}
-	if (cap > max + 1)
-		cap = max + 1;
-	buf = mt_xmalloc(cap + 1);
-	zs.next_in = (unsigned char *)body;
-	zs.avail_in = (uInt)n;   /* bodies are capped far below 4 GiB */
-	while (rc != Z_STREAM_END) {
-		if (len == cap) {
-			if (cap > max) {
-				mt_err_set(err, NULL, 0, "gzip body expands beyond %zu bytes "
-				    "(max-size)", max);
-				goto fail;
-			}
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			buf = mt_xrealloc(buf, cap + 1);
-		}
-		zs.next_out = (unsigned char *)buf + len;
-		zs.avail_out = (uInt)(cap - len);
-		rc = inflate(&zs, Z_NO_FLUSH);
-		len = cap - zs.avail_out;
-		if (rc == Z_STREAM_END && zs.avail_in > 0) {
-			/* Concatenated members, as gzip(1) writes them. */
-			if (inflateReset(&zs) != Z_OK)
-				break;
-			rc = Z_OK;
-		} else if (rc != Z_OK && !(rc == Z_BUF_ERROR && len == cap)) {
-			if (rc == Z_STREAM_END)
-				break;
-			mt_err_set(err, NULL, 0, "corrupt or truncated gzip body%s%s",
-			    zs.msg ? ": " : "", zs.msg ? zs.msg : "");
-			goto fail;
-		}
-	}
-	if (len > max) {
-		mt_err_set(err, NULL, 0, "gzip body expands beyond %zu bytes (max-size)", max);
-		goto fail;
-	}
-	inflateEnd(&zs);
-	buf[len] = '\0';
-	*out = buf;
-	*outn = len;
-	return 0;
-fail:
-	inflateEnd(&zs);
-	free(buf);
-	err->status = MT_EXIT_REJECTS;
-	return -1;
 }
 
 /* ---- readings ---- */

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#define ID_MAX 128
 /* A field and its name, for the helpers below; a literal key lets the
  * inline lookup hash it at compile time. */
 #define FIELD(rec, key) mt_rec_get(rec, key), key
@@ -66,14 +65,9 @@ static int get_id(const struct mt_field *f, const char *key, int required,
 	n = f->len;
 	if (n == 0)
 		return fail(err, "field \"%s\" is empty", key);
-	if (n > ID_MAX)
-		return fail(err, "field \"%s\" is longer than 128 bytes", key);
-	/* NUL too: an id becomes part of keys and, elsewhere, of paths */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)(*out)[i];
-		if (c < 0x20 || c == 0x7f)
-			return fail(err, "field \"%s\" has a control character", key);
-	}
+	/* the rule of configurations: an id becomes part of keys and paths */
+	if (!mt_id_validn(*out, n) || strlen(*out) != n)
+		return fail(err, "field \"%s\" is not an id (" MT_ID_RULE ")", key);
 	return 1;
 }
 

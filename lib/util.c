@@ -116,7 +116,8 @@ FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err)
 
 	*tmp = mt_xmalloc(n);
 	snprintf(*tmp, n, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	unlink(*tmp);     /* a leftover of a killed run with this pid */
+	fd = mt_create_fd(*tmp, O_WRONLY | O_TRUNC | O_EXCL, err);
 	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
 		mt_err_set(err, *tmp, 0, "cannot create: %s", strerror(errno));
 		if (fd >= 0)
@@ -287,3 +288,48 @@ void *mt_map_del(struct mt_map *m, const char *key, size_t klen)
 	return val;
 }
 
+/* Ids become parts of keys and of paths: letters, digits, '.', '_', '-',
+ * not starting with '.', at most MT_ID_MAX bytes.  A table, since every
+ * record's ids pass through here. */
+int mt_id_validn(const char *id, size_t n)
+{
+	static unsigned char ok[256];
+
+	if (!ok['a']) {
+		for (int c = 0; c < 256; c++)
+			ok[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+	}
+	if (n == 0 || n > MT_ID_MAX || id[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!ok[(unsigned char)id[i]])
+			return 0;
+	return 1;
+}
+
+int mt_id_valid(const char *id)
+{
+	return mt_id_validn(id, strlen(id));
+}
+
+int mt_parse_size(const char *s, size_t *out)
+{
+	char *end;
+	double d, mult = 1;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	d = strtod(s, &end);
+	if (*end == 'k' || *end == 'K')
+		mult = 1024, end++;
+	else if (*end == 'M')
+		mult = 1024 * 1024, end++;
+	else if (*end == 'G')
+		mult = 1024.0 * 1024 * 1024, end++;
+	if (end == s || *end != '\0' || !(d * mult >= 1) ||
+	    d * mult > 4.0 * 1024 * 1024 * 1024)
+		return -1;
+	*out = (size_t)(d * mult);
+	return 0;
+}

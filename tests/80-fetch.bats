@@ -277,7 +277,7 @@ two_way_feed() {
 	ln -s ../../secret.csv p/data/link.csv
 	participant '<meter id="hq-link" quantity="electricity"><connector type="csv" url="file:data/link.csv" kind="cumulative" unit="kWh"/></meter>'
 	run -1 meter-fetch -c p/participant.xml
-	[[ "$output" == *"meter hq-link: data/link.csv leads outside the participant directory"* ]]
+	[[ "$output" == *"meter-fetch: data/link.csv: meter hq-link: a symbolic link on the way (links are not followed in a participant's paths)"* ]]
 	[ "$(echo "$output" | grep -c '"meter":"hq-el"')" -eq 2 ]
 }
 
@@ -300,7 +300,7 @@ two_way_feed() {
 @test "configured: a failed meter stops no other and keeps its cursor" {
 	participant '<meter id="hq-gone" quantity="gas"><connector type="csv" url="file:data/gone.csv" kind="cumulative" unit="kWh"/></meter>'
 	run -1 meter-fetch -c p/participant.xml
-	[[ "$output" == *"meter-fetch: data/gone.csv: meter hq-gone: cannot open data/gone.csv: No such file or directory"* ]]
+	[[ "$output" == *"meter-fetch: data/gone.csv: meter hq-gone: cannot open: No such file or directory"* ]]
 	[ "$(echo "$output" | grep -c '"meter":"hq-el"')" -eq 2 ]
 	[ "$(jq -r .meter p/state/fetch-cursors.ndjson)" = hq-el ]
 }

@@ -42,7 +42,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 
 @test "http: a Cambridge CSV over HTTP reads as from the file" {
 	echo "b0 $(URL files/$CAM_FILE)" | participant
-	run -0 meter-fetch -c p/participant.xml
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
 	[ "$(echo "$output" | value_sum)" = "$(awk -F, 'NR > 1 { s += $2 } END { printf "%.6f\n", s }' "$FIX/$CAM_FILE")" ]
 	cmp "$FIX/$CAM_FILE" p/raw/*/*/*/b0/*.csv
@@ -51,7 +51,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 @test "http: gzip as Content-Encoding and as a gzip file body read the same" {
 	gzip -c "$FIX/$CAM_FILE" > "$BATS_TEST_DIRNAME/fixtures/.gz-body.csv.gz"
 	printf '%s\n' "enc $(URL gzip/$CAM_FILE)" "file $(URL files/.gz-body.csv.gz)" | participant
-	run -0 meter-fetch -c p/participant.xml
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	rm -f "$BATS_TEST_DIRNAME/fixtures/.gz-body.csv.gz"
 	[ "$(echo "$output" | grep -c '"meter":"enc"')" -eq "$(rows)" ]
 	[ "$(echo "$output" | grep '"meter":"enc"' | value_sum)" = "$(echo "$output" | grep '"meter":"file"' | value_sum)" ]
@@ -63,7 +63,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 @test "http: 503 with Retry-After twice, then success: three requests" {
 	echo "fl $(URL flaky/a503/2/503/$CAM_FILE)" | participant
 	SECONDS=0
-	run -0 meter-fetch -c p/participant.xml --retry-wait 0.05
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --retry-wait 0.05
 	# Retry-After: 1 is honoured over the 0.05 s backoff
 	[ "$SECONDS" -ge 2 ]
 	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
@@ -72,7 +72,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 
 @test "http: a 429 storm beyond the retries fails that meter only, cursor kept" {
 	printf '%s\n' "storm $(URL flaky/s429/9/429/$CAM_FILE) retries=\"1\"" "ok $(URL files/$CAM_FILE)" | participant
-	run -1 meter-fetch -c p/participant.xml --retry-wait 0.05 --retry-max 0.2
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --retry-wait 0.05 --retry-max 0.2
 	[[ "$output" == *"/flaky/s429/9/429/$CAM_FILE: meter storm: HTTP status 429 (after 2 attempts)"* ]]
 	[ "$(requests flaky/s429)" -eq 2 ]
 	[ "$(echo "$output" | grep -c '"meter":"ok"')" -eq "$(rows)" ]
@@ -81,7 +81,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 
 @test "http: 500 is retried with backoff, 404 is not" {
 	printf '%s\n' "e500 $(URL status/500) retries=\"2\"" "e404 $(URL status/404) retries=\"2\"" | participant
-	run -1 meter-fetch -c p/participant.xml --retry-wait 0.05
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --retry-wait 0.05
 	[ "$(requests status/500)" -eq 3 ]
 	[ "$(requests status/404)" -eq 1 ]
 	[[ "$output" == *"meter e404: HTTP status 404 (after 1 attempt)"* ]]
@@ -94,7 +94,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 		"reset $(URL reset/$CAM_FILE) retries=\"0\"" \
 		"cut $(URL truncated/$CAM_FILE) retries=\"0\"" \
 		"ok $(URL files/$CAM_FILE)" | participant
-	run -1 meter-fetch -c p/participant.xml --retry-wait 0.05
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --retry-wait 0.05
 	[[ "$output" == *"meter refused: "*"onnect"*"(after 2 attempts)"* ]]
 	# cut at the 1 s timeout, not after the server's 5 s stall
 	[[ "$output" == *"meter stall: "*"timed out after 1"[0-9][0-9][0-9]" milliseconds"*"(after 1 attempt)"* ]]
@@ -107,7 +107,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 @test "http: bodies over max-size and gzip bombs stop at the cap" {
 	printf '%s\n' "huge $(URL huge/8) max-size=\"1M\" retries=\"0\"" \
 		"bomb $(URL bomb/64) max-size=\"1M\" retries=\"0\"" | participant
-	run -1 meter-fetch -c p/participant.xml
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	[[ "$output" == *"meter huge: body larger than max-size (1048576 bytes)"* ]]
 	[[ "$output" == *"meter bomb: body larger than max-size (1048576 bytes)"* ]]
 	[[ "$output" != *'"ts"'* ]]
@@ -117,15 +117,15 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 @test "http: a gzip file body that inflates past max-size is refused" {
 	head -c 4000000 /dev/zero | gzip -c > "$BATS_TEST_DIRNAME/fixtures/.zeros.gz"
 	echo "z $(URL files/.zeros.gz) max-size=\"1M\"" | participant
-	run -1 meter-fetch -c p/participant.xml
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	rm -f "$BATS_TEST_DIRNAME/fixtures/.zeros.gz"
 	[[ "$output" == *"meter z: gzip body expands beyond 1048576 bytes (max-size)"* ]]
 }
 
 @test "http: {since} and {until} come from the cursor and the clock" {
 	echo "cur $(URL "files/$CAM_FILE?from={since}&amp;to={until}")" | participant
-	meter-fetch -c p/participant.xml --until 2030-01-01T00:00:00Z > /dev/null
-	meter-fetch -c p/participant.xml --until 2030-01-01T00:00:00Z > /dev/null
+	meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --until 2030-01-01T00:00:00Z > /dev/null
+	meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --until 2030-01-01T00:00:00Z > /dev/null
 	last=$(tail -1 "$FIX/$CAM_FILE" | cut -d, -f1 | tr ' ' T)Z
 	grep -o "from=[^&]*&to=[^	]*" "$BATS_FILE_TMPDIR/log" | tail -2 > got
 	[ "$(cat got)" = "$(printf 'from=1970-01-01T00:00:00Z&to=2030-01-01T00:00:00Z\nfrom=%s&to=2030-01-01T00:00:00Z' "$last")" ]
@@ -143,32 +143,32 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 	XML
 	export ACME_TOKEN=s3cr3t-t0ken
 	unset ACME_UNSET_VAR
-	run -1 meter-fetch -c p/participant.xml -r rej.ndjson --stats --progress
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml -r rej.ndjson --stats --progress
 	grep -q "Authorization: Bearer s3cr3t-t0ken" "$BATS_FILE_TMPDIR/log"
 	[[ "$output" == *"meter nosec: environment variable ACME_UNSET_VAR is not set (header X-Key)"* ]]
 	[[ "$output" == *"meter-fetch: 2/2 meters, $(rows) readings, 1 failed"* ]]
-	run -0 meter-fetch -c p/participant.xml --dry-run
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml --dry-run
 	[[ "$output" == *"?api_key=*"* ]]
 	! grep -rq -e s3cr3t -e k3y p/raw p/state rej.ndjson
 	! find p -name '*s3cr3t*' -o -name '*k3y*' | grep -q .
-	run meter-fetch -c p/participant.xml
+	run meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	[[ "$output" != *s3cr3t* ]]
 }
 
 @test "http: credentials from a netrc file in the participant directory" {
 	echo "n $(URL files/$CAM_FILE) netrc=\"netrc\"" | participant
 	printf 'machine 127.0.0.1 login acme password pa55w0rd\n' > p/netrc
-	run -0 meter-fetch -c p/participant.xml
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	grep -q "Authorization: Basic $(printf acme:pa55w0rd | base64)" "$BATS_FILE_TMPDIR/log"
 	[[ "$output" != *pa55w0rd* ]]
 	sed -i 's|netrc="netrc"|netrc="../netrc"|' p/participant.xml
-	run -2 meter-fetch -c p/participant.xml
+	run -2 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	[[ "$output" == *"meter n: ../netrc is outside the participant directory"* ]]
 }
 
 @test "http: 60 meters at once, all fetched, each archived once" {
 	for i in $(seq 60); do echo "m$i $(URL files/$CAM_FILE?m=$i)"; done | participant
-	run -0 meter-fetch -c p/participant.xml -j 8 --stats
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml -j 8 --stats
 	[[ "$output" == *"meters 60 fetched 60 failed 0 readings $((60 * $(rows))) rejected 0"* ]]
 	[ "$(find p/raw -type f | wc -l)" -eq 60 ]
 	[ "$(wc -l < p/state/fetch-cursors.ndjson)" -eq 60 ]
@@ -190,10 +190,10 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 	for _ in $(seq 100); do [ -s tls.port ] && break; sleep 0.05; done
 	url="https://127.0.0.1:$(cat tls.port)/files/$CAM_FILE"
 	echo "s $url retries=\"0\"" | participant
-	run -1 meter-fetch -c p/participant.xml
+	run -1 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	[[ "$output" == *"meter s: "*"certificate"* ]]
 	cp cert.pem p/ca.pem
 	echo "s $url ca-file=\"ca.pem\"" | participant
-	run -0 meter-fetch -c p/participant.xml
+	run -0 meter-fetch --allow-net 127.0.0.0/8 -c p/participant.xml
 	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
 }

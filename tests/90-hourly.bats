@@ -153,7 +153,7 @@ reveal() {
 	[ -f $in/failed/foreign.ndjson ]
 	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM meter_hour WHERE participant = 'greenbutton' AND meter = 'b1-gas'")" -eq 0 ]
 	rej=$(ls r/participants/cambridge/rejects/*.ndjson)
-	[ "$(jq -r 'select(.source | endswith("foreign.ndjson")) | .error' $rej | sort -u)" = "not a record of participant cambridge" ]
+	[ "$(jq -r 'select(.source | endswith("foreign.ndjson")) | .error' $rej | sort -u)" = "not a record of participant cambridge (-p)" ]
 }
 
 @test "backfill: a day again from the raw archive gives the same meter hours" {
