@@ -193,7 +193,7 @@ static int load_co2(struct ctx *c, const struct mt_config *cfg)
 			continue;
 		if ((s = mt_series_load(cfg->dir, k->co2_series, &err)) == NULL) {
 			mt_diag(cfg->path, k->line, "co2-series %s: %s", err.file, err.msg);
-			return err.status;
+			return err.status == MT_EXIT_IO ? MT_EXIT_IO : MT_EXIT_USAGE;
 		}
 		snprintf(name, sizeof name, "%s/%s", cfg->id, k->id);
 		c->co2[c->nco2].name = mt_xstrdup(name);

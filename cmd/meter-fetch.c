@@ -27,7 +27,7 @@ struct opts {
 	const char *config, *type, *participant, *meter, *property, *quantity;
 	const char *archive, *state, *rejects, *secrets;
 	struct mt_netlist *allow;       /* internal ranges the operator allows */
-	long max_timeout_ms, max_connect_ms;   /* ceilings on a participant's */
+	long max_timeout_ms;                    /* ceilings on a participant's */
 	int max_retries;                        /* connector settings */
 	size_t max_size;
 	char *attrs[2 * OPTS_MAX + 1];
@@ -209,7 +209,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->retry_base = 1;
 	o->retry_max = 60;
 	o->max_timeout_ms = 10 * 60 * 1000L;
-	o->max_connect_ms = 60 * 1000L;
 	o->max_retries = 5;
 	o->max_size = 256 * 1024 * 1024;
 	while ((c = getopt_long(argc, argv, "c:hj:m:o:p:P:qQ:r:t:", longopts, NULL)) != -1) {
@@ -373,10 +372,10 @@ static int within_limits(const struct run *r, struct job *j, long line)
 	const struct opts *o = r->o;
 	const struct mt_conn *c = &j->conn;
 
-	if (c->timeout_ms > o->max_timeout_ms || c->connect_timeout_ms > o->max_connect_ms)
+	if (c->timeout_ms > o->max_timeout_ms || c->connect_timeout_ms > o->max_timeout_ms)
 		return setup_error(r, line, "meter %s: a timeout above the operator's "
-		    "limit of %lds (connect: %lds; meter-fetch --max-timeout)", j->meter,
-		    o->max_timeout_ms / 1000, o->max_connect_ms / 1000);
+		    "limit of %lds (meter-fetch --max-timeout)", j->meter,
+		    o->max_timeout_ms / 1000);
 	if (c->retries > o->max_retries)
 		return setup_error(r, line, "meter %s: retries=\"%d\" is above the "
 		    "operator's limit of %d (meter-fetch --max-retries)", j->meter,

@@ -12,6 +12,7 @@ Serves files from --root and misbehaves on request, by path:
   /reset/NAME              sends half, then resets the connection
   /huge/MB                 MB megabytes of CSV rows
   /bomb/MB                 gzip Content-Encoding that inflates to MB MB
+  /redirect?to=URL         302 to URL
 With --tls CERT KEY it speaks HTTPS.  Every request is logged to --log as "PATH<TAB>HEADER: value|..." so tests
 can check what was sent (and that secrets went only where they belong).
 """
@@ -107,6 +108,10 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if kind == "redirect":
+            from urllib.parse import parse_qs, urlsplit
+            to = parse_qs(urlsplit(self.path).query).get("to", [""])[0]
+            return self.send(302, b"moved\n", [("Location", to)])
         if kind == "bomb":
             body = gzip.compress(b"0" * (int(rest[0]) * 1024 * 1024))
             return self.send(200, body, [("Content-Encoding", "gzip")])
