@@ -329,12 +329,17 @@ b.ndjson"
 		[[ "$output" == *"meter e0-api: "*"operator's limit"* ]]
 	done
 	run -0 meter-fetch -p evil -c $E/participant.xml --max-timeout 1d --max-retries 20 --max-size 4G --dry-run
-	# a source that stalls: the run's time limit ends evil's run, the others go on
-	evil_xml "<meter id=\"e0-api\" quantity=\"electricity\"><connector type=\"csv\" url=\"http://127.0.0.1:$(PORT)/slow/60/cambridge-b0-electricity-2019-01.csv\" kind=\"interval\" duration=\"1h\" unit=\"kWh\" timeout=\"5m\"/></meter>"
+	# a source that stalls: the run's time limit ends evil's run, the others
+	# (here one with a meter of its own, quick on any machine) go on
+	evil_xml "<meter id=\"e0-api\" quantity=\"electricity\"><connector type=\"csv\" url=\"http://127.0.0.1:$(PORT)/slow/300/cambridge-b0-electricity-2019-01.csv\" kind=\"interval\" duration=\"1h\" unit=\"kWh\" timeout=\"5m\"/></meter>"
 	echo "--allow-net 127.0.0.0/8" > r/context/fetch.args
-	run -1 sh "$HOURLY" -j 2 --run-limit 5s r
-	[[ "$output" == *"evil: failed: the run's time limit (5 s) ran out in meter-fetch"* ]]
-	[[ "$output" == *"greenbutton: ok"* ]]
+	sh "$INIT" --participant calm r > /dev/null
+	mkdir r/participants/calm/data
+	echo 'datetime,kwh' > r/participants/calm/data/el.csv
+	sed -e 's/"evil" name="Evil"/"calm" name="Calm"/' -e '/e0-api/d' $E/participant.xml > r/participants/calm/participant.xml
+	run -1 sh "$HOURLY" -j 2 --run-limit 10s r evil calm
+	[[ "$output" == *"evil: failed: the run's time limit (10 s) ran out in meter-fetch"* ]]
+	[[ "$output" == *"calm: ok"* ]]
 	[ "$(evil_status)" = failed ]
 	victim_untouched
 }
