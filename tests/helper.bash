@@ -24,6 +24,28 @@ hours() {
 	jq -r '[.hour, .value, .quality, .coverage] | @tsv' "$@" | tr '\t' ' '
 }
 
+# kill_running PID [TARGET]: SIGKILL to TARGET (default PID), only while
+# PID is still running (neither finished nor a zombie); true when the kill
+# landed, so a loop can count the kills that really interrupted something
+kill_running() {
+	local state
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$state" ] && [ "$state" != Z ] || return 1
+	kill -9 -- "${2:-$1}" 2>/dev/null
+}
+
+# seconds a command takes, as a decimal: kill tests sleep fractions of it,
+# so that their kills land mid-run on a fast machine and under valgrind
+seconds_of() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" > /dev/null
+	t1=$(date +%s%N)
+	awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", d / 1e9 }'
+}
+# fraction K/10 of seconds S
+tenths() { awk -v s="$1" -v k="$2" 'BEGIN { printf "%.3f\n", s * k / 10 }'; }
+
 # sum of .value over a file of records, by awk
 value_sum() {
 	jq -r '.value' "$@" | awk '{ s += $1 } END { printf "%.6f\n", s }'
