@@ -36,7 +36,7 @@ LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm
 
 PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox
 SCRIPTS = meter-hourly meter-init
-LIB_SRC = $(wildcard lib/*.c)
+LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 MAN1 = $(wildcard man/*.1)
 MAN5 = $(wildcard man/*.5)
@@ -44,11 +44,11 @@ MAN7 = $(wildcard man/*.7)
 
 all: $(PROGS:%=$(BIN)/%)
 
-$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/schema.sql.h
+$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/conn/types.def lib/warehouse/schema.sql.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/cmd/%.o: cmd/%.c lib/meter.h
+$(BUILD)/cmd/%.o: cmd/%.c lib/meter.h lib/conn/types.def
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -16,22 +16,23 @@ struct opts {
 	const char *rejects, *db, *participant;
 	const char *configs[CONFIGS_MAX];
 	size_t nconfigs;
-	int quiet, stats;
+	int quiet, stats, check;
 	int64_t window_ms;
 };
 
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-aggregate [-q] [-c participant.xml]... [-p participant]\n"
+	    "usage: meter-aggregate [-q] [-c participant.xml]... [-p participant] [--check]\n"
 	    "                       [--db database] [-r rejects] [--window dur]\n"
 	    "                       [--stats] [file ...]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_DB = 256, O_WINDOW, O_STATS, O_VERS };
+	enum { O_DB = 256, O_WINDOW, O_STATS, O_VERS, O_CHECK };
 	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, O_DB },
 		{ "help", no_argument, NULL, 'h' },
@@ -70,6 +71,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->window_ms = sec * 1000;
 			break;
 		case O_STATS: o->stats = 1; break;
+		case O_CHECK: o->check = 1; break;
 		case O_VERS:
 			printf("meter-aggregate %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
@@ -152,6 +154,9 @@ int main(int argc, char **argv)
 	}
 	argc -= first;
 	argv += first;
+	if (o.check)
+		return mt_finish_stdout(o.nconfigs == 0 ? MT_EXIT_USAGE :
+		    mt_cli_check(o.nconfigs, o.configs, o.participant));
 	if ((status = load_configs(&o, cfgs)) != MT_EXIT_OK)
 		goto done;
 	if (mt_rejects_open(&rj, o.rejects, &err) < 0) {
@@ -173,13 +178,8 @@ int main(int argc, char **argv)
 			    mt_agg_stats(a)->in, mt_agg_stats(a)->out,
 			    mt_agg_stats(a)->merged, mt_agg_stats(a)->rejected,
 			    mt_agg_stats(a)->completed, mt_agg_stats(a)->late);
-		if (rj.count > 0 && o.rejects == NULL && !o.quiet)
-			mt_warnx("%ld records rejected", rj.count);
 	}
-	if (mt_rejects_close(&rj) < 0 && status < MT_EXIT_IO) {
-		mt_warnx("cannot write rejects file %s", o.rejects);
-		status = MT_EXIT_IO;
-	}
+	status = mt_cli_finish(&rj, o.rejects, status);
 done:
 	mt_agg_free(a);
 	mt_out_free(out);

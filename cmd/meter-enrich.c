@@ -23,7 +23,7 @@ struct opts {
 	const char *configs[LIST_MAX], *holidays[LIST_MAX], *weather[LIST_MAX];
 	size_t nconfigs, nholidays, nweather;
 	double hdd_base, cdd_base;
-	int quiet, stats;
+	int quiet, stats, check;
 };
 
 /* A zone's local clock for the last hour asked, with its fields rendered:
@@ -85,7 +85,7 @@ struct ctx {
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-enrich [-q] -c participant.xml ... [-p participant]\n"
+	    "usage: meter-enrich [-q] -c participant.xml ... [-p participant] [--check]\n"
 	    "                    [--holidays region=file]...\n"
 	    "                    [--weather region=file]... [--hdd-base c] [--cdd-base c]\n"
 	    "                    [-r rejects] [--stats] [file ...]\n");
@@ -107,9 +107,10 @@ static int add_list(const char **list, size_t *n, const char *v, const char *opt
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_HOL = 256, O_WEA, O_HDD, O_CDD, O_STATS, O_VERS };
+	enum { O_HOL = 256, O_WEA, O_HDD, O_CDD, O_STATS, O_VERS, O_CHECK };
 	static const struct option longopts[] = {
 		{ "cdd-base", required_argument, NULL, O_CDD },
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "config", required_argument, NULL, 'c' },
 		{ "hdd-base", required_argument, NULL, O_HDD },
 		{ "help", no_argument, NULL, 'h' },
@@ -143,6 +144,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_STATS: o->stats = 1; break;
+		case O_CHECK: o->check = 1; break;
 		case O_VERS:
 			printf("meter-enrich %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
@@ -619,6 +621,8 @@ int main(int argc, char **argv)
 	}
 	argc -= first;
 	argv += first;
+	if (o.check)
+		return mt_finish_stdout(mt_cli_check(o.nconfigs, o.configs, o.participant));
 	if ((status = load_context(&c, &o)) != MT_EXIT_OK) {
 		free_context(&c);
 		return status;
@@ -631,14 +635,9 @@ int main(int argc, char **argv)
 	rj.quiet = o.quiet;
 	out = mt_out_new(stdout);
 	status = run(&c, out, o.participant, argc, argv, &rj);
-	if (status == MT_EXIT_OK && rj.count > 0)
-		status = MT_EXIT_REJECTS;
 	if (o.stats)
 		mt_warnx("in %ld out %ld merged 0 rejected %ld", c.in, c.out, c.rejected);
-	if (rj.count > 0 && o.rejects == NULL && !o.quiet)
-		mt_warnx("%ld records rejected", rj.count);
-	if (mt_rejects_close(&rj) < 0 && status < MT_EXIT_IO)
-		status = MT_EXIT_IO;
+	status = mt_cli_finish(&rj, o.rejects, status);
 	mt_out_free(out);
 	free_context(&c);
 	return mt_finish_stdout(status);

@@ -15,7 +15,7 @@
 struct opts {
 	const char *rejects, *config, *participant;
 	long batch;
-	int quiet, stats, progress, runs;
+	int quiet, stats, progress, runs, check;
 };
 
 struct counts {
@@ -28,14 +28,16 @@ static void usage(FILE *fp)
 	    "usage: meter-load [-q] [-p participant] [-r rejects] [--batch n] [--stats]\n"
 	    "                  [--progress] database [file ...]\n"
 	    "       meter-load -c participant.xml [-p participant] database\n"
+	    "       meter-load -c participant.xml [-p participant] --check\n"
 	    "       meter-load --runs database [file ...]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS, O_RUNS };
+	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS, O_RUNS, O_CHECK };
 	static const struct option longopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "participant", required_argument, NULL, 'p' },
@@ -69,13 +71,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_STATS: o->stats = 1; break;
 		case O_PROG: o->progress = 1; break;
 		case O_RUNS: o->runs = 1; break;
+		case O_CHECK: o->check = 1; break;
 		case O_VERS:
 			printf("meter-load %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
 		default: return -1;
 		}
 	}
-	if (optind >= argc) {
+	if (o->check && o->config == NULL) {
+		mt_warnx("--check checks a configuration: give -c");
+		return -1;
+	}
+	if (optind >= argc && !o->check) {
 		mt_warnx("no database given");
 		return -1;
 	}
@@ -261,6 +268,8 @@ int main(int argc, char **argv)
 	}
 	argc -= first;
 	argv += first;
+	if (o.check)
+		return mt_finish_stdout(mt_cli_check(1, &o.config, o.participant));
 	if (mt_rejects_open(&rj, o.rejects, &err) < 0) {
 		mt_diag_err(&err);
 		return MT_EXIT_IO;
@@ -278,8 +287,7 @@ int main(int argc, char **argv)
 	if (cfg != NULL) {
 		status = load_config(db, cfg);
 		mt_db_close(db);
-		mt_rejects_close(&rj);
-		return mt_finish_stdout(status);
+		return mt_finish_stdout(mt_cli_finish(&rj, o.rejects, status));
 	}
 	if (argc == 1) {
 		argc = 2;
@@ -289,16 +297,8 @@ int main(int argc, char **argv)
 		if (load_file(db, argv[i], &o, &rj, &n) < 0)
 			status = MT_EXIT_IO;
 	mt_db_close(db);
-	if (status == MT_EXIT_OK && rj.count > 0)
-		status = MT_EXIT_REJECTS;
 	if (o.stats)
 		mt_warnx("in %ld out %ld merged 0 rejected %ld", n.in, n.loaded,
 		    n.rejected);
-	if (rj.count > 0 && o.rejects == NULL && !o.quiet)
-		mt_warnx("%ld records rejected", rj.count);
-	if (mt_rejects_close(&rj) < 0 && status < MT_EXIT_IO) {
-		mt_warnx("cannot write rejects file %s", o.rejects);
-		status = MT_EXIT_IO;
-	}
-	return mt_finish_stdout(status);
+	return mt_finish_stdout(mt_cli_finish(&rj, o.rejects, status));
 }

@@ -106,20 +106,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return optind;
 }
 
-static void on_reject(void *ctx, const char *source, long line,
-    const char *text, size_t len, const char *reason)
-{
-	mt_reject(ctx, source, line, text, len, reason);
-}
-
-static void on_notice(void *ctx, const char *source, long line, const char *msg)
-{
-	const struct mt_rejects *rj = ctx;
-
-	if (!rj->quiet)
-		mt_diag(source, line, "%s", msg);
-}
-
 /* Every input can be read before any is processed, so a typo in a file
  * name does not leave half a run behind. */
 static int check_inputs(int n, char **files)
@@ -247,20 +233,13 @@ int main(int argc, char **argv)
 	    (o.state != NULL && (statefile = state_path(o.state)) == NULL))
 		goto done;
 	out = mt_out_new(stdout);
-	s = mt_std_new(&o.std, &(struct mt_std_hooks){ &rj, on_reject, on_notice }, out);
+	s = mt_std_new(&o.std, &rj, out);
 	if (statefile == NULL || load_state(s, statefile) == 0)
 		status = run(s, out, argc, argv, statefile, &o);
-	if (status == MT_EXIT_OK && rj.count > 0)
-		status = MT_EXIT_REJECTS;
 	if (o.stats)
 		print_stats(mt_std_stats(s));
-	if (rj.count > 0 && o.rejects == NULL && !o.quiet)
-		mt_warnx("%ld records rejected", rj.count);
 done:
-	if (mt_rejects_close(&rj) < 0 && status < MT_EXIT_IO) {
-		mt_warnx("cannot write rejects file %s", o.rejects);
-		status = MT_EXIT_IO;
-	}
+	status = mt_cli_finish(&rj, o.rejects, status);
 	mt_std_free(s);
 	mt_out_free(out);
 	mt_zone_free(o.std.zone);

@@ -2,20 +2,14 @@
  * behind them. */
 #include "fuzz.h"
 
-static void reject(void *ctx, const char *source, long line, const char *text,
-    size_t len, const char *reason)
-{
-	(void)ctx, (void)source, (void)line, (void)text, (void)len, (void)reason;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	struct mt_err err;
 	struct mt_ndjson *r = mt_ndjson_open(fuzz_file(d, n, ".ndjson"), &err);
 	struct mt_std_opts o = { .lateness_ms = 2 * 86400000LL, .max_gap_ms = 86400000LL };
-	struct mt_std_hooks hooks = { NULL, reject, NULL };
+	struct mt_rejects rj = { .quiet = 1 };
 	struct mt_out *out = mt_out_new(fuzz_null());
-	struct mt_std *s = mt_std_new(&o, &hooks, out);
+	struct mt_std *s = mt_std_new(&o, &rj, out);
 	struct mt_rec *rec = malloc(sizeof *rec);
 	struct mt_reading rd;
 	struct mt_meter_hour mh;

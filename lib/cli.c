@@ -143,10 +143,27 @@ int mt_rejects_open(struct mt_rejects *rj, const char *path, struct mt_err *err)
 	return 0;
 }
 
+int mt_cli_finish(struct mt_rejects *rj, const char *path, int status)
+{
+	if (rj->count > 0 && rj->fp == NULL && !rj->quiet)
+		mt_warnx("%ld record%s rejected", rj->count, rj->count == 1 ? "" : "s");
+	if (mt_rejects_close(rj) < 0) {
+		mt_warnx("cannot write rejects file %s: %s", path,
+		    rj->error ? strerror(rj->error) : "write error");
+		if (status < MT_EXIT_IO)
+			status = MT_EXIT_IO;
+	}
+	if (status == MT_EXIT_OK && rj->count > 0)
+		status = MT_EXIT_REJECTS;
+	return status;
+}
+
 int mt_rejects_close(struct mt_rejects *rj)
 {
 	int rc = 0;
 
+	if (rj->fp != NULL && fflush(rj->fp) != 0 && !rj->error)
+		rj->error = errno;
 	if (rj->fp != NULL && (fclose(rj->fp) != 0 || rj->failed))
 		rc = -1;
 	rj->fp = NULL;
@@ -170,12 +187,22 @@ void mt_reject(struct mt_rejects *rj, const char *source, long line,
 		p += mt_json_escape(p, text, len);
 		*p++ = '}';
 		*p++ = '\n';
-		if (fwrite(buf, 1, (size_t)(p - buf), rj->fp) != (size_t)(p - buf))
+		if (fwrite(buf, 1, (size_t)(p - buf), rj->fp) != (size_t)(p - buf)) {
 			rj->failed = 1;
+			if (!rj->error)
+				rj->error = errno;
+		}
 		free(buf);
 	} else if (!rj->quiet) {
 		mt_diag(source, line, "%s", reason);
 	}
+}
+
+void mt_notice(const struct mt_rejects *rj, const char *source, long line,
+    const char *msg)
+{
+	if (!rj->quiet)
+		mt_diag(source, line, "%s", msg);
 }
 
 void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
@@ -239,4 +266,21 @@ int mt_cli_each_record(int nfiles, char **files, const char *participant,
 		if (each_in_file(files[i], participant, fn, bad, ctx) < 0)
 			return -1;
 	return 0;
+}
+
+int mt_cli_check(size_t n, const char *const *paths, const char *participant)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct mt_err err;
+		struct mt_config *cfg = mt_config_load_for(paths[i], participant, &err);
+		char what[400];
+		if (cfg == NULL) {
+			mt_diag_err(&err);
+			return err.status;
+		}
+		mt_config_describe(cfg, what, sizeof what);
+		printf("%s: participant %s: %s: good\n", paths[i], cfg->id, what);
+		mt_config_free(cfg);
+	}
+	return MT_EXIT_OK;
 }

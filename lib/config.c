@@ -45,6 +45,26 @@ static int fail_at(struct loader *ld, xmlNode *n, const char *fmt, ...)
 	return -1;
 }
 
+static int fail_line(struct loader *ld, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A failure found after the element was read: the message carries the
+ * element itself. */
+static int fail_line(struct loader *ld, long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ld->failed++)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
+	va_end(ap);
+	snprintf(ld->err->file, sizeof ld->err->file, "%s", ld->path);
+	ld->err->line = line;
+	ld->err->status = MT_EXIT_USAGE;
+	return -1;
+}
+
 /* ---- attributes ---- */
 
 static const char *attr(xmlNode *n, const char *name)
@@ -259,6 +279,23 @@ static int header(struct loader *ld, xmlNode *n, struct mt_connector *c)
 	return 0;
 }
 
+/* The connector's settings and what they must agree on with their meter,
+ * checked here so that every program that reads the configuration refuses
+ * the same mistakes with the same message. */
+static int connector_settings(struct loader *ld, struct mt_meter_cfg *m)
+{
+	const struct mt_connector *c = m->connector;
+	struct mt_conn conn;
+	struct mt_err err;
+
+	if (mt_conn_parse(&conn, c, NULL, &err) < 0)
+		return fail_line(ld, c->line, "%s", err.msg);
+	if (mt_conn_check(&conn, m->q, m->kind, m->unit, &err) < 0 ||
+	    mt_conn_check_url(&conn, &err) < 0)
+		return fail_line(ld, c->line, "<connector>: meter %s: %s", m->id, err.msg);
+	return 0;
+}
+
 static int connector(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
 {
 	struct mt_connector *c;
@@ -266,8 +303,6 @@ static int connector(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
 
 	if (m->connector != NULL)
 		return fail_at(ld, n, "a meter has one connector");
-	if (check_attrs(ld, n, mt_conn_attr_names()) < 0)
-		return -1;
 	c = m->connector = mt_xcalloc(1, sizeof *c);
 	c->line = xmlGetLineNo(n);
 	if ((c->type = need(ld, n, "type")) == NULL)
@@ -287,7 +322,7 @@ static int connector(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
 		    (k > 0 && header(ld, ch, c) < 0))
 			return -1;
 	}
-	return 0;
+	return connector_settings(ld, m);
 }
 
 static int meter_fields(struct loader *ld, xmlNode *n, struct mt_meter_cfg *m)
@@ -654,10 +689,50 @@ struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg, const char *id
 	return i ? &cfg->meters[i - 1] : NULL;
 }
 
-const char *mt_connector_attr(const struct mt_connector *c, const char *name)
+static void count(char *buf, size_t cap, size_t n, const char *one,
+    const char *many)
 {
-	for (size_t i = 0; c->attrs[i] != NULL; i += 2)
-		if (strcmp(c->attrs[i], name) == 0)
-			return c->attrs[i + 1];
-	return NULL;
+	snprintf(buf + strlen(buf), cap - strlen(buf), "%s%zu %s",
+	    buf[0] ? ", " : "", n, n == 1 ? one : many);
+}
+
+/* "csv", or "csv 2, json 1" when there are several types */
+static void connector_types(const struct mt_config *cfg, char *buf, size_t cap,
+    size_t *nconn)
+{
+	size_t per_type[MT_CONN_TYPES] = { 0 };
+
+	*nconn = 0;
+	for (size_t i = 0; i < cfg->nmeters; i++) {
+		const struct mt_connector *c = cfg->meters[i].connector;
+		int t = c ? mt_conn_type_find(c->type) : -1;
+		if (t >= 0) {
+			per_type[t]++;
+			(*nconn)++;
+		}
+	}
+	buf[0] = '\0';
+	for (int t = 0; t < MT_CONN_TYPES; t++) {
+		if (per_type[t] == 0)
+			continue;
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? ", " : "",
+		    mt_conn_type_name((enum mt_conn_type)t));
+		if (per_type[t] != *nconn)
+			snprintf(buf + strlen(buf), cap - strlen(buf), " %zu", per_type[t]);
+	}
+}
+
+void mt_config_describe(const struct mt_config *cfg, char *buf, size_t cap)
+{
+	char types[200];
+	size_t nconn;
+
+	connector_types(cfg, types, sizeof types, &nconn);
+	buf[0] = '\0';
+	count(buf, cap, cfg->nproperties, "property", "properties");
+	count(buf, cap, cfg->nmeters, "meter", "meters");
+	count(buf, cap, nconn, "connector", "connectors");
+	if (types[0])
+		snprintf(buf + strlen(buf), cap - strlen(buf), " (%s)", types);
+	count(buf, cap, cfg->ncontracts, "contract", "contracts");
 }

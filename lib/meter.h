@@ -341,6 +341,9 @@ typedef void (*mt_badline_fn)(void *ctx, const struct mt_rec *rec,
     const char *why);
 int mt_cli_each_record(int nfiles, char **files, const char *participant,
     mt_record_fn fn, mt_badline_fn bad, void *ctx);
+/* --check: load and validate each configuration (of participant, when
+ * not NULL), say what it holds on stdout; the exit status. */
+int mt_cli_check(size_t n, const char *const *paths, const char *participant);
 /* Report a failed write to stdout (errno says why), once per process. */
 void mt_stdout_error(void);
 /* Close stdout and report a failed write: MT_EXIT_IO, or status unchanged. */
@@ -354,13 +357,23 @@ struct mt_rejects {
 	int quiet;        /* -q: no per-reject diagnostics */
 	long count;
 	int failed;       /* writing the rejects file failed */
+	int error;        /* the errno it failed with, 0 unknown */
 };
 int mt_rejects_open(struct mt_rejects *rj, const char *path, struct mt_err *err);
 int mt_rejects_close(struct mt_rejects *rj);
+/* The end every program shares: "N records rejected" when they went to
+ * stderr and not -q, the rejects file closed (a failed write reported as
+ * "cannot write rejects file PATH", exit 3), and the status rule: 1 when
+ * anything was rejected and nothing worse happened.  Returns the status;
+ * then mt_finish_stdout. */
+int mt_cli_finish(struct mt_rejects *rj, const char *path, int status);
 void mt_reject(struct mt_rejects *rj, const char *source, long line,
     const char *text, size_t len, const char *reason);
 void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
     const char *reason);
+/* Worth a diagnostic, not a reject (a reset, a gap): on stderr unless -q. */
+void mt_notice(const struct mt_rejects *rj, const char *source, long line,
+    const char *msg);
 
 /* ---- record.c: the record contracts (meter-records(5)) ---- */
 enum mt_kind { MT_CUMULATIVE, MT_INTERVAL, MT_INSTANT };
@@ -448,21 +461,11 @@ struct mt_std_stats {
 	long resets, rollovers, noise, gaps;
 };
 
-/* What the engine tells its program about, beside the output records. */
-struct mt_std_hooks {
-	void *ctx;
-	/* a record that goes to the rejects; text may be a reconstruction */
-	void (*reject)(void *ctx, const char *source, long line,
-	    const char *text, size_t len, const char *reason);
-	/* something worth a diagnostic that is not a reject (reset, gap);
-	 * may be NULL */
-	void (*notice)(void *ctx, const char *source, long line,
-	    const char *msg);
-};
-
 struct mt_std;
+/* Rejects go to rj; what is worth a diagnostic but is no reject (a reset,
+ * a gap) to mt_notice. */
 struct mt_std *mt_std_new(const struct mt_std_opts *opts,
-    const struct mt_std_hooks *hooks, struct mt_out *out);
+    struct mt_rejects *rj, struct mt_out *out);
 void mt_std_free(struct mt_std *s);
 /* Feed one parsed input record (raw reading or meter hour). */
 void mt_std_add(struct mt_std *s, const struct mt_rec *rec);
@@ -556,11 +559,12 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err);
 struct mt_config *mt_config_load_for(const char *path, const char *participant,
     struct mt_err *err);
 void mt_config_free(struct mt_config *cfg);
+/* "2 properties, 5 meters, 3 connectors (csv 2, json 1), 1 contract" */
+void mt_config_describe(const struct mt_config *cfg, char *buf, size_t cap);
 struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
     const char *id);
 struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg,
     const char *id);
-const char *mt_connector_attr(const struct mt_connector *c, const char *name);
 
 /* ---- xml.c: XML without network, DTDs or entities ---- */
 struct _xmlDoc;
@@ -570,7 +574,13 @@ struct _xmlDoc *mt_xml_read(const char *name, const char *buf, size_t n,
     struct mt_err *err);
 
 /* ---- payload.c: connector settings, and readings out of payloads ---- */
-enum mt_conn_type { MT_CONN_CSV, MT_CONN_JSON, MT_CONN_GREENBUTTON };
+/* The connector table (conn/types.def): one value per row. */
+enum mt_conn_type {
+#define MT_CONNECTOR(id, name, ext, attrs, parse) MT_CONN_##id,
+#include "conn/types.def"
+#undef MT_CONNECTOR
+	MT_CONN_TYPES
+};
 enum mt_time_format { MT_TF_ISO, MT_TF_EPOCH, MT_TF_EPOCH_MS };
 
 /* A connector's attributes (meter-config(5)), checked and parsed once;
@@ -593,13 +603,31 @@ struct mt_conn {
 	size_t nheaders;
 };
 
-/* The attribute names a <connector> knows (and meter-fetch's -o keys),
- * NULL-terminated. */
-const char *const *mt_conn_attr_names(void);
+/* A type by name (its enum value), or -1. */
+int mt_conn_type_find(const char *name);
+const char *mt_conn_type_name(enum mt_conn_type t);
+/* The archive's file extension for a payload of the type. */
+const char *mt_conn_extension(enum mt_conn_type t);
+/* "csv, json or greenbutton", for messages. */
+void mt_conn_types_text(char *buf, size_t cap);
+/* Whether a <connector> of the type (an enum value, or -1 for any type)
+ * takes the attribute (also meter-fetch's -o keys). */
+int mt_conn_attr_known(int type, const char *name);
+/* A <connector>'s attribute as given, or NULL. */
+const char *mt_connector_attr(const struct mt_connector *c, const char *name);
 /* Check and parse; zone_default is the property's or participant's zone
  * for naive times.  err->status is MT_EXIT_USAGE on a bad value. */
 int mt_conn_parse(struct mt_conn *c, const struct mt_connector *attrs,
     const char *zone_default, struct mt_err *err);
+
+/* What a connector's settings must agree on with its meter (kind,
+ * duration, a unit of the meter's quantity; q may be NULL). */
+int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
+    const char *meter_kind, const char *meter_unit, struct mt_err *err);
+
+/* A participant's URL and paths: http, https or file, no credentials,
+ * files inside its directory by their letters. */
+int mt_conn_check_url(const struct mt_conn *c, struct mt_err *err);
 
 /* Whom a payload's readings belong to, which of them to emit, and what
  * came of it. */
@@ -624,7 +652,8 @@ struct mt_emit {
 #define MT_TIME_MIN INT64_MIN
 #define MT_TIME_MAX INT64_MAX
 
-/* Parse a payload (gzip already undone) and emit its readings.  A bad
+/* Parse a payload (gzip undone first, up to c->max_size) with its type's
+ * parser from the connector table, and emit its readings.  A bad
  * row or element is rejected and counted; -1 means the payload as a whole
  * is malformed (err says why and where), and what was written to e->out
  * must be discarded. */
@@ -717,6 +746,70 @@ typedef void (*mt_fetch_done_fn)(void *ctx, struct mt_fetch *f);
 int mt_http_fetch_all(struct mt_fetch **fs, size_t n,
     const struct mt_http_opts *o, mt_fetch_done_fn done, void *ctx,
     struct mt_err *err);
+
+/* ---- fetch.c: meter-fetch's engine ---- */
+struct mt_fetcher_opts {
+	const char *config;            /* participant.xml, or NULL: ad hoc */
+	const char *participant;       /* -p: the configuration's id, or the
+	                                * readings' participant ad hoc */
+	const char *type;              /* ad hoc: -t, its -o attributes */
+	char **attrs;                  /* name, value, ..., NULL */
+	const char *meter, *property, *quantity;   /* -m -P -Q */
+	const char **select;           /* --meter ids (with -c) */
+	size_t nselect;
+	const char *archive, *state, *secrets;
+	const struct mt_netlist *allow;
+	long max_timeout_ms;           /* the operator's ceilings */
+	int max_retries;
+	size_t max_size;
+	mt_time_t since, until;
+	int has_since, has_until;
+	int parallel, replay;
+	double retry_base, retry_max;
+};
+
+struct mt_fetcher_stats {
+	long meters, done, failed, readings, skipped, filtered;
+};
+
+/* What the engine tells its program, beside the records. */
+struct mt_fetcher_hooks {
+	void *ctx;
+	/* a meter failed; where is a path or URL fit to show, or NULL */
+	void (*failed)(void *ctx, const char *where, long line, const char *meter,
+	    const char *why);
+	/* after each meter, and once at the end (last set); may be NULL */
+	void (*progress)(void *ctx, const struct mt_fetcher_stats *st, int last);
+};
+
+/* One planned meter, as a dry run shows it. */
+struct mt_fetcher_job {
+	const char *meter, *type, *shown;
+	int has_cursor;
+	mt_time_t cursor;
+};
+
+struct mt_fetcher;
+/* The meters to fetch: of the configuration, of the arguments (ad hoc,
+ * URLs or files), or the archived payloads to replay.  NULL with err
+ * (MT_EXIT_USAGE: a bad configuration or option). */
+struct mt_fetcher *mt_fetcher_new(const struct mt_fetcher_opts *o, int nargs,
+    char **args, const struct mt_fetcher_hooks *h, struct mt_rejects *rj,
+    struct mt_err *err);
+void mt_fetcher_free(struct mt_fetcher *f);
+/* Read the cursors and fill the URLs in (now: the clock, milliseconds). */
+int mt_fetcher_plan(struct mt_fetcher *f, mt_time_t now, struct mt_err *err);
+size_t mt_fetcher_count(const struct mt_fetcher *f);
+void mt_fetcher_describe(const struct mt_fetcher *f, size_t i,
+    struct mt_fetcher_job *d);
+/* Fetch, archive and parse every meter, writing readings to out; -1 only
+ * when the transport could not start at all. */
+int mt_fetcher_run(struct mt_fetcher *f, FILE *out, struct mt_err *err);
+/* Move the cursors of the meters that succeeded: call once out is flushed. */
+int mt_fetcher_commit(struct mt_fetcher *f, struct mt_err *err);
+const struct mt_fetcher_stats *mt_fetcher_stats(const struct mt_fetcher *f);
+/* The archive or the output failed to be written. */
+int mt_fetcher_io_failed(const struct mt_fetcher *f);
 
 /* ---- archive.c: the raw archive and fetch cursors ---- */
 /* Keep a payload as fetched under dir/YYYY/MM/DD/METER/SHA256[.EXT]

@@ -44,7 +44,7 @@ struct meter {
 
 struct mt_std {
 	struct mt_std_opts o;
-	struct mt_std_hooks hooks;
+	struct mt_rejects *rj;
 	struct mt_out *out;
 	struct mt_map *index;
 	struct meter **meters;      /* in order of first appearance */
@@ -69,12 +69,12 @@ struct hour_acc {
 };
 
 struct mt_std *mt_std_new(const struct mt_std_opts *opts,
-    const struct mt_std_hooks *hooks, struct mt_out *out)
+    struct mt_rejects *rj, struct mt_out *out)
 {
 	struct mt_std *s = mt_xcalloc(1, sizeof *s);
 
 	s->o = *opts;
-	s->hooks = *hooks;
+	s->rj = rj;
 	s->out = out;
 	s->index = mt_map_new();
 	s->sources = mt_xcalloc(1, sizeof *s->sources);
@@ -112,7 +112,7 @@ static void reject(struct mt_std *s, const char *src, long line,
     const char *text, size_t len, const char *reason)
 {
 	s->st.rejected++;
-	s->hooks.reject(s->hooks.ctx, src, line, text, len, reason);
+	mt_reject(s->rj, src, line, text, len, reason);
 }
 
 void mt_std_reject(struct mt_std *s, const struct mt_rec *rec,
@@ -131,12 +131,10 @@ static void notice(struct mt_std *s, const char *src, long line,
 	char msg[512];
 	va_list ap;
 
-	if (s->hooks.notice == NULL)
-		return;   /* a program that does not listen */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	s->hooks.notice(s->hooks.ctx, src, line, msg);
+	mt_notice(s->rj, src, line, msg);
 }
 
 static uint16_t source_id(struct mt_std *s, const char *src)
@@ -510,8 +508,7 @@ static void supersede(struct mt_std *s, struct meter *m, struct reading *old,
 	    "superseded by a conflicting reading for the same time at %s:%u",
 	    s->sources[new->src], new->line);
 	if (old->src == SRC_STATE) {
-		s->hooks.reject(s->hooks.ctx, s->sources[old->src], old->line,
-		    text, n, reason);
+		mt_reject(s->rj, s->sources[old->src], old->line, text, n, reason);
 	} else {
 		s->st.merged--;
 		reject(s, s->sources[old->src], old->line, text, n, reason);

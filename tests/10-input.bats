@@ -23,7 +23,7 @@ expect_reject() {
 	[ "$status" -eq 1 ]
 	[ "$(hours <<<"$output")" = "2026-03-01T10:00:00Z 5 measured 1" ]
 	[[ "$stderr" == *"meter-standardize: in.ndjson:2: malformed JSON"* ]]
-	[[ "$stderr" == *"1 records rejected"* ]]
+	[[ "$stderr" == *"1 record rejected"* ]]
 }
 
 @test "the rejects file holds error, source, line and the original record" {

@@ -275,7 +275,7 @@ two_way_feed() {
 		participant
 		sed -i "s|file:data/el.csv|$url|" p/participant.xml
 		run -2 meter-fetch -c p/participant.xml
-		[[ "$output" == *"participant.xml:5: meter hq-el: "*"is outside the participant directory"* ]]
+		[[ "$output" == *"participant.xml:5: <connector>: meter hq-el: "*"is outside the participant directory"* ]]
 	done
 	participant
 	ln -s ../../secret.csv p/data/link.csv
@@ -330,13 +330,40 @@ two_way_feed() {
 	participant
 	sed -i 's|kind="cumulative"|kind="interval"|' p/participant.xml
 	run -2 meter-fetch -c p/participant.xml
-	[[ "$output" == *"participant.xml:5: meter hq-el: interval readings need a duration" ]]
+	[[ "$output" == *"participant.xml:5: <connector>: meter hq-el: interval readings need a duration" ]]
 	participant
 	sed -i 's|unit="kWh"|unit="degC"|' p/participant.xml
 	run -2 meter-fetch -c p/participant.xml
 	[[ "$output" == *'meter hq-el: unit "degC" cannot be converted to kWh (electricity)' ]]
 	run -2 meter-fetch -t csv -o colour=red x.csv
 	[[ "$output" == *'unknown connector attribute "colour"'* ]]
+}
+
+# One validator: every program that reads a configuration refuses the same
+# mistakes with the same message, file:line and exit 2, and --check says
+# what a good one holds.
+@test "configured: every program validates the whole configuration the same way" {
+	for change in 's|type="csv"|type="xls"|' 's|kind="cumulative"|kind="interval" duration="1x"|' \
+	    's|unit="kWh"|unit="kwh"|' 's|kind="cumulative"|kind="cumulative" retries="lots"|' \
+	    's|kind="cumulative"|kind="cumulative" items="data"|' 's|file:data/el.csv|file:../x.csv|'; do
+		participant
+		sed -i "$change" p/participant.xml
+		run -2 meter-fetch -c p/participant.xml
+		want=$(echo "$output" | sed 's/^meter-fetch: //')
+		[[ "$want" == "p/participant.xml:5: <connector>: "* ]]
+		for prog in "meter-load -c p/participant.xml w.db" "meter-aggregate -c p/participant.xml /dev/null" \
+		    "meter-enrich -c p/participant.xml /dev/null" "meter-fetch -c p/participant.xml --check"; do
+			run -2 $prog
+			[ "$(echo "$output" | sed 's/^meter-[a-z]*: //')" = "$want" ]
+		done
+	done
+	participant
+	[ "$(meter-fetch -c p/participant.xml --check 2>&1)" = "$(meter-fetch -c p/participant.xml --check 2>&1)" ]
+	for prog in meter-fetch meter-load meter-aggregate meter-enrich; do
+		run -0 $prog -c p/participant.xml --check
+		[ "$output" = "p/participant.xml: participant acme: 1 property, 1 meter, 1 connector (csv), 0 contracts: good" ]
+	done
+	[ ! -e w.db ]
 }
 
 @test "configured: an archive that cannot be written fails the run and keeps the cursor" {

@@ -10,7 +10,7 @@
  * ReadingType whose flowDirection the connector asks for (import unless
  * told) is read, since import and export are different meters. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "../meter.h"
 
 #include <stdlib.h>
 #include <string.h>

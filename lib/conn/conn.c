@@ -1,26 +1,91 @@
-/* payload.c - what every connector shares: its settings read from the
- * <connector> attributes, gzip undone in memory with a size cap, and the
- * one place a reading becomes a raw-reading record (filters, quantity,
- * rejects).  The formats themselves live in csvconn.c, jsonconn.c and
- * greenbutton.c. */
+/* conn.c - a connector's settings: the attributes of <connector>
+ * (meter-config(5)) checked and parsed once, for every program that reads
+ * a configuration.  The connector table (types.def) says which types there
+ * are and which attributes each takes; this file links no parser, so a
+ * program that only validates configurations pulls in no connector. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "../meter.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The connector table's names, extensions and attributes. */
+static const struct {
+	const char *name, *ext, *attrs;
+} types[] = {
+#define MT_CONNECTOR(id, name, ext, attrs, parse) { name, ext, attrs },
+#include "types.def"
+#undef MT_CONNECTOR
+};
 
-static const char *const attr_names[] = { "type", "url", "kind", "unit",
-	"duration", "ts-column", "value-column", "unit-column", "timezone",
-	"delimiter", "quote", "decimal", "time-format", "skip", "header",
-	"items", "ts", "value", "unit-field", "netrc", "ca-file", "timeout",
-	"connect-timeout", "retries", "max-size", "flow-direction", NULL };
+#define NTYPES (sizeof types / sizeof *types)
 
-const char *const *mt_conn_attr_names(void)
+/* What every connector takes. */
+static const char common[] = "type url kind unit duration timezone "
+    "time-format decimal netrc ca-file timeout connect-timeout retries max-size";
+
+int mt_conn_type_find(const char *name)
 {
-	return attr_names;
+	for (size_t i = 0; i < NTYPES; i++)
+		if (strcmp(types[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *mt_conn_type_name(enum mt_conn_type t)
+{
+	return types[t].name;
+}
+
+const char *mt_conn_extension(enum mt_conn_type t)
+{
+	return types[t].ext;
+}
+
+/* A name in a space-separated list. */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p; ) {
+		size_t k = strcspn(p, " ");
+		if (k == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += k;
+		p += *p == ' ';
+	}
+	return 0;
+}
+
+int mt_conn_attr_known(int type, const char *name)
+{
+	if (listed(common, name))
+		return 1;
+	if (type < 0) {
+		for (size_t i = 0; i < NTYPES; i++)
+			if (listed(types[i].attrs, name))
+				return 1;
+		return 0;
+	}
+	return listed(types[type].attrs, name);
+}
+
+void mt_conn_types_text(char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < NTYPES; i++)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+		    i == 0 ? "" : i + 1 == NTYPES ? " or " : ", ", types[i].name);
+}
+
+const char *mt_connector_attr(const struct mt_connector *c, const char *name)
+{
+	for (size_t i = 0; c->attrs[i] != NULL; i += 2)
+		if (strcmp(c->attrs[i], name) == 0)
+			return c->attrs[i + 1];
+	return NULL;
 }
 
 static int bad_attr(struct mt_err *err, const struct mt_connector *a,
@@ -157,23 +222,31 @@ static int duration_attr(const struct mt_connector *a, int64_t *out,
 int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
     const char *zone_default, struct mt_err *err)
 {
-	static const char *const types[] = { "csv", "json", "greenbutton", NULL };
 	static const char *const kinds[] = { "cumulative", "interval", "instant", NULL };
 	static const char *const formats[] = { "iso", "epoch", "epoch-ms", NULL };
 	static const char *const bools[] = { "false", "true", NULL };
 	static const char *const decimals[] = { ".", ",", NULL };
-	int type = -1, kind, tf = 0, header = 1, decimal = 0;
+	int type, kind, tf = 0, header = 1, decimal = 0;
 	long skip = 0, retries = 3;
 
 	memset(c, 0, sizeof *c);
-	if (enum_attr(a, "type", types, &type, err) < 0 ||
-	    enum_attr(a, "kind", kinds, &kind, err) < 0 ||
+	if (a->type == NULL || (type = mt_conn_type_find(a->type)) < 0) {
+		char want[160];
+		mt_conn_types_text(want, sizeof want);
+		return bad_attr(err, a, "type", a->type ? a->type : "", want);
+	}
+	for (size_t i = 0; a->attrs[i] != NULL; i += 2)
+		if (!mt_conn_attr_known(type, a->attrs[i])) {
+			mt_err_set(err, NULL, a->line, "<connector>: unknown attribute \"%.40s\" "
+			    "for a %s connector (see meter-config(5))", a->attrs[i], a->type);
+			err->status = MT_EXIT_USAGE;
+			return -1;
+		}
+	if (enum_attr(a, "kind", kinds, &kind, err) < 0 ||
 	    enum_attr(a, "time-format", formats, &tf, err) < 0 ||
 	    enum_attr(a, "header", bools, &header, err) < 0 ||
 	    enum_attr(a, "decimal", decimals, &decimal, err) < 0)
 		return -1;
-	if (type < 0)
-		return bad_attr(err, a, "type", "", "csv, json or greenbutton");
 	c->type = (enum mt_conn_type)type;
 	c->tf = (enum mt_time_format)tf;
 	c->header = header;
@@ -214,172 +287,64 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	return 0;
 }
 
-/* ---- readings ---- */
-
-/* Values that mean "no reading here": empty cells, end sentinels. */
-static int is_missing(const char *v, size_t n)
+int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
+    const char *meter_kind, const char *meter_unit, struct mt_err *err)
 {
-	static const char *const words[] = { "NA", "N/A", "n/a", "null", "NULL",
-		"NaN", "nan", "-", "--", NULL };
-
-	while (n > 0 && isspace((unsigned char)*v))
-		v++, n--;
-	while (n > 0 && isspace((unsigned char)v[n - 1]))
-		n--;
-	if (n == 0)
-		return 1;
-	for (int i = 0; words[i] != NULL; i++)
-		if (strlen(words[i]) == n && memcmp(words[i], v, n) == 0)
-			return 1;
-	return 0;
-}
-
-static void reject(struct mt_emit *e, const struct mt_row *row, const char *why)
-{
-	e->rejected++;
-	mt_reject(e->rj, e->source, row->line, row->text, row->len, why);
-}
-
-int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
-{
-	struct mt_reading rd = { 0 };
+	const char *kind = c->kind ? c->kind : meter_kind;
+	const char *unit = c->unit ? c->unit : meter_unit;
 	struct mt_conv conv;
-	struct mt_err err;
 
-	rd.q = e->q ? e->q : mt_quantity_for_unit(r->unit);
-	if (rd.q == NULL) {
-		char why[128];
-		snprintf(why, sizeof why, "cannot tell the quantity of unit \"%.40s\"",
-		    r->unit);
-		reject(e, row, why);
-		return -1;
-	}
-	if (mt_unit_convert(rd.q, r->unit, &conv, &err) < 0) {
-		reject(e, row, err.msg);
-		return -1;
-	}
-	if (!isfinite(r->value) || fabs(r->value) > 1e15) {
-		reject(e, row, "value is out of range (beyond 1e15)");
-		return -1;
-	}
-	if (r->ts <= e->after || r->ts < e->since || r->ts >= e->until) {
-		e->filtered++;
-		return 0;
-	}
-	rd.participant = e->participant;
-	rd.property = e->property;
-	rd.meter = e->meter;
-	rd.unit = r->unit;
-	rd.kind = r->kind;
-	rd.ts = r->ts;
-	rd.value = r->value;
-	rd.duration = r->duration;
-	rd.estimated = r->estimated;
-	rd.rollover = e->rollover;
-	rd.calorific = e->calorific;
-	mt_reading_write(e->out, &rd, e->source);
-	e->readings++;
-	if (r->ts > e->last)
-		e->last = r->ts;
-	return 0;
-}
-
-static int parse_time(const struct mt_conn *c, struct mt_emit *e,
-    const char *s, size_t n, mt_time_t *ts, struct mt_err *err)
-{
-	enum mt_tsform form;
-	mt_time_t utc[2];
-	double d;
-	char buf[40];
-	int k;
-
-	if (c->tf != MT_TF_ISO) {
-		if (n >= sizeof buf)
-			n = sizeof buf - 1;
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		if (mt_parse_double(buf, &d) < 0 || fabs(d) > 253402300799e3) {
-			mt_err_set(err, NULL, 0, "time \"%s\" is not %s", buf,
-			    c->tf == MT_TF_EPOCH ? "epoch seconds" : "epoch milliseconds");
+	err->status = MT_EXIT_USAGE;
+	if (c->type != MT_CONN_GREENBUTTON) {
+		if (kind == NULL) {
+			mt_err_set(err, NULL, 0, "no kind (cumulative, interval or "
+			    "instant) on the connector or the meter");
 			return -1;
 		}
-		*ts = (mt_time_t)llround(c->tf == MT_TF_EPOCH ? d * 1000 : d);
-		return 0;
+		if (strcmp(kind, "interval") == 0 && c->duration == 0) {
+			mt_err_set(err, NULL, 0, "interval readings need a duration");
+			return -1;
+		}
 	}
-	if (mt_time_parse(s, n, ts, &form, err) < 0)
-		return -1;
-	if (form == MT_TS_UTC || e->zone == NULL)
-		return 0;
-	k = mt_zone_to_utc(e->zone, *ts, utc);
-	if (k == 0) {
-		mt_err_set(err, NULL, 0, "local time %.*s does not exist (skipped by "
-		    "a DST change)", (int)(n < 40 ? n : 40), s);
+	if (q != NULL && unit != NULL && mt_unit_convert(q, unit, &conv, err) < 0) {
+		err->status = MT_EXIT_USAGE;
 		return -1;
 	}
-	/* A repeated hour: the second pass once the first was read. */
-	*ts = k == 2 && e->prev >= utc[0] ? utc[1] : utc[0];
 	return 0;
 }
 
-static int parse_value(const struct mt_conn *c, const char *s, size_t n,
-    double *v)
+/* A participant's paths stay in its directory by their letters (they are
+ * opened without links later, file.c); URLs are http, https or file, and
+ * carry no credentials. */
+int mt_conn_check_url(const struct mt_conn *c, struct mt_err *err)
 {
-	char buf[64];
+	const char *paths[2] = { c->netrc, c->ca_file }, *url = c->url;
 
-	while (n > 0 && isspace((unsigned char)*s))
-		s++, n--;
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n >= sizeof buf)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		buf[i] = c->decimal == ',' && s[i] == ',' ? '.' :
-		    c->decimal == ',' && s[i] == '.' ? 'x' : s[i];
-	buf[n] = '\0';
-	return mt_parse_double(buf, v);
-}
-
-int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
-    const struct mt_row *row, const char *ts, size_t tslen, const char *value,
-    size_t vlen, const char *unit)
-{
-	struct mt_raw r = { 0 };
-	struct mt_err err;
-	const char *kind = c->kind ? c->kind : e->kind;
-	char why[160];
-
-	if (is_missing(value, vlen)) {
-		e->skipped++;
+	err->status = MT_EXIT_USAGE;
+	for (int i = 0; i < 2; i++)
+		if (paths[i] != NULL && !mt_path_inside(paths[i])) {
+			mt_err_set(err, NULL, 0, "%s is outside the participant directory",
+			    paths[i]);
+			return -1;
+		}
+	if (url == NULL)
 		return 0;
-	}
-	if (parse_time(c, e, ts, tslen, &r.ts, &err) < 0) {
-		reject(e, row, err.msg);
+	if (mt_url_has_userinfo(url)) {
+		mt_err_set(err, NULL, 0, "credentials in a URL are refused: use a netrc "
+		    "file or a <header> from the secrets file");
 		return -1;
 	}
-	e->prev = r.ts;
-	if (parse_value(c, value, vlen, &r.value) < 0) {
-		snprintf(why, sizeof why, "value \"%.*s\" is not a number",
-		    (int)(vlen < 40 ? vlen : 40), value);
-		reject(e, row, why);
+	if (mt_url_is_http(url))
+		return 0;
+	if (strstr(url, "://") != NULL && strncmp(url, "file://", 7) != 0) {
+		mt_err_set(err, NULL, 0, "only http, https and file URLs are fetched");
 		return -1;
 	}
-	if ((r.unit = unit ? unit : c->unit ? c->unit : e->unit) == NULL) {
-		reject(e, row, "no unit (give unit=, unit-column= or a unit in the header)");
+	if (strncmp(url, "file:", 5) == 0)
+		url += 5;
+	if (strncmp(url, "//", 2) == 0 || !mt_path_inside(url)) {
+		mt_err_set(err, NULL, 0, "file:%s is outside the participant directory", url);
 		return -1;
 	}
-	r.kind = kind == NULL || strcmp(kind, "interval") == 0 ? MT_INTERVAL :
-	    strcmp(kind, "cumulative") == 0 ? MT_CUMULATIVE : MT_INSTANT;
-	r.duration = c->duration;
-	return mt_emit(e, &r, row);
-}
-
-int mt_payload_parse(const struct mt_conn *c, struct mt_emit *e,
-    const char *body, size_t n, struct mt_err *err)
-{
-	switch (c->type) {
-	case MT_CONN_CSV: return mt_parse_csv(c, e, body, n, err);
-	case MT_CONN_JSON: return mt_parse_json(c, e, body, n, err);
-	case MT_CONN_GREENBUTTON: return mt_parse_greenbutton(c, e, body, n, err);
-	}
-	return -1;
+	return 0;
 }

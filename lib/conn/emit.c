@@ -1,0 +1,171 @@
+/* emit.c - the one place a reading becomes a raw-reading record: times and
+ * numbers as connectors find them, the quantity from the unit, the
+ * cursor and --since/--until filters, and rejects.  Below every connector,
+ * above nothing but the core. */
+#define _POSIX_C_SOURCE 200809L
+#include "../meter.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- readings ---- */
+
+/* Values that mean "no reading here": empty cells, end sentinels. */
+static int is_missing(const char *v, size_t n)
+{
+	static const char *const words[] = { "NA", "N/A", "n/a", "null", "NULL",
+		"NaN", "nan", "-", "--", NULL };
+
+	while (n > 0 && isspace((unsigned char)*v))
+		v++, n--;
+	while (n > 0 && isspace((unsigned char)v[n - 1]))
+		n--;
+	if (n == 0)
+		return 1;
+	for (int i = 0; words[i] != NULL; i++)
+		if (strlen(words[i]) == n && memcmp(words[i], v, n) == 0)
+			return 1;
+	return 0;
+}
+
+static void reject(struct mt_emit *e, const struct mt_row *row, const char *why)
+{
+	e->rejected++;
+	mt_reject(e->rj, e->source, row->line, row->text, row->len, why);
+}
+
+int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
+{
+	struct mt_reading rd = { 0 };
+	struct mt_conv conv;
+	struct mt_err err;
+
+	rd.q = e->q ? e->q : mt_quantity_for_unit(r->unit);
+	if (rd.q == NULL) {
+		char why[128];
+		snprintf(why, sizeof why, "cannot tell the quantity of unit \"%.40s\"",
+		    r->unit);
+		reject(e, row, why);
+		return -1;
+	}
+	if (mt_unit_convert(rd.q, r->unit, &conv, &err) < 0) {
+		reject(e, row, err.msg);
+		return -1;
+	}
+	if (!isfinite(r->value) || fabs(r->value) > 1e15) {
+		reject(e, row, "value is out of range (beyond 1e15)");
+		return -1;
+	}
+	if (r->ts <= e->after || r->ts < e->since || r->ts >= e->until) {
+		e->filtered++;
+		return 0;
+	}
+	rd.participant = e->participant;
+	rd.property = e->property;
+	rd.meter = e->meter;
+	rd.unit = r->unit;
+	rd.kind = r->kind;
+	rd.ts = r->ts;
+	rd.value = r->value;
+	rd.duration = r->duration;
+	rd.estimated = r->estimated;
+	rd.rollover = e->rollover;
+	rd.calorific = e->calorific;
+	mt_reading_write(e->out, &rd, e->source);
+	e->readings++;
+	if (r->ts > e->last)
+		e->last = r->ts;
+	return 0;
+}
+
+static int parse_time(const struct mt_conn *c, struct mt_emit *e,
+    const char *s, size_t n, mt_time_t *ts, struct mt_err *err)
+{
+	enum mt_tsform form;
+	mt_time_t utc[2];
+	double d;
+	char buf[40];
+	int k;
+
+	if (c->tf != MT_TF_ISO) {
+		if (n >= sizeof buf)
+			n = sizeof buf - 1;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (mt_parse_double(buf, &d) < 0 || fabs(d) > 253402300799e3) {
+			mt_err_set(err, NULL, 0, "time \"%s\" is not %s", buf,
+			    c->tf == MT_TF_EPOCH ? "epoch seconds" : "epoch milliseconds");
+			return -1;
+		}
+		*ts = (mt_time_t)llround(c->tf == MT_TF_EPOCH ? d * 1000 : d);
+		return 0;
+	}
+	if (mt_time_parse(s, n, ts, &form, err) < 0)
+		return -1;
+	if (form == MT_TS_UTC || e->zone == NULL)
+		return 0;
+	k = mt_zone_to_utc(e->zone, *ts, utc);
+	if (k == 0) {
+		mt_err_set(err, NULL, 0, "local time %.*s does not exist (skipped by "
+		    "a DST change)", (int)(n < 40 ? n : 40), s);
+		return -1;
+	}
+	/* A repeated hour: the second pass once the first was read. */
+	*ts = k == 2 && e->prev >= utc[0] ? utc[1] : utc[0];
+	return 0;
+}
+
+static int parse_value(const struct mt_conn *c, const char *s, size_t n,
+    double *v)
+{
+	char buf[64];
+
+	while (n > 0 && isspace((unsigned char)*s))
+		s++, n--;
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n >= sizeof buf)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = c->decimal == ',' && s[i] == ',' ? '.' :
+		    c->decimal == ',' && s[i] == '.' ? 'x' : s[i];
+	buf[n] = '\0';
+	return mt_parse_double(buf, v);
+}
+
+int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
+    const struct mt_row *row, const char *ts, size_t tslen, const char *value,
+    size_t vlen, const char *unit)
+{
+	struct mt_raw r = { 0 };
+	struct mt_err err;
+	const char *kind = c->kind ? c->kind : e->kind;
+	char why[160];
+
+	if (is_missing(value, vlen)) {
+		e->skipped++;
+		return 0;
+	}
+	if (parse_time(c, e, ts, tslen, &r.ts, &err) < 0) {
+		reject(e, row, err.msg);
+		return -1;
+	}
+	e->prev = r.ts;
+	if (parse_value(c, value, vlen, &r.value) < 0) {
+		snprintf(why, sizeof why, "value \"%.*s\" is not a number",
+		    (int)(vlen < 40 ? vlen : 40), value);
+		reject(e, row, why);
+		return -1;
+	}
+	if ((r.unit = unit ? unit : c->unit ? c->unit : e->unit) == NULL) {
+		reject(e, row, "no unit (give unit=, unit-column= or a unit in the header)");
+		return -1;
+	}
+	r.kind = kind == NULL || strcmp(kind, "interval") == 0 ? MT_INTERVAL :
+	    strcmp(kind, "cumulative") == 0 ? MT_CUMULATIVE : MT_INSTANT;
+	r.duration = c->duration;
+	return mt_emit(e, &r, row);
+}
+
