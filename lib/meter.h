@@ -80,6 +80,9 @@ void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
 void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
 /* Remove a key; returns its value, or NULL when absent. */
 void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
+/* Every entry, in no particular order; fn must not change the map. */
+void mt_map_each(const struct mt_map *m, void (*fn)(void *ctx, const char *key,
+    size_t klen, void *val), void *ctx);
 
 /* ---- file.c: files a participant names, files the platform makes ---- */
 /* A relative path that stays inside its base directory by its letters: not
@@ -894,6 +897,39 @@ int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v);
 int mt_holiday_known(const struct mt_series *s, int64_t day);
 /* The holiday's name on a day (days since 1970-01-01), or NULL. */
 const char *mt_holiday_get(const struct mt_series *s, int64_t day);
+
+/* ---- enrich.c: property hours in context (meter-enrich's engine) ---- */
+/* A context file for a region (holidays, weather) or a contract. */
+struct mt_named {
+	char *name;
+	struct mt_series *s;
+};
+
+struct mt_enrich_opts {
+	struct mt_config **cfgs;        /* borrowed, as the lists below */
+	size_t ncfgs;
+	const struct mt_named *holidays;   /* by region */
+	size_t nholidays;
+	const struct mt_named *weather;    /* by region, hourly degC */
+	size_t nweather;
+	double hdd_base, cdd_base;      /* degC */
+};
+
+struct mt_enrich_stats {
+	long in, out, rejected;
+};
+
+struct mt_enrich;
+/* Reads the configurations' co2-series (confined to their directories). */
+struct mt_enrich *mt_enrich_new(const struct mt_enrich_opts *o,
+    struct mt_rejects *rj, struct mt_out *out, struct mt_err *err);
+void mt_enrich_free(struct mt_enrich *e);
+void mt_enrich_add(struct mt_enrich *e, const struct mt_rec *rec);
+void mt_enrich_reject(struct mt_enrich *e, const struct mt_rec *rec,
+    const char *why);
+/* 0, or -1 when the output could not be written. */
+int mt_enrich_finish(struct mt_enrich *e);
+const struct mt_enrich_stats *mt_enrich_stats(const struct mt_enrich *e);
 
 /* ---- agg.c: meter hours -> property hours (meter-aggregate's engine) ---- */
 struct mt_agg_opts {

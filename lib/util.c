@@ -333,3 +333,11 @@ int mt_parse_size(const char *s, size_t *out)
 	*out = (size_t)(d * mult);
 	return 0;
 }
+
+void mt_map_each(const struct mt_map *m, void (*fn)(void *ctx, const char *key,
+    size_t klen, void *val), void *ctx)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key != NULL)
+			fn(ctx, m->slots[i].key, m->slots[i].klen, m->slots[i].val);
+}
