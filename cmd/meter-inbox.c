@@ -11,16 +11,17 @@
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: meter-inbox [-q] take inbox stage\n"
+	    "usage: meter-inbox [-q] [--max-size size] take inbox stage\n"
 	    "       meter-inbox done inbox stage\n"
 	    "       meter-inbox fail inbox stage name reason\n");
 }
 
-static int parse_args(int argc, char **argv, int *quiet)
+static int parse_args(int argc, char **argv, int *quiet, size_t *max_size)
 {
-	enum { O_VERS = 256 };
+	enum { O_VERS = 256, O_MAX_SIZE };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "max-size", required_argument, NULL, O_MAX_SIZE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, O_VERS },
 		{ NULL, 0, NULL, 0 }
@@ -31,6 +32,13 @@ static int parse_args(int argc, char **argv, int *quiet)
 		switch (c) {
 		case 'h': usage(stdout); exit(mt_finish_stdout(MT_EXIT_OK));
 		case 'q': *quiet = 1; break;
+		case O_MAX_SIZE:
+			if (mt_parse_size(optarg, max_size) < 0) {
+				mt_warnx("bad value for --max-size: \"%s\" (a size such as 64M "
+				    "or 1G, up to 4G)", optarg);
+				return -1;
+			}
+			break;
 		case O_VERS:
 			printf("meter-inbox %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
@@ -68,15 +76,16 @@ int main(int argc, char **argv)
 {
 	struct mt_err err;
 	struct mt_inbox *ib;
+	size_t max_size = 256 * 1024 * 1024;
 	int first, quiet = 0, rc;
 
 	mt_cli_init(argv[0]);
-	if ((first = parse_args(argc, argv, &quiet)) < 0) {
+	if ((first = parse_args(argc, argv, &quiet, &max_size)) < 0) {
 		usage(stderr);
 		return MT_EXIT_USAGE;
 	}
 	argv += first;
-	if ((ib = mt_inbox_open(argv[1], argv[2], &err)) == NULL) {
+	if ((ib = mt_inbox_open(argv[1], argv[2], max_size, &err)) == NULL) {
 		mt_diag_err(&err);
 		return err.status;
 	}

@@ -263,6 +263,16 @@ static int closure(struct loader *ld, xmlNode *n, struct mt_property_cfg *p)
 	return 0;
 }
 
+static int http_token(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return 0;
+	return 1;
+}
+
 static int header(struct loader *ld, xmlNode *n, struct mt_connector *c)
 {
 	static const char *const known[] = { "name", "env", "prefix", NULL };
@@ -276,6 +286,13 @@ static int header(struct loader *ld, xmlNode *n, struct mt_connector *c)
 	h->prefix = maybe(n, "prefix");
 	if ((h->name = need(ld, n, "name")) == NULL || (h->env = need(ld, n, "env")) == NULL)
 		return -1;
+	/* what ends up in the request: a name that is an HTTP token (RFC 9110),
+	 * a prefix without a line break to start a header of its own */
+	if (!http_token(h->name))
+		return fail_at(ld, n, "attribute \"name\" must be an HTTP header name "
+		    "(letters, digits and !#$%%&'*+-.^_`|~), not \"%.40s\"", h->name);
+	if (h->prefix != NULL && mt_has_control(h->prefix))
+		return fail_at(ld, n, "attribute \"prefix\" has a control character");
 	return 0;
 }
 

@@ -478,31 +478,45 @@ static const char *extension(const struct job *j, const char *body, size_t n,
 	return buf;
 }
 
-/* Parse into memory first: a payload that turns out malformed emits
- * nothing. */
+/* Parse into a temporary file first: a payload that turns out malformed
+ * emits nothing, and the readings of a large payload (ten times its size)
+ * are not held in memory. */
 static int parse_payload(struct mt_fetcher *f, struct job *j, struct mt_emit *e,
-    const char *body, size_t n, char **out, size_t *outn, struct mt_err *err)
+    const char *body, size_t n, FILE **tmp, struct mt_err *err)
 {
-	FILE *mem = open_memstream(out, outn);
 	int rc;
 
-	if (mem == NULL) {
-		mt_err_set(err, NULL, 0, "out of memory");
+	if ((*tmp = tmpfile()) == NULL) {
+		mt_err_set(err, NULL, 0, "cannot make a temporary file: %s", strerror(errno));
 		return -1;
 	}
-	e->out = mt_out_new(mem);
+	e->out = mt_out_new(*tmp);
 	e->rj = f->rj;
 	rc = mt_payload_parse(&j->conn, e, body, n, err);
-	mt_out_flush(e->out);
+	if (mt_out_flush(e->out) < 0 && rc == 0) {
+		mt_err_set(err, NULL, 0, "cannot write a temporary file: %s", strerror(errno));
+		rc = -1;
+	}
 	mt_out_free(e->out);
-	fclose(mem);
 	return rc;
 }
 
-static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e,
-    const char *out, size_t outn)
+static int copy_out(FILE *from, FILE *to)
 {
-	if (fwrite(out, 1, outn, f->out) != outn)
+	char buf[65536];
+	size_t n;
+
+	rewind(from);
+	while ((n = fread(buf, 1, sizeof buf, from)) > 0)
+		if (fwrite(buf, 1, n, to) != n)
+			return -1;
+	return ferror(from) ? -1 : 0;
+}
+
+static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e,
+    FILE *tmp)
+{
+	if (copy_out(tmp, f->out) < 0)
 		f->io_failed = 1;
 	f->st.readings += e->readings;
 	f->st.skipped += e->skipped;
@@ -518,8 +532,8 @@ static void payload(struct mt_fetcher *f, struct job *j, const char *body, size_
 	const struct mt_fetcher_opts *o = f->o;
 	struct mt_emit e;
 	struct mt_err err;
-	char *name = NULL, *out = NULL, ext[16];
-	size_t outn = 0;
+	char *name = NULL, ext[16];
+	FILE *tmp = NULL;
 
 	if (j->source == NULL && f->archive != NULL && mt_archive_put(f->archive,
 	    j->meter, extension(j, body, n, ext, sizeof ext), f->now, body, n,
@@ -537,11 +551,12 @@ static void payload(struct mt_fetcher *f, struct job *j, const char *body, size_
 		.prev = MT_TIME_MIN };
 	e.source = j->source ? j->source : name ? name : j->shown;
 	e.last = e.after;
-	if (parse_payload(f, j, &e, body, n, &out, &outn, &err) < 0)
+	if (parse_payload(f, j, &e, body, n, &tmp, &err) < 0)
 		job_failed(f, j, e.source, err.line, err.msg);
 	else
-		emitted(f, j, &e, out, outn);
-	free(out);
+		emitted(f, j, &e, tmp);
+	if (tmp != NULL)
+		fclose(tmp);
 	free(name);
 }
 
@@ -606,8 +621,15 @@ static const char *secret(struct mt_fetcher *f, struct job *j,
 	const char *v = f->secrets ? mt_secrets_get(f->secrets, h->env) : getenv(h->env);
 	char why[400];
 
-	if (v != NULL)
+	if (v != NULL && !mt_has_control(v))
 		return v;
+	if (v != NULL) {
+		/* a line break would end the header and start another */
+		snprintf(why, sizeof why, "%s holds a control character (header %s)",
+		    h->env, h->name);
+		job_failed(f, j, j->shown, 0, why);
+		return NULL;
+	}
 	if (f->secrets)
 		snprintf(why, sizeof why, "%s is not in the secrets file %s (header %s)",
 		    h->env, f->o->secrets, h->name);

@@ -3,11 +3,14 @@
  *
  * The inbox is the one directory a participant's group may write.  So
  * nothing in it is opened where it lies: a complete entry (NAME.ndjson) is
- * first renamed into the stage, a directory only the platform writes, and
+ * first renamed into stage/new/, a directory only the platform writes, and
  * judged there, where the participant can no longer swap it: opened with
- * O_NOFOLLOW, a regular file with one link, its name made of id
- * characters.  Anything else is moved to inbox/failed/ with a reason and
- * never read.  After the run's commit the staged files move to
+ * O_NOFOLLOW, a regular file with one link, not larger than the limit, its
+ * name made of id characters.  Only an entry that passes is renamed on
+ * into the stage itself, the one place the dispatcher loads from; anything
+ * else goes to inbox/failed/ with a reason (under a name of its own, should
+ * the participant have put something there first) and is never read.  An
+ * entry a killed take left in new/ is judged by the next one.  After the run's commit the staged files move to
  * inbox/done/.  Every move is a renameat(2) between directories opened
  * without following links, and done/ and failed/ must be the platform's
  * own: a participant that replaces them with a link to another
@@ -31,8 +34,9 @@
 #define NAME_MAX_LEN 200
 
 struct mt_inbox {
-	int inbox, stage, done, failed;
+	int inbox, stage, fresh, done, failed;   /* fresh: stage/new/ */
 	char *path;
+	off_t max_size;
 };
 
 static int fail_errno(struct mt_err *err, const char *path, const char *what)
@@ -83,16 +87,19 @@ static char *joined(const char *a, const char *b)
 }
 
 struct mt_inbox *mt_inbox_open(const char *inbox, const char *stage,
-    struct mt_err *err)
+    size_t max_size, struct mt_err *err)
 {
 	struct mt_inbox *ib = mt_xcalloc(1, sizeof *ib);
 	char *done = joined(inbox, "done"), *failed = joined(inbox, "failed");
 
 	ib->inbox = ib->stage = ib->done = ib->failed = -1;
 	ib->path = mt_xstrdup(inbox);
+	ib->fresh = -1;
+	ib->max_size = (off_t)max_size;
 	if ((ib->inbox = open(inbox, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		fail_errno(err, inbox, "cannot open the inbox");
 	else if ((ib->stage = own_dir(AT_FDCWD, stage, stage, 1, err)) >= 0 &&
+	    (ib->fresh = own_dir(ib->stage, "new", stage, 1, err)) >= 0 &&
 	    (ib->done = own_dir(ib->inbox, "done", done, 1, err)) >= 0)
 		ib->failed = own_dir(ib->inbox, "failed", failed, 1, err);
 	free(done);
@@ -135,8 +142,9 @@ static int good_name(const char *name)
 }
 
 /* Why a staged entry is refused, or NULL: judged on the opened file. */
-static const char *judge(int stage, const char *name)
+static const char *judge(const struct mt_inbox *ib, const char *name)
 {
+	int stage = ib->fresh;
 	struct stat st;
 	int fd;
 
@@ -154,6 +162,8 @@ static const char *judge(int stage, const char *name)
 	close(fd);
 	if (st.st_nlink != 1)
 		return "a file with other hard links: write a file of its own";
+	if (st.st_size > ib->max_size)
+		return "larger than the inbox's limit (meter-inbox --max-size): split it";
 	return NULL;
 }
 
@@ -181,32 +191,51 @@ static int write_reason(struct mt_inbox *ib, const char *name, const char *why)
 	return close(fd);
 }
 
+/* Into failed/ under NAME, or NAME.1, NAME.2 ... when the participant has
+ * put something of that name there already: never onto what is there. */
 static int move_failed(struct mt_inbox *ib, int from, const char *name,
     const char *why, struct mt_err *err)
 {
-	if (renameat(from, name, ib->failed, name) < 0)
-		return fail_errno(err, ib->path, "cannot move into failed/");
-	if (write_reason(ib, name, why) < 0)
+	char target[NAME_MAX_LEN * 2 + 32];
+
+	snprintf(target, sizeof target, "%s", name);
+	for (int k = 1; renameat2(from, name, ib->failed, target, RENAME_NOREPLACE) < 0; k++) {
+		if (errno != EEXIST || k > 100)
+			return fail_errno(err, ib->path, "cannot move into failed/");
+		snprintf(target, sizeof target, "%s.%d", name, k);
+	}
+	if (write_reason(ib, target, why) < 0)
 		return fail_errno(err, ib->path, "cannot write the reason in failed/");
+	return 0;
+}
+
+/* A fresh entry judged: on into the stage, or out to failed/.  One that
+ * can move neither way stays in new/, which nothing loads from. */
+static int judge_fresh(struct mt_inbox *ib, const char *name, long *taken,
+    long *refused, struct mt_err *err)
+{
+	const char *why = judge(ib, name);
+
+	if (why != NULL) {
+		(*refused)++;
+		return move_failed(ib, ib->fresh, name, why, err);
+	}
+	if (renameat2(ib->fresh, name, ib->stage, name, RENAME_NOREPLACE) < 0)
+		return errno == EEXIST ? 0 :   /* its namesake is loaded first */
+		    fail_errno(err, ib->path, "cannot move into the stage");
+	(*taken)++;
 	return 0;
 }
 
 static int take_one(struct mt_inbox *ib, const char *name, long *taken,
     long *refused, struct mt_err *err)
 {
-	const char *why;
-
-	/* the entry is moved before anything looks at it: in the stage the
-	 * participant can no longer swap it for a link */
-	if (renameat2(ib->inbox, name, ib->stage, name, RENAME_NOREPLACE) < 0)
+	/* moved before anything looks at it: in the stage the participant can
+	 * no longer swap it for a link */
+	if (renameat2(ib->inbox, name, ib->fresh, name, RENAME_NOREPLACE) < 0)
 		return errno == EEXIST || errno == ENOENT ? 0 :
 		    fail_errno(err, ib->path, "cannot move into the stage");
-	if ((why = judge(ib->stage, name)) == NULL) {
-		(*taken)++;
-		return 0;
-	}
-	(*refused)++;
-	return move_failed(ib, ib->stage, name, why, err);
+	return judge_fresh(ib, name, taken, refused, err);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -215,27 +244,39 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-int mt_inbox_take(struct mt_inbox *ib, long *taken, long *refused,
-    struct mt_err *err)
+/* Each entry of a directory that fn takes, read in one pass. */
+static int each_entry(struct mt_inbox *ib, int dir, int all,
+    int (*fn)(struct mt_inbox *, const char *, long *, long *, struct mt_err *),
+    long *taken, long *refused, struct mt_err *err)
 {
-	int fd = dup(ib->inbox);
+	int fd = dup(dir);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	int rc = 0;
 
-	*taken = *refused = 0;
 	if (d == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return fail_errno(err, ib->path, "cannot read the inbox");
+		return fail_errno(err, ib->path, "cannot read a directory");
 	}
-	/* writers rename NAME.ndjson in when it is whole; anything else (NAME.tmp,
-	 * done/, failed/) is not a delivery */
 	while (rc == 0 && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && ends_with(e->d_name, ".ndjson"))
-			rc = take_one(ib, e->d_name, taken, refused, err);
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    (all || (e->d_name[0] != '.' && ends_with(e->d_name, ".ndjson"))))
+			rc = fn(ib, e->d_name, taken, refused, err);
 	closedir(d);
 	return rc;
+}
+
+int mt_inbox_take(struct mt_inbox *ib, long *taken, long *refused,
+    struct mt_err *err)
+{
+	*taken = *refused = 0;
+	/* what a killed take left unjudged first; then the inbox, where
+	 * writers rename NAME.ndjson in when it is whole, and anything else
+	 * (NAME.tmp, done/, failed/) is not a delivery */
+	if (each_entry(ib, ib->fresh, 1, judge_fresh, taken, refused, err) < 0)
+		return -1;
+	return each_entry(ib, ib->inbox, 0, take_one, taken, refused, err);
 }
 
 /* Every staged file, in name order, to fn. */
@@ -248,7 +289,8 @@ static int each_staged(struct mt_inbox *ib, int (*fn)(struct mt_inbox *,
 	if (n < 0)
 		return fail_errno(err, ib->path, "cannot read the stage");
 	for (int i = 0; i < n; i++) {
-		if (rc == 0 && list[i]->d_name[0] != '.')
+		/* new/ holds what is not judged yet: it stays */
+		if (rc == 0 && list[i]->d_name[0] != '.' && strcmp(list[i]->d_name, "new") != 0)
 			rc = fn(ib, list[i]->d_name, err);
 		free(list[i]);
 	}

@@ -70,6 +70,8 @@ int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
 #define MT_ID_RULE "letters, digits, '.', '_' and '-', not starting with '.', " \
 	"at most 64"
 int mt_id_valid(const char *id);
+/* A byte below 0x20, or DEL. */
+int mt_has_control(const char *s);
 int mt_id_validn(const char *id, size_t n);
 
 /* String-keyed hash map; keys are copied, values are borrowed pointers. */
@@ -121,13 +123,14 @@ void mt_secrets_free(struct mt_secrets *s);
 /* ---- inbox.c: a participant's inbox, never following its links ---- */
 struct mt_inbox;
 /* The inbox and the platform's stage for it (created when missing); the
- * inbox's done/ and failed/ must be the platform's, not links. */
+ * inbox's done/ and failed/ must be the platform's, not links.  Files
+ * larger than max_size are refused. */
 struct mt_inbox *mt_inbox_open(const char *inbox, const char *stage,
-    struct mt_err *err);
+    size_t max_size, struct mt_err *err);
 void mt_inbox_close(struct mt_inbox *ib);
 /* Move every complete entry (NAME.ndjson) into the stage; one that is not
- * a regular file of one link with a plain name goes to failed/ with a
- * reason, unread. */
+ * a regular file of one link with a plain name, within max_size, goes to
+ * failed/ with a reason, unread. */
 int mt_inbox_take(struct mt_inbox *ib, long *taken, long *refused,
     struct mt_err *err);
 /* Move every staged file into done/ (after the run's commit). */

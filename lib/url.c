@@ -11,6 +11,7 @@
 #include "meter.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -215,12 +216,18 @@ static int in_range(const struct range *r, int family, const unsigned char *a)
 }
 
 /* Loopback, "this network", private (RFC 1918, RFC 4193), shared (RFC
- * 6598), link-local (cloud metadata services live there), multicast and
- * reserved ranges: the platform's own neighbourhood. */
+ * 6598), link-local (cloud metadata services live there), documentation
+ * and benchmarking (RFC 5737, 3849, 2544: test networks use them for
+ * real hosts), multicast and reserved ranges, and the IPv6 prefixes that
+ * carry an IPv4 address inside (NAT64, 6to4, the 6to4 relays): the
+ * platform's own neighbourhood (RFC 6890). */
 static const char *const internal[] = { "0.0.0.0/8", "10.0.0.0/8",
 	"100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-	"192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
-	"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", NULL };
+	"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+	"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+	"::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
+	"2001::/23", "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10",
+	"ff00::/8", NULL };
 
 static int listed(const char *const *cidrs, int family, const unsigned char *a)
 {
@@ -228,6 +235,41 @@ static int listed(const char *const *cidrs, int family, const unsigned char *a)
 
 	for (int i = 0; cidrs[i] != NULL; i++)
 		if (parse_range(cidrs[i], &r) == 0 && in_range(&r, family, a))
+			return 1;
+	return 0;
+}
+
+/* This host's own addresses, read once: a service of the platform's that
+ * listens on a public address is as internal as one on loopback. */
+static int own_address(int family, const unsigned char *a)
+{
+	static struct range *own;
+	static size_t nown;
+	static int read;
+	struct ifaddrs *ifs, *i;
+
+	if (!read) {
+		read = 1;
+		if (getifaddrs(&ifs) == 0) {
+			for (i = ifs; i != NULL; i = i->ifa_next) {
+				struct range r = { 0 };
+				int f = i->ifa_addr ? i->ifa_addr->sa_family : 0;
+				if (f == AF_INET)
+					memcpy(r.addr, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+				else if (f == AF_INET6)
+					memcpy(r.addr, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
+				else
+					continue;
+				r.family = f;
+				r.bits = f == AF_INET ? 32 : 128;
+				own = mt_xrealloc(own, (nown + 1) * sizeof *own);
+				own[nown++] = r;
+			}
+			freeifaddrs(ifs);
+		}
+	}
+	for (size_t k = 0; k < nown; k++)
+		if (in_range(&own[k], family, a))
 			return 1;
 	return 0;
 }
@@ -253,5 +295,5 @@ int mt_net_allowed(const struct mt_netlist *allow, const struct sockaddr *sa)
 	for (size_t i = 0; allow != NULL && i < allow->n; i++)
 		if (in_range(&allow->r[i], family, a))
 			return 1;
-	return !listed(internal, family, a);
+	return !listed(internal, family, a) && !own_address(family, a);
 }

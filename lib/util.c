@@ -341,3 +341,11 @@ void mt_map_each(const struct mt_map *m, void (*fn)(void *ctx, const char *key,
 		if (m->slots[i].key != NULL)
 			fn(ctx, m->slots[i].key, m->slots[i].klen, m->slots[i].val);
 }
+
+int mt_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}

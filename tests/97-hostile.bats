@@ -139,6 +139,79 @@ b.ndjson"
 	victim_untouched
 }
 
+@test "hostile: what the participant leaves in failed/ cannot keep a refused link in the stage; a killed take's leftovers are judged first" {
+	evil_root
+	in=$E/inbox
+	echo "root-only-line-$$" > rootonly.txt
+	chmod 600 rootonly.txt
+	# a directory of the participant's lands in failed/ under the name the
+	# link will have; then the link cannot be moved onto it
+	mkdir $in/a.ndjson
+	touch $in/a.ndjson/keep
+	chown -R "$EVIL_GID" $in/a.ndjson
+	run -1 sh "$HOURLY" r evil
+	[ -d $in/failed/a.ndjson ]
+	ln -s "$PWD/rootonly.txt" $in/failed/a.ndjson/t
+	ln -s ../../inbox/failed/a.ndjson/t $in/a.ndjson
+	run -1 sh "$HOURLY" r evil
+	run sh "$HOURLY" r evil
+	[ -L $in/failed/a.ndjson.1 ]
+	grep -q "a symbolic link" $in/failed/a.ndjson.1.reason
+	! grep -rqs "root-only-line-$$" r/participants/evil
+	# a take killed between its rename and its judgement left a link in
+	# state/inbox/new/: the next take judges it before anything is loaded
+	ln -s "$PWD/rootonly.txt" $E/state/inbox/new/left.ndjson
+	run -1 sh "$HOURLY" r evil
+	[ -L $in/failed/left.ndjson ]
+	[ -z "$(ls $E/state/inbox/new)" ]
+	! grep -rqs "root-only-line-$$" r/participants/evil
+	victim_untouched
+}
+
+@test "hostile: an inbox file beyond the size limit is refused unread, and the inbox's loads run within the run's time limit" {
+	evil_root
+	truncate -s 1T $E/inbox/huge.ndjson
+	evil_hour 10 1 > $E/inbox/ok.ndjson
+	run -1 sh "$HOURLY" --run-limit 60s r evil
+	grep -q "larger than the inbox's limit (meter-inbox --max-size)" $E/inbox/failed/huge.ndjson.reason
+	[ -f $E/inbox/done/ok.ndjson ]
+	# one under the limit that takes long to load still meets the limit
+	awk 'BEGIN { for (i = 0; i < 2000000; i++) printf "{\"participant\":\"evil\",\"property\":\"e0\",\"meter\":\"e0-push\",\"quantity\":\"electricity\",\"hour\":%d,\"value\":1,\"unit\":\"kWh\"}\n", 1546300800 + i * 3600 }' > $E/inbox/slow.ndjson
+	run -1 sh "$HOURLY" --run-limit 2s r evil
+	[[ "$output" == *"evil: failed: the run's time limit (2 s) ran out"* ]]
+	victim_untouched
+}
+
+@test "hostile: header names and prefixes cannot smuggle headers, nor can a secret's value" {
+	evil_root
+	for hdr in 'name="X-A: 1&#13;&#10;X-Injected: yes&#13;&#10;X-B" env="K"' 'name="Host" env="K" prefix="other.example&#13;&#10;X-P: "' \
+	    'name="X A" env="K"'; do
+		evil_xml "<meter id=\"e0-api\" quantity=\"electricity\"><connector type=\"csv\" url=\"http://127.0.0.1:$(PORT)/files/inj-$$.csv\" kind=\"interval\" duration=\"1h\" unit=\"kWh\"><header $hdr/></connector></meter>"
+		run -2 meter-fetch -p evil -c $E/participant.xml
+		[[ "$output" == *"<header>: attribute \""*"\" must be an HTTP header name"* ]] ||
+			[[ "$output" == *'<header>: attribute "prefix" has a control character'* ]]
+		run -2 meter-load -p evil -c $E/participant.xml r/warehouse.db
+	done
+	evil_xml "<meter id=\"e0-api\" quantity=\"electricity\"><connector type=\"csv\" url=\"http://127.0.0.1:$(PORT)/files/inj-$$.csv\" kind=\"interval\" duration=\"1h\" unit=\"kWh\"><header name=\"X-Key\" env=\"K\"/></connector></meter>"
+	K=$'v\r\nX-Injected: yes' run -1 meter-fetch -p evil -c $E/participant.xml --allow-net 127.0.0.0/8
+	[[ "$output" == *"meter e0-api: K holds a control character (header X-Key)"* ]]
+	[ -z "$(seen "/files/inj-$$")" ]
+}
+
+@test "hostile: a large payload's readings are not held in memory" {
+	mb=40
+	[ -z "$QUICK" ] || mb=4
+	mkdir -p p/data
+	echo '<participant id="acme"><meter id="m" quantity="electricity"><connector type="csv" url="file:data/big.csv" kind="interval" duration="1h" unit="kWh" ts-column="ts" value-column="v" time-format="epoch"/></meter></participant>' > p/participant.xml
+	awk -v n=$((mb * 1000000 / 13)) 'BEGIN { print "ts,v"; for (i = 0; i < n; i++) printf "%d,1\n", 1546300800 + i * 3600 }' > p/data/big.csv
+	/usr/bin/time -f '%M' -o kb meter-fetch -c p/participant.xml --archive arc --state st > out.ndjson
+	[ "$(wc -l < out.ndjson)" -eq "$(($(wc -l < p/data/big.csv) - 1))" ]
+	# the body once in memory, and once in the archive's hashing: not the
+	# readings, which are ten times its size
+	[ "$(tail -1 kb)" -lt $((mb * 1024 * 3 + 32768)) ]
+	[ "$(stat -c %s out.ndjson)" -gt $((mb * 1000000 * 8)) ]
+}
+
 @test "hostile: done/ replaced by a link into another participant's inbox: the group cannot, and the platform would not deliver" {
 	evil_root
 	in=$E/inbox
@@ -294,9 +367,13 @@ b.ndjson"
 @test "hostile: loopback, private and link-local addresses are refused unless the operator allows them" {
 	evil_root
 	port=$(PORT)
+	# and this host's own addresses, whatever their range
+	own=$(ip -o addr | awk '{ sub("/.*", "", $4); print $4 }' | grep -v '^fe80' |
+		sed -e "s|^\(.*:.*\)$|http://[\1]:$port/status/200?internal-$$|" -e "s|^\([0-9.]*\)$|http://\1:$port/status/200?internal-$$|")
 	for url in "http://127.0.0.1:$port/status/200?internal-$$" "http://localhost:$port/status/200?internal-$$" \
 	    "http://2130706433:$port/status/200?internal-$$" "http://[::1]:$port/status/200?internal-$$" \
-	    "http://169.254.169.254/latest/meta-data/"; do
+	    "http://169.254.169.254/latest/meta-data/" "http://192.0.2.1/x" "http://[64:ff9b::7f00:1]/x" \
+	    "http://[2002:7f00:1::]/x" $own; do
 		evil_xml "<meter id=\"e0-api\" quantity=\"electricity\"><connector type=\"csv\" url=\"$url\" kind=\"interval\" duration=\"1h\" unit=\"kWh\" timeout=\"5s\" retries=\"0\"/></meter>"
 		run -1 meter-fetch -p evil -c $E/participant.xml
 		[[ "$output" == *"meter e0-api: the address is internal (loopback, private or link-local): refused unless the operator allows it (--allow-net)"* ]] ||
