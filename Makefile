@@ -24,15 +24,27 @@ BUILD = build
 SANFLAGS =
 endif
 BIN = $(if $(filter 1,$(SAN) $(FUZZ)),$(BUILD)/bin,bin)
-FUZZERS = ndjson time csv json greenbutton config context
+# a harness per row of the connector table, and one per other parser
+CONNECTORS = $(shell sed -n 's/^MT_CONNECTOR.[A-Z0-9_]*, *"\([a-z0-9]*\)".*/\1/p' lib/conn/types.def)
+FUZZERS = ndjson time config context url $(CONNECTORS)
 FUZZ_SECONDS ?= 60
 
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-# One list for every program: the linker keeps only what each one uses.
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm
+# Each program links what it uses, and nothing more: meter-load, which
+# only validates configurations, links no connector and no libcsv.
+# make check-links checks it on the built programs.
+pc = $(shell $(PKG_CONFIG) --libs $(1))
+LIBS_meter-fetch = $(call pc,yajl libxml-2.0 libcurl libcrypto zlib) -lcsv -lm
+LIBS_meter-standardize = $(call pc,yajl) -lm
+LIBS_meter-load = $(call pc,yajl libxml-2.0 sqlite3) -lm
+LIBS_meter-aggregate = $(call pc,yajl libxml-2.0 sqlite3) -lm
+LIBS_meter-enrich = $(call pc,yajl libxml-2.0 libical zlib) -lcsv -lm
+LIBS_meter-inbox = -lm
+# what every library object may need: the fuzz harnesses and yajl-floor
+LIBS = $(call pc,$(PKGS)) -lcsv -lm
 
 PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox
 SCRIPTS = meter-hourly meter-init
@@ -58,10 +70,25 @@ $(BUILD)/libmeter.a: $(LIB_OBJ)
 
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/libmeter.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*)
 
-$(BUILD)/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h fuzz/connector.h $(BUILD)/libmeter.a
+# What each program must not link: the connectors and their libraries stay
+# with meter-fetch (and libcsv with meter-enrich's context files).
+PARSERS = mt_payload_parse|$(shell sed -n 's/.*[ (]\(mt_parse_[a-z0-9_]*\))$$/\1/p' lib/conn/types.def | paste -sd'|')
+check-links: all
+	@for p in meter-load meter-aggregate meter-standardize meter-inbox; do \
+		if nm $(BIN)/$$p | grep -Eq " T ($(PARSERS))$$"; then echo "$$p links a connector"; exit 1; fi; \
+		if ldd $(BIN)/$$p | grep -Eq 'libcsv|libcurl|libical'; then echo "$$p links $$(ldd $(BIN)/$$p | grep -Eo 'libcsv|libcurl|libical' | head -1)"; exit 1; fi; \
+	done; \
+	if ldd $(BIN)/meter-inbox | grep -Eq 'yajl|xml2|sqlite|curl|crypto|libz'; then echo "meter-inbox links more than libc"; exit 1; fi; \
+	echo "links: each program links what it uses"
+
+$(BUILD)/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h $(BUILD)/libmeter.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libmeter.a $(LIBS)
+
+$(CONNECTORS:%=$(BUILD)/fuzz-%): $(BUILD)/fuzz-%: fuzz/connector.c fuzz/fuzz.h $(BUILD)/libmeter.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -DFUZZ_CONNECTOR='"$*"' -o $@ $< \
+		$(BUILD)/libmeter.a $(LIBS)
 
 fuzzers: $(FUZZERS:%=$(BUILD)/fuzz-%)
 
@@ -72,7 +99,7 @@ fuzz:
 
 # The sanitizers carry their own memory: the suite's memory bounds and its
 # gigabyte stream are relaxed for them.
-check: all
+check: all check-links
 	$(if $(filter 1,$(SAN)),METER_HEAVY_MB=256 METER_MEM_KB=2097152) METER_BIN=$(CURDIR)/$(BIN) sh tests/run
 
 # The suite with every program under valgrind (memcheck: invalid reads and
@@ -131,5 +158,5 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz bin
 
-.PHONY: all check check-valgrind ci lint bench demo deps install uninstall clean fuzz fuzzers
+.PHONY: all check check-links check-valgrind ci lint bench demo deps install uninstall clean fuzz fuzzers
 .SECONDARY:

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		return 0;
 	path = fuzz_file(d + 1, n - 1, ext[d[0] % 4]);
 	if (d[0] % 4 < 2) {
-		s = mt_series_load(path, &err);
+		s = mt_series_load(NULL, path, &err);
 	} else {
 		snprintf(spec, sizeof spec, "%s%s", path, d[0] & 4 ? "#england-and-wales" : "");
 		s = mt_holidays_load(spec, &err);

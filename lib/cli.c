@@ -58,6 +58,9 @@ static void put_escaped(const char *text)
 }
 
 static void vsay(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	char small[1024], *msg = small;
 	va_list copy;
@@ -160,14 +163,18 @@ int mt_cli_finish(struct mt_rejects *rj, const char *path, int status)
 
 int mt_rejects_close(struct mt_rejects *rj)
 {
-	int rc = 0;
-
-	if (rj->fp != NULL && fflush(rj->fp) != 0 && !rj->error)
-		rj->error = errno;
-	if (rj->fp != NULL && (fclose(rj->fp) != 0 || rj->failed))
-		rc = -1;
+	if (rj->fp == NULL)
+		return 0;
+	/* a failed flush leaves nothing for fclose to report: look at it */
+	if (fflush(rj->fp) != 0 || ferror(rj->fp)) {
+		if (!rj->error)
+			rj->error = errno;
+		rj->failed = 1;
+	}
+	if (fclose(rj->fp) != 0)
+		rj->failed = 1;
 	rj->fp = NULL;
-	return rc;
+	return rj->failed ? -1 : 0;
 }
 
 void mt_reject(struct mt_rejects *rj, const char *source, long line,
@@ -209,78 +216,4 @@ void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
     const char *reason)
 {
 	mt_reject(rj, rec->source, rec->line, rec->text, rec->textlen, reason);
-}
-
-/* -p: a record of another participant is turned away before the program
- * does anything with it (meter(7) SECURITY). */
-static int foreign(const struct mt_rec *rec, const char *participant)
-{
-	const struct mt_field *f;
-
-	if (participant == NULL)
-		return 0;
-	f = mt_rec_get(rec, "participant");
-	return f == NULL || f->type != MT_STRING || strcmp(f->str, participant) != 0;
-}
-
-static int each_in_file(const char *path, const char *participant,
-    mt_record_fn fn, mt_badline_fn bad, void *ctx)
-{
-	char why[128];
-
-	struct mt_err err;
-	struct mt_ndjson *rd = mt_ndjson_open(path, &err);
-	struct mt_rec *rec;
-	int rc, status = 0;
-
-	if (rd == NULL) {
-		mt_diag_err(&err);
-		return -1;
-	}
-	rec = mt_xmalloc(sizeof *rec);
-	while (status == 0 && (rc = mt_ndjson_next(rd, rec, &err)) != 0) {
-		if (rc == -2) {
-			mt_diag_err(&err);
-			status = -1;
-		} else if (rc == -1) {
-			bad(ctx, rec, err.msg);
-		} else if (foreign(rec, participant)) {
-			snprintf(why, sizeof why, "not a record of participant %s (-p)",
-			    participant);
-			bad(ctx, rec, why);
-		} else if (fn(ctx, rec) < 0) {
-			status = -1;
-		}
-	}
-	free(rec);
-	mt_ndjson_close(rd);
-	return status;
-}
-
-int mt_cli_each_record(int nfiles, char **files, const char *participant,
-    mt_record_fn fn, mt_badline_fn bad, void *ctx)
-{
-	if (nfiles == 0)
-		return each_in_file("-", participant, fn, bad, ctx);
-	for (int i = 0; i < nfiles; i++)
-		if (each_in_file(files[i], participant, fn, bad, ctx) < 0)
-			return -1;
-	return 0;
-}
-
-int mt_cli_check(size_t n, const char *const *paths, const char *participant)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct mt_err err;
-		struct mt_config *cfg = mt_config_load_for(paths[i], participant, &err);
-		char what[400];
-		if (cfg == NULL) {
-			mt_diag_err(&err);
-			return err.status;
-		}
-		mt_config_describe(cfg, what, sizeof what);
-		printf("%s: participant %s: %s: good\n", paths[i], cfg->id, what);
-		mt_config_free(cfg);
-	}
-	return MT_EXIT_OK;
 }

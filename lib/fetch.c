@@ -258,6 +258,9 @@ static int adhoc_job(struct mt_fetcher *f, struct job *j, const char *arg,
 	}
 	if (open_zone(j, NULL, 0, err) < 0)
 		return -1;
+	if (mt_url_is_http(arg) && mt_url_has_userinfo(arg))
+		return setup_fail(err, NULL, 0, j->meter, "credentials in a URL are "
+		    "refused: use a netrc file (-o netrc=FILE)");
 	if (o->replay)
 		j->target = mt_xstrdup(arg);
 	else

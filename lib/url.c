@@ -29,12 +29,16 @@ int mt_url_is_http(const char *url)
 	return has_prefix(url, "http://") || has_prefix(url, "https://");
 }
 
-/* The authority of a URL: from after "://" to the first '/', '?' or '#'. */
+/* The authority of a URL: from after "SCHEME://" to the first '/', '?' or
+ * '#' (RFC 3986); NULL when the text does not start with a scheme. */
 static const char *authority(const char *url, size_t *n)
 {
 	const char *hier = strstr(url, "://");
+	size_t scheme = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789+-.");
 
-	if (hier == NULL)
+	if (hier == NULL || hier != url + scheme || scheme == 0 ||
+	    !((*url >= 'a' && *url <= 'z') || (*url >= 'A' && *url <= 'Z')))
 		return NULL;
 	*n = strcspn(hier + 3, "/?#");
 	return hier + 3;
@@ -72,7 +76,9 @@ char *mt_url_redact(const char *url)
 	const char *a = authority(url, &n), *at;
 
 	strcpy(out, url);
-	if (a != NULL && (at = memchr(a, '@', n)) != NULL)
+	/* up to the last '@': a lenient parser takes the rest as the host,
+	 * so everything before it may be a secret */
+	if (a != NULL && (at = memrchr(a, '@', n)) != NULL)
 		memmove(out + (a - url), out + (at + 1 - url), strlen(at + 1) + 1);
 	for (q = strchr(out, '?'); q != NULL; q = strchr(q, '&')) {
 		char *name = ++q, *eq = strchr(name, '='), *stop;
@@ -120,9 +126,11 @@ static void origin(const char *url, char *buf, size_t cap)
 	buf[0] = '\0';
 	if (a == NULL)
 		return;
-	at = memchr(a, '@', n);
+	at = memrchr(a, '@', n);
 	host = at ? at + 1 : a;
 	n -= (size_t)(host - a);
+	if (scheme + 3 + n + 8 > cap)
+		return;        /* too long to be an origin worth a secret */
 	snprintf(buf, cap, "%.*s://%.*s", (int)scheme, url, (int)n, host);
 	for (char *p = buf; *p; p++)
 		*p = (char)tolower((unsigned char)*p);

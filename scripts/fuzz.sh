@@ -38,6 +38,11 @@ seed() {
 		for x in gas_direct.xml usage_point.xml; do { printf '\000'; cat $F/greenbutton/$x; } > "$s/$x"; done
 		{ printf '\000'; head -c 20000 $F/greenbutton/TestGBDataHourlyNineDaysBinnedDaily.xml; } > "$s/cut"
 		{ printf '\000'; cat $F/greenbutton/espi_natural_gas.xml.gz; } > "$s/gz" ;;
+	url)
+		printf '%s' 'https://user:pw@example.org:8443/a/b?api_key=x&since={since}' > "$s/url"
+		printf '%s' 'data/../x.csv' > "$s/path"
+		printf '%s' '10.0.0.0/8' > "$s/cidr"
+		printf '%s' 'fd00::/8' > "$s/cidr6" ;;
 	config)
 		cp $F/acme.xml $F/campus.xml "$s/"
 		cp $D/participants/cambridge/participant.xml "$s/cambridge.xml" ;;

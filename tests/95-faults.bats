@@ -32,6 +32,34 @@ readings() {
 	done
 }
 
+@test "a rejects file that cannot be written is exit 3 with the same message, for every program" {
+	printf 'not json\n' > bad.ndjson
+	printf 'ts,kwh\n2026-03-01T10:00:00Z,x\n' > bad.csv
+	printf '<participant id="p"><property id="b0"/></participant>\n' > p.xml
+	for cmd in "meter-standardize bad.ndjson" "meter-aggregate bad.ndjson" \
+		"meter-enrich -c p.xml bad.ndjson" "meter-load w.db bad.ndjson" \
+		"meter-fetch -t csv -o ts-column=ts -o value-column=kwh -o kind=interval -o duration=1h -o unit=kWh bad.csv"; do
+		run -3 $cmd -r /dev/full
+		[ "$(echo "$output" | tail -1)" = "${cmd%% *}: cannot write rejects file /dev/full: No space left on device" ]
+	done
+}
+
+# 8561188 looped for ever here: a retry whose transfer could not be
+# started was never finished.  The shim makes libcurl refuse the 26th start.
+@test "meter-fetch: transfers and retries that cannot start fail their meter, nothing hangs" {
+	cc -shared -fPIC -o failcurl.so "$BATS_TEST_DIRNAME/shims/failcurl.c" -ldl
+	mkdir -p p
+	{ echo '<participant id="acme"><property id="hq">'
+	  for i in $(seq 1 20); do
+		echo "<meter id=\"m$i\" quantity=\"electricity\"><connector type=\"csv\" url=\"http://127.0.0.1:9/m$i.csv\" kind=\"interval\" duration=\"1h\" unit=\"kWh\" retries=\"2\"/></meter>"
+	  done
+	  echo '</property></participant>'; } > p/participant.xml
+	FAIL_AFTER=25 LD_PRELOAD=$PWD/failcurl.so run timeout 120 meter-fetch --allow-net 127.0.0.0/8 \
+		-c p/participant.xml --retry-wait 0.01 -j 8
+	[ "$status" -eq 1 ]
+	[ "$(echo "$output" | grep -c ': meter m[0-9]*: cannot start transfer')" -eq 20 ]
+}
+
 @test "a closed pipe ends every program quietly" {
 	readings 20 200 > raw.ndjson
 	meter-standardize raw.ndjson > hours.ndjson
