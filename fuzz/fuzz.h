@@ -2,7 +2,7 @@
 #ifndef FUZZ_H
 #define FUZZ_H
 #define _GNU_SOURCE
-#include "../lib/meter.h"
+#include "../lib/meter_priv.h"
 
 #include <stdint.h>
 #include <stdio.h>

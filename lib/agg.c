@@ -6,7 +6,7 @@
  * the warehouse first, when there is one).  Memory is the groups of one
  * window, not the input.  The rules are in meter-aggregate(1). */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -217,10 +217,9 @@ static void write_group(struct mt_agg *a, const struct group *g)
 			h.quality = g->m[i].quality;
 	}
 	h.value = !g->mean ? sum : cov > 0 ? weighted / cov : sum / (double)g->n;
-	if (fabs(h.value) < 1e9)
-		h.value = round(h.value * 1e9) / 1e9;
+	h.value = mt_round_value(h.value);
 	h.coverage = g->expected > 0 ? cov / (double)g->expected : cov / (double)g->n;
-	h.coverage = round((h.coverage > 1 ? 1 : h.coverage) * 10000) / 10000;
+	h.coverage = mt_round_coverage(h.coverage > 1 ? 1 : h.coverage);
 	if (g->expected > 0 && (long)g->n < g->expected)
 		h.quality = MT_PARTIAL;
 	mt_property_hour_write(a->out, &h);

@@ -11,7 +11,7 @@
  * replaced atomically. */
 /* syncfs(2): one flush of the archive's file system per run */
 #define _GNU_SOURCE
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

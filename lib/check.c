@@ -1,7 +1,7 @@
 /* check.c - --check: configurations validated and described, for every
  * program that reads them. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <stdio.h>
 

@@ -3,7 +3,7 @@
  * that standard output really was written.  This file is the only part of
  * the library that writes to stderr, and only when a program calls it. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

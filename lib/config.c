@@ -5,7 +5,7 @@
  * a DOCTYPE is refused, so no external entity is ever resolved and no
  * entity can be expanded (XXE, "billion laughs"). */
 #define _XOPEN_SOURCE 700
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * zlib) or NDJSON meter hours, and holiday calendars from JSON (yajl) or
  * iCalendar (libical).  Lookups are binary searches. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
  * record's own text is kept when it is already canonical.  Memory is the
  * places and clocks, not the input.  The fields are in meter-enrich(1). */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -292,7 +292,7 @@ static void add_calendar(struct mt_out *o, struct place *pl,
 /* Nine decimals: far below any meter's resolution, no binary noise. */
 static double metric(double v)
 {
-	return fabs(v) < 1e9 ? round(v * 1e9) / 1e9 : v;
+	return mt_round_value(v);
 }
 
 static void put_metric(struct mt_out *o, const char *key, double v)

@@ -12,7 +12,7 @@
  * come from the operator's file, its connections go where the operator
  * allows (http.c, url.c). */
 #define _GNU_SOURCE
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
  * 0750, whatever the umask of whoever started the program: the group of a
  * participant's directory may read them, nobody else. */
 #define _GNU_SOURCE
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

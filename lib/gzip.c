@@ -2,7 +2,7 @@
  * payload or a context file may be a compression bomb), and whole files
  * read that way. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
  * (mt_net_allowed), after name resolution, so nothing the name resolves
  * to later can slip past. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -20,7 +20,7 @@
  * take keeps them, so nothing is lost and the idempotent loads make the
  * second delivery harmless. */
 #define _GNU_SOURCE
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* input.c - what the programs read: the records of their files (or of
  * standard input), turned away when they are another participant's. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -41,7 +41,20 @@ struct mt_err {
 	int status;     /* the exit status it calls for when not MT_EXIT_IO */
 };
 
+/* Limits and roundings every program applies alike. */
+#define MT_VALUE_MAX 1e15          /* beyond any meter (a petawatt-hour), and
+                                    * far enough from the largest double that
+                                    * no sum of hours overflows */
+#define MT_VALUE_MAX_TEXT "1e15"
+#define MT_SPAN_MAX_S (400 * 86400LL)   /* the longest interval reading, and
+                                         * the longest gap between register
+                                         * readings that is spread over hours */
+#define MT_SPAN_MAX_TEXT "400 days"
+
 /* ---- util.c: allocation, errors, small helpers ---- */
+/* What an allocation that fails does: say so on stderr and abort (the one
+ * place the library exits). */
+void mt_out_of_memory(void) __attribute__((noreturn));
 void *mt_xmalloc(size_t n);
 void *mt_xcalloc(size_t n, size_t size);
 void *mt_xrealloc(void *p, size_t n);
@@ -49,19 +62,17 @@ char *mt_xstrdup(const char *s);
 char *mt_xstrndup(const char *s, size_t n);
 void mt_err_set(struct mt_err *err, const char *file, long line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An hour's value to nine decimals: far below any meter's resolution, and
+ * it hides the binary noise of sums (1.4500000000000028). */
+double mt_round_value(double v);
+/* A coverage to four decimals. */
+double mt_round_coverage(double c);
 /* Parse a non-negative duration: "90", "90s", "15m", "6h", "2d". */
 int mt_parse_duration(const char *s, int64_t *seconds);
 /* Parse a size: bytes, or with k, M or G (1024-based); 1 byte to 4G. */
 int mt_parse_size(const char *s, size_t *out);
 /* Parse a whole finite number; the whole string must be used. */
 int mt_parse_double(const char *s, double *out);
-/* Write PATH atomically: a temp file in the same directory, fsync, rename,
- * fsync of the directory, so a crash leaves the old file or the new one.
- * mt_atomic_open returns the temp file to write and its name in *tmp
- * (owned); mt_atomic_commit closes and renames it, or removes it on any
- * failure, and frees *tmp. */
-FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err);
-int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
 
 /* Ids (participants, properties, meters, contracts) name directories and
  * files: 1 to MT_ID_MAX letters, digits, '.', '_' and '-', not starting
@@ -74,51 +85,10 @@ int mt_id_valid(const char *id);
 int mt_has_control(const char *s);
 int mt_id_validn(const char *id, size_t n);
 
-/* String-keyed hash map; keys are copied, values are borrowed pointers. */
-struct mt_map;
-struct mt_map *mt_map_new(void);
-void mt_map_free(struct mt_map *m);
-void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
-void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
-/* Remove a key; returns its value, or NULL when absent. */
-void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
-/* Every entry, in no particular order; fn must not change the map. */
-void mt_map_each(const struct mt_map *m, void (*fn)(void *ctx, const char *key,
-    size_t klen, void *val), void *ctx);
-
-/* ---- file.c: files a participant names, files the platform makes ---- */
-/* A relative path that stays inside its base directory by its letters: not
- * absolute, not empty, no ".." above the base. */
-int mt_path_inside(const char *rel);
-/* Open base/rel for reading: rel inside base by its letters, opened
- * component by component without following symbolic links, and only a
- * regular file (never blocking on a FIFO).  A descriptor, or -1 with err
- * (file: rel, msg: why). */
-int mt_open_inside(const char *base, const char *rel, struct mt_err *err);
-/* Read all of fd into *buf (NUL-terminated, owned); more than max bytes is
- * an error. */
-int mt_read_fd(int fd, size_t max, char **buf, size_t *len, struct mt_err *err);
-/* Undo gzip when the body starts with its magic; *out is body itself
- * otherwise, or a new buffer (owned) of at most max bytes. */
-int mt_gunzip(const char *body, size_t n, size_t max, char **out,
-    size_t *outn, struct mt_err *err);
-/* A whole file, gzip undone, at most max bytes: base/path confined as
- * mt_open_inside does, or path as given when base is NULL. */
-int mt_slurp(const char *base, const char *path, size_t max, char **buf,
-    size_t *len, struct mt_err *err);
-/* Open path, creating it with mode 0640 whatever the umask when it does not
- * exist (flags: O_WRONLY, O_RDWR, O_APPEND, O_TRUNC; O_EXCL: must be new). */
-int mt_create_fd(const char *path, int flags, struct mt_err *err);
+/* ---- file.c: the files and directories the platform makes ---- */
 /* mkdir -p with mode 0750 (and the parent's setgid bit) whatever the umask;
  * path is modified on the way and restored. */
 int mt_mkdirs(char *path, struct mt_err *err);
-
-/* The operator's secrets for one participant: NAME=value lines in a file
- * only its owner may read.  A missing file is no secrets. */
-struct mt_secrets;
-struct mt_secrets *mt_secrets_load(const char *path, struct mt_err *err);
-const char *mt_secrets_get(const struct mt_secrets *s, const char *name);
-void mt_secrets_free(struct mt_secrets *s);
 
 /* ---- inbox.c: a participant's inbox, never following its links ---- */
 struct mt_inbox;
@@ -179,8 +149,6 @@ struct mt_rec {
 struct mt_ndjson;
 /* path NULL or "-" reads stdin. */
 struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err);
-/* The same over an open descriptor (owned from here on), named name. */
-struct mt_ndjson *mt_ndjson_open_fd(int fd, const char *name, struct mt_err *err);
 void mt_ndjson_close(struct mt_ndjson *r);
 /* Next record: 1 a record, 0 end of input, -1 a bad line (err says why;
  * rec->source, line and text describe it for the rejects), -2 read error. */
@@ -219,8 +187,6 @@ static inline const struct mt_field *mt_rec_get(const struct mt_rec *rec,
 	}
 	return NULL;
 }
-/* Text to double: exact for plain decimals, strtod for the rest. */
-double mt_strtod(const char *s, size_t n);
 
 /* ---- out.c: NDJSON writer ---- */
 struct mt_out;
@@ -572,143 +538,12 @@ struct mt_property_cfg *mt_config_property(const struct mt_config *cfg,
 struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg,
     const char *id);
 
-/* ---- xml.c: XML without network, DTDs or entities ---- */
-struct _xmlDoc;
-/* Parse a file (buf NULL) or a buffer named name; NULL with err naming
- * the line for malformed XML or any DOCTYPE. */
-struct _xmlDoc *mt_xml_read(const char *name, const char *buf, size_t n,
-    struct mt_err *err);
-
-/* ---- payload.c: connector settings, and readings out of payloads ---- */
-/* The connector table (conn/types.def): one value per row. */
-enum mt_conn_type {
-#define MT_CONNECTOR(id, name, ext, attrs, parse) MT_CONN_##id,
-#include "conn/types.def"
-#undef MT_CONNECTOR
-	MT_CONN_TYPES
-};
-enum mt_time_format { MT_TF_ISO, MT_TF_EPOCH, MT_TF_EPOCH_MS };
-
-/* A connector's attributes (meter-config(5)), checked and parsed once;
- * strings borrow from the mt_connector. */
-struct mt_conn {
-	enum mt_conn_type type;
-	const char *url, *kind, *unit, *ts_col, *value_col, *unit_col;
-	const char *items, *ts, *value, *unit_field, *netrc, *ca_file;
-	const char *zone_name;          /* naive times; NULL: UTC */
-	char delimiter, quote, decimal;
-	enum mt_time_format tf;
-	long skip;
-	int header;                     /* CSV: the first row names columns */
-	int64_t duration;               /* interval readings, seconds */
-	long timeout_ms, connect_timeout_ms;
-	int retries;
-	size_t max_size;
-	int flow;                       /* Green Button flowDirection taken */
-	const struct mt_header *headers;
-	size_t nheaders;
-};
-
-/* A type by name (its enum value), or -1. */
-int mt_conn_type_find(const char *name);
-const char *mt_conn_type_name(enum mt_conn_type t);
-/* The archive's file extension for a payload of the type. */
-const char *mt_conn_extension(enum mt_conn_type t);
-/* "csv, json or greenbutton", for messages. */
-void mt_conn_types_text(char *buf, size_t cap);
-/* Whether a <connector> of the type (an enum value, or -1 for any type)
- * takes the attribute (also meter-fetch's -o keys). */
+/* ---- conn/conn.c: the attributes of a <connector> ---- */
+/* Whether a <connector> of the type (an enum value of the connector
+ * table, or -1 for any type) takes the attribute (meter-fetch's -o keys). */
 int mt_conn_attr_known(int type, const char *name);
-/* A <connector>'s attribute as given, or NULL. */
-const char *mt_connector_attr(const struct mt_connector *c, const char *name);
-/* Check and parse; zone_default is the property's or participant's zone
- * for naive times.  err->status is MT_EXIT_USAGE on a bad value. */
-int mt_conn_parse(struct mt_conn *c, const struct mt_connector *attrs,
-    const char *zone_default, struct mt_err *err);
 
-/* What a connector's settings must agree on with its meter (kind,
- * duration, a unit of the meter's quantity; q may be NULL). */
-int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
-    const char *meter_kind, const char *meter_unit, struct mt_err *err);
-
-/* A participant's URL and paths: http, https or file, no credentials,
- * files inside its directory by their letters. */
-int mt_conn_check_url(const struct mt_conn *c, struct mt_err *err);
-
-/* Whom a payload's readings belong to, which of them to emit, and what
- * came of it. */
-struct mt_emit {
-	const char *participant, *property, *meter;
-	const char *source;              /* "source" field and diagnostics */
-	const struct mt_quantity *q;     /* NULL: inferred from the unit */
-	const char *kind, *unit;         /* the meter's, when the connector
-	                                  * says nothing */
-	double rollover, calorific;      /* 0 when unknown */
-	mt_time_t after;                 /* emit only ts > after (a cursor) */
-	mt_time_t since, until;          /* and since <= ts < until */
-	struct mt_out *out;
-	struct mt_rejects *rj;
-	struct mt_zone *zone;            /* for naive times, or NULL: UTC */
-	/* results */
-	long readings, skipped, rejected, filtered;
-	mt_time_t last;                  /* latest ts emitted, or after */
-	mt_time_t prev;                  /* previous ts read (repeated hours) */
-};
-
-#define MT_TIME_MIN INT64_MIN
-#define MT_TIME_MAX INT64_MAX
-
-/* Parse a payload (gzip undone first, up to c->max_size) with its type's
- * parser from the connector table, and emit its readings.  A bad
- * row or element is rejected and counted; -1 means the payload as a whole
- * is malformed (err says why and where), and what was written to e->out
- * must be discarded. */
-int mt_payload_parse(const struct mt_conn *c, struct mt_emit *e,
-    const char *body, size_t n, struct mt_err *err);
-/* Where a reading came from inside a payload, for the rejects. */
-struct mt_row {
-	long line;
-	const char *text;
-	size_t len;
-};
-
-/* One reading as a connector found it. */
-struct mt_raw {
-	mt_time_t ts;
-	double value;
-	const char *unit;
-	enum mt_kind kind;
-	int64_t duration;      /* interval readings, seconds */
-	int estimated;
-};
-
-/* Emit one reading through e's filters, or reject it: 0 emitted or
- * filtered, -1 rejected. */
-int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row);
-/* The same from text as CSV and JSON carry it: time in c's format (naive
- * times in e->zone), value with c's decimal mark, unit or NULL for c's.
- * Empty values and sentinels (NA, null, -) are skipped and counted. */
-int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
-    const struct mt_row *row, const char *ts, size_t tslen, const char *value,
-    size_t vlen, const char *unit);
-int mt_parse_csv(const struct mt_conn *c, struct mt_emit *e, const char *body,
-    size_t n, struct mt_err *err);
-int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
-    size_t n, struct mt_err *err);
-int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
-    const char *body, size_t n, struct mt_err *err);
-
-/* ---- url.c: the rules for a participant's URLs ---- */
-int mt_url_is_http(const char *url);
-/* user:password@ in the authority */
-int mt_url_has_userinfo(const char *url);
-/* The URL fit for messages (owned): no user information, and the values of
- * query parameters whose names look secret (key, token, sig, ...) as "*". */
-char *mt_url_redact(const char *url);
-/* {since} and {until} filled in as RFC 3339 UTC (owned). */
-char *mt_url_fill(const char *url, mt_time_t since, mt_time_t until);
-/* Same scheme, host and port (RFC 6454), the default port implied. */
-int mt_url_same_origin(const char *a, const char *b);
+/* ---- url.c: network ranges the operator allows ---- */
 /* Network ranges (CIDR) the operator allows beside the public Internet. */
 struct mt_netlist;
 struct sockaddr;
@@ -716,43 +551,6 @@ struct mt_netlist *mt_netlist_new(void);
 void mt_netlist_free(struct mt_netlist *l);
 /* 0, or -1 for text that is not an address or CIDR range. */
 int mt_netlist_add(struct mt_netlist *l, const char *cidr);
-/* A public address, or one in the allowed ranges; loopback, private,
- * link-local, multicast and reserved addresses are not, unless listed. */
-int mt_net_allowed(const struct mt_netlist *allow, const struct sockaddr *sa);
-
-/* ---- http.c: many HTTP(S) fetches at once (libcurl multi) ---- */
-struct mt_fetch {
-	/* asked for (borrowed) */
-	const char *url;               /* http:// or https:// */
-	char **headers;                /* "Name: value", NULL-terminated */
-	const char *netrc, *ca_file;   /* or NULL */
-	long connect_timeout_ms, timeout_ms;
-	size_t max_size;
-	int retries;
-	void *ctx;
-	/* what came of it */
-	char *body;                    /* owned by the caller once done */
-	size_t len;
-	long status;                   /* HTTP status, 0 none */
-	int attempts;
-	char error[256];               /* "" on success */
-};
-
-struct mt_http_opts {
-	int parallel;                  /* transfers in flight */
-	const struct mt_netlist *allow;  /* internal addresses allowed; NULL:
-	                                  * every address (no list at all) */
-	double retry_base_s;           /* first backoff, doubled per retry */
-	double retry_max_s;            /* longest wait, Retry-After included */
-};
-
-/* Fetch them all; done is called once per fetch, in the calling thread, as
- * each finishes for good (success, or failure after its retries). */
-typedef void (*mt_fetch_done_fn)(void *ctx, struct mt_fetch *f);
-int mt_http_fetch_all(struct mt_fetch **fs, size_t n,
-    const struct mt_http_opts *o, mt_fetch_done_fn done, void *ctx,
-    struct mt_err *err);
-
 /* ---- fetch.c: meter-fetch's engine ---- */
 struct mt_fetcher_opts {
 	const char *config;            /* participant.xml, or NULL: ad hoc */
@@ -816,29 +614,6 @@ int mt_fetcher_commit(struct mt_fetcher *f, struct mt_err *err);
 const struct mt_fetcher_stats *mt_fetcher_stats(const struct mt_fetcher *f);
 /* The archive or the output failed to be written. */
 int mt_fetcher_io_failed(const struct mt_fetcher *f);
-
-/* ---- archive.c: the raw archive and fetch cursors ---- */
-/* Keep a payload as fetched under dir/YYYY/MM/DD/METER/SHA256[.EXT]
- * (renamed into place whole; the same bytes on a day are one file).  *name gets
- * the payload's name in records, "raw/YYYY/MM/DD/METER/SHA256.EXT". */
-int mt_archive_put(const char *dir, const char *meter, const char *ext,
-    mt_time_t when, const char *body, size_t n, char **name,
-    struct mt_err *err);
-/* Make everything archived so far durable (one syncfs of its file
- * system); call before moving cursors. */
-int mt_archive_sync(const char *dir, struct mt_err *err);
-/* The record name of an archived file's path, and (in *meter, owned) the
- * meter directory it is in; *meter is NULL for a path not so deep. */
-char *mt_archive_name(const char *path, char **meter);
-
-struct mt_cursors;
-/* A missing file is no cursors yet. */
-struct mt_cursors *mt_cursors_load(const char *path, struct mt_err *err);
-int mt_cursors_save(const struct mt_cursors *c, const char *path,
-    struct mt_err *err);
-void mt_cursors_free(struct mt_cursors *c);
-int mt_cursor_get(const struct mt_cursors *c, const char *meter, mt_time_t *at);
-void mt_cursor_set(struct mt_cursors *c, const char *meter, mt_time_t at);
 
 /* ---- db.c: the warehouse (SQLite) ---- */
 #define MT_SCHEMA_VERSION 2

@@ -7,7 +7,7 @@
  * blank lines carry no record and are skipped.  Strings must be valid UTF-8
  * (yajl checks), and a key may appear only once in the top-level object. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -209,8 +209,7 @@ static void new_handle(struct mt_ndjson *r)
 		yajl_free(r->yh);
 	r->yh = yajl_alloc(&callbacks, NULL, &r->ctx);
 	if (r->yh == NULL) {
-		fputs("out of memory\n", stderr);
-		abort();
+		mt_out_of_memory();
 	}
 	yajl_config(r->yh, yajl_allow_multiple_values, 1);
 }

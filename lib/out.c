@@ -1,7 +1,7 @@
 /* out.c - NDJSON writer: compact objects, shortest round-trip numbers,
  * RFC 8259 string escaping, buffered, write errors remembered. */
 #define _GNU_SOURCE   /* memrchr */
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <math.h>
 #include <stdlib.h>

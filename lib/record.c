@@ -1,6 +1,6 @@
 /* record.c - the record contracts between the programs (meter-records(5)):
  * raw readings and meter hours, validated field by field. */
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <math.h>
 #include <string.h>
@@ -71,9 +71,6 @@ static int get_id(const struct mt_field *f, const char *key, int required,
 	return 1;
 }
 
-/* Beyond any meter (a petawatt-hour), and far enough from the largest
- * double that no sum of hours overflows to infinity. */
-#define VALUE_MAX 1e15
 
 static int get_value(const struct mt_field *f, const char *key, double *out,
     struct mt_err *err);
@@ -96,8 +93,8 @@ static int get_value(const struct mt_field *f, const char *key, double *out,
 {
 	if (get_num(f, key, 1, out, err) < 0)
 		return -1;
-	if (fabs(*out) > VALUE_MAX)
-		return fail(err, "field \"%s\" is out of range (beyond 1e15)", key);
+	if (fabs(*out) > MT_VALUE_MAX)
+		return fail(err, "field \"%s\" is out of range (beyond " MT_VALUE_MAX_TEXT ")", key);
 	return 0;
 }
 
@@ -170,9 +167,9 @@ static int get_duration(const struct mt_rec *rec, struct mt_reading *r,
 		return -1;
 	if (rc == 0)
 		return 0;
-	if (d != floor(d) || d < 1 || d > 400 * 86400.0)
-		return fail(err, "field \"%s\" must be whole seconds from 1 to 400 days",
-		    "duration");
+	if (d != floor(d) || d < 1 || d > (double)MT_SPAN_MAX_S)
+		return fail(err, "field \"%s\" must be whole seconds from 1 to "
+		    MT_SPAN_MAX_TEXT, "duration");
 	r->duration = (int64_t)d;
 	return 0;
 }

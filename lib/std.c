@@ -8,7 +8,7 @@
  * are dropped once the hours they feed are final, which bounds memory by
  * the window, never by the input.  The rules are in meter-standardize(1). */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 
 #define R_ESTIMATED 1
 #define TIGHT_MS MT_HOUR_MS      /* readings at most this far apart are tight */
-#define SPREAD_MAX_MS (400 * 86400 * 1000LL)
+#define SPREAD_MAX_MS (MT_SPAN_MAX_S * 1000)
 #define SRC_STATE 0
 
 struct reading {
@@ -197,11 +197,8 @@ static void emit_hour(struct mt_std *s, const struct meter *m,
 	if (!acc->any || (m->kind != MT_CUMULATIVE && acc->covered == 0))
 		return;
 	h.value = level ? acc->sum / (double)acc->covered : acc->sum;
-	/* Nine decimals is far below any meter's resolution and hides the
-	 * binary noise of register differences (1.4500000000000028). */
-	if (fabs(h.value) < 1e9)
-		h.value = round(h.value * 1e9) / 1e9;
-	h.coverage = round((double)acc->covered / MT_HOUR_MS * 10000) / 10000;
+	h.value = mt_round_value(h.value);
+	h.coverage = mt_round_coverage((double)acc->covered / MT_HOUR_MS);
 	h.quality = acc->est ? MT_ESTIMATED : acc->interp ? MT_INTERPOLATED :
 	    MT_MEASURED;
 	mt_meter_hour_write(s->out, &h);
@@ -923,7 +920,7 @@ static int load_reading(struct meter *m, const struct mt_rec *rec)
 	if (num_field(rec, "t", &t) || num_field(rec, "v", &v) ||
 	    (mt_rec_get(rec, "d") && num_field(rec, "d", &d)) ||
 	    (mt_rec_get(rec, "f") && num_field(rec, "f", &f)) ||
-	    num_field(rec, "l", &l) || fabs(t) > 9e18 || d < 0 || d > 400 * 86400.0 ||
+	    num_field(rec, "l", &l) || fabs(t) > 9e18 || d < 0 || d > (double)MT_SPAN_MAX_S ||
 	    f < 0 || f > 255 || l < 0 || l > UINT32_MAX ||
 	    (m->n > 0 && r[-1].ts >= (int64_t)t))
 		return -1;

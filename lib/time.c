@@ -6,7 +6,7 @@
  * from the system tz database through localtime_r; each answer is cached as
  * a period of constant offset, so later lookups are a binary search. */
 #define _DEFAULT_SOURCE   /* tm_gmtoff */
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* units.c - quantities, their canonical units, and unit conversions: the
  * one table of them in the toolkit (meter-records(5) lists it). */
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * so a name that resolves to one address when checked and another when
  * connected (DNS rebinding) gains nothing. */
 #define _GNU_SOURCE
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>

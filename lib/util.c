@@ -1,7 +1,7 @@
 /* util.c - allocation, errors, number and duration parsing, atomic writes,
  * and a string-keyed hash map. */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +11,27 @@
 #include <string.h>
 #include <unistd.h>
 
+void mt_out_of_memory(void)
+{
+	fputs("out of memory\n", stderr);
+	abort();
+}
+
 static void *check_alloc(void *p)
 {
-	if (p == NULL) {
-		fputs("out of memory\n", stderr);
-		abort();
-	}
+	if (p == NULL)
+		mt_out_of_memory();
 	return p;
+}
+
+double mt_round_value(double v)
+{
+	return fabs(v) < 1e9 ? round(v * 1e9) / 1e9 : v;
+}
+
+double mt_round_coverage(double c)
+{
+	return round(c * 10000) / 10000;
 }
 
 void *mt_xmalloc(size_t n) { return check_alloc(malloc(n ? n : 1)); }

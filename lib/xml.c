@@ -4,7 +4,7 @@
  * declared, so no external entity is ever resolved and none can be expanded
  * (XXE, "billion laughs"). */
 #define _POSIX_C_SOURCE 200809L
-#include "meter.h"
+#include "meter_priv.h"
 
 #include <string.h>
 

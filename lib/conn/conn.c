@@ -4,7 +4,7 @@
  * are and which attributes each takes; this file links no parser, so a
  * program that only validates configurations pulls in no connector. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -214,8 +214,8 @@ static int duration_attr(const struct mt_connector *a, int64_t *out,
 
 	if (v == NULL)
 		return 0;
-	if (mt_parse_duration(v, out) < 0 || *out < 1 || *out > 400 * 86400LL)
-		return bad_attr(err, a, "duration", v, "a duration from 1s to 400d");
+	if (mt_parse_duration(v, out) < 0 || *out < 1 || *out > MT_SPAN_MAX_S)
+		return bad_attr(err, a, "duration", v, "a duration from 1s to " MT_SPAN_MAX_TEXT);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * number from 1; the unit can come from the connector, a unit column, or
  * the value column's header. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * cursor and --since/--until filters, and rejects.  Below every connector,
  * above nothing but the core. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -54,8 +54,8 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 		reject(e, row, err.msg);
 		return -1;
 	}
-	if (!isfinite(r->value) || fabs(r->value) > 1e15) {
-		reject(e, row, "value is out of range (beyond 1e15)");
+	if (!isfinite(r->value) || fabs(r->value) > MT_VALUE_MAX) {
+		reject(e, row, "value is out of range (beyond " MT_VALUE_MAX_TEXT ")");
 		return -1;
 	}
 	if (r->ts <= e->after || r->ts < e->since || r->ts >= e->until) {

@@ -10,7 +10,7 @@
  * ReadingType whose flowDirection the connector asks for (import unless
  * told) is read, since import and export are different meters. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +225,7 @@ static const char *read_interval(const struct rtype *rt, xmlNode *ir,
 	char num[64];
 
 	if (child_long(tp, "start", &start) != 1 || child_long(tp, "duration", &dur) != 1 ||
-	    dur < 0 || dur > 400 * 86400LL || start < -62135596800LL || start > 253402300799LL)
+	    dur < 0 || dur > MT_SPAN_MAX_S || start < -62135596800LL || start > 253402300799LL)
 		return "IntervalReading without a valid timePeriod start and duration";
 	if (child_long(ir, "value", &value) != 1)
 		return "IntervalReading without a whole-number value";

@@ -3,7 +3,7 @@
  * body is the array), one reading per element with its time, value and
  * optional unit found by dotted paths inside the element. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <stdlib.h>
 #include <string.h>

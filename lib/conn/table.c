@@ -1,7 +1,7 @@
 /* table.c - the connector table's parse functions: what meter-fetch, its
  * replay and the fuzz harnesses call to turn a payload into readings. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <stdlib.h>
 

@@ -6,7 +6,7 @@
  * loaders.  Writers take the lock with BEGIN IMMEDIATE and wait for each
  * other through the busy timeout, so several loaders share one file. */
 #define _POSIX_C_SOURCE 200809L
-#include "../meter.h"
+#include "../meter_priv.h"
 
 #include <math.h>
 #include <stdlib.h>
