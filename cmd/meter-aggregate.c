@@ -174,10 +174,10 @@ int main(int argc, char **argv)
 		a = mt_agg_new(&ao, &rj, out);
 		status = run(a, out, o.participant, argc, argv);
 		if (o.stats)
-			mt_warnx("in %ld out %ld merged %ld rejected %ld completed %ld late %ld",
-			    mt_agg_stats(a)->in, mt_agg_stats(a)->out,
-			    mt_agg_stats(a)->merged, mt_agg_stats(a)->rejected,
-			    mt_agg_stats(a)->completed, mt_agg_stats(a)->late);
+			mt_warnx("in %ld out 0 merged %ld rejected %ld%s hours %ld "
+			    "completed %ld", mt_agg_stats(a)->in, mt_agg_stats(a)->merged,
+			    mt_agg_stats(a)->rejected, mt_rejects_by_reason(&rj),
+			    mt_agg_stats(a)->out, mt_agg_stats(a)->completed);
 	}
 	status = mt_cli_finish(&rj, o.rejects, status);
 done:

@@ -203,8 +203,9 @@ static int enrich(const struct opts *o, struct context *c, int argc, char **argv
 	} else {
 		status = run(e, o->participant, argc, argv);
 		if (o->stats)
-			mt_warnx("in %ld out %ld merged 0 rejected %ld", mt_enrich_stats(e)->in,
-			    mt_enrich_stats(e)->out, mt_enrich_stats(e)->rejected);
+			mt_warnx("in %ld out %ld merged 0 rejected %ld%s",
+			    mt_enrich_stats(e)->in, mt_enrich_stats(e)->out,
+			    mt_enrich_stats(e)->rejected, mt_rejects_by_reason(&rj));
 	}
 	status = mt_cli_finish(&rj, o->rejects, status);
 	mt_enrich_free(e);

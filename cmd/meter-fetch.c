@@ -298,9 +298,10 @@ static int execute(struct mt_fetcher *f, const struct opts *o,
 		status = MT_EXIT_IO;
 	}
 	if (o->stats)
-		mt_warnx("meters %ld fetched %ld failed %ld readings %ld rejected %ld "
+		mt_warnx("meters %ld fetched %ld failed %ld readings %ld rejected %ld%s "
 		    "skipped %ld filtered %ld", st->meters, st->meters - st->failed,
-		    st->failed, st->readings, rj->count, st->skipped, st->filtered);
+		    st->failed, st->readings, rj->count, mt_rejects_by_reason(rj),
+		    st->skipped, st->filtered);
 	if (status == MT_EXIT_OK && mt_fetcher_io_failed(f))
 		status = MT_EXIT_IO;
 	if (status == MT_EXIT_OK && st->failed > 0)

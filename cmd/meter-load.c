@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 			status = MT_EXIT_IO;
 	mt_db_close(db);
 	if (o.stats)
-		mt_warnx("in %ld out %ld merged 0 rejected %ld", n.in, n.loaded,
-		    n.rejected);
+		mt_warnx("in %ld out %ld merged 0 rejected %ld%s", n.in, n.loaded,
+		    n.rejected, mt_rejects_by_reason(&rj));
 	return mt_finish_stdout(mt_cli_finish(&rj, o.rejects, status));
 }

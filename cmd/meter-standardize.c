@@ -171,14 +171,16 @@ static int load_state(struct mt_std *s, const char *path)
 	return 0;
 }
 
-static void print_stats(const struct mt_std_stats *st)
+/* Each record counted once: out (meter hours passed through) + merged
+ * (readings taken into hours) + rejected = in; then what came of them. */
+static void print_stats(const struct mt_std_stats *st, struct mt_rejects *rj)
 {
-	mt_warnx("in %ld out %ld merged %ld rejected %ld passed %ld hours %ld "
-	    "duplicates %ld superseded %ld late %ld corrections %ld resets %ld "
-	    "rollovers %ld noise %ld gaps %ld", st->in, st->out, st->merged,
-	    st->rejected, st->passed, st->hours, st->duplicates, st->superseded,
-	    st->late, st->corrections, st->resets, st->rollovers, st->noise,
-	    st->gaps);
+	mt_warnx("in %ld out %ld merged %ld rejected %ld%s hours %ld duplicates %ld "
+	    "superseded %ld late-in-window %ld corrections %ld resets %ld "
+	    "rollovers %ld noise %ld gaps %ld", st->in, st->passed, st->merged,
+	    st->rejected, mt_rejects_by_reason(rj), st->hours, st->duplicates,
+	    st->superseded, st->late, st->corrections, st->resets, st->rollovers,
+	    st->noise, st->gaps);
 }
 
 /* Inputs, then output, then state: state moves only once output is out. */
@@ -237,7 +239,7 @@ int main(int argc, char **argv)
 	if (statefile == NULL || load_state(s, statefile) == 0)
 		status = run(s, out, argc, argv, statefile, &o);
 	if (o.stats)
-		print_stats(mt_std_stats(s));
+		print_stats(mt_std_stats(s), &rj);
 done:
 	status = mt_cli_finish(&rj, o.rejects, status);
 	mt_std_free(s);

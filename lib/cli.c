@@ -146,41 +146,150 @@ int mt_rejects_open(struct mt_rejects *rj, const char *path, struct mt_err *err)
 	return 0;
 }
 
-int mt_cli_finish(struct mt_rejects *rj, const char *path, int status)
+
+
+/* ---- rejects by reason ---- */
+
+/* How many rejects of one reason came from one input. */
+struct tally {
+	char *source;
+	char reason[96];
+	long count;
+};
+
+struct mt_reasons {
+	struct mt_map *index;    /* source\0reason -> tally number + 1 */
+	struct tally *t;
+	size_t n;
+	char text[512];
+};
+
+/* What a reason is, for counting: its words before the first ':', '(' or
+ * digit, quoted parts shown as "...", so that a flood of one mistake counts
+ * as one however its details vary ("late", "malformed JSON", "value \"...\"
+ * is not a number"). */
+static void reason_of(const char *why, char *out, size_t cap)
 {
-	if (rj->count > 0 && rj->fp == NULL && !rj->quiet)
-		mt_warnx("%ld record%s rejected", rj->count, rj->count == 1 ? "" : "s");
-	if (mt_rejects_close(rj) < 0) {
-		mt_warnx("cannot write rejects file %s: %s", path,
-		    rj->error ? strerror(rj->error) : "write error");
-		if (status < MT_EXIT_IO)
-			status = MT_EXIT_IO;
+	size_t k = 0;
+	int quoted = 0;
+
+	for (const char *p = why; *p && !strchr(":(0123456789", *p) && k + 4 < cap; p++) {
+		if (*p == '"') {
+			quoted = !quoted;
+			if (quoted) {
+				memcpy(out + k, "\"...", 4);
+				k += 4;
+			} else {
+				out[k++] = '"';
+			}
+		} else if (!quoted) {
+			out[k++] = *p;
+		}
 	}
-	if (status == MT_EXIT_OK && rj->count > 0)
-		status = MT_EXIT_REJECTS;
-	return status;
+	while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == ','))
+		k--;
+	out[k] = '\0';
 }
 
-int mt_rejects_close(struct mt_rejects *rj)
+static struct tally *tally(struct mt_rejects *rj, const char *source,
+    const char *why)
 {
-	if (rj->fp == NULL)
-		return 0;
-	/* a failed flush leaves nothing for fclose to report: look at it */
-	if (fflush(rj->fp) != 0 || ferror(rj->fp)) {
-		if (!rj->error)
-			rj->error = errno;
-		rj->failed = 1;
+	struct mt_reasons *r;
+	char reason[96], key[600];
+	size_t klen;
+	uintptr_t i;
+
+	if ((r = rj->reasons) == NULL) {
+		r = rj->reasons = mt_xcalloc(1, sizeof *r);
+		r->index = mt_map_new();
 	}
-	if (fclose(rj->fp) != 0)
-		rj->failed = 1;
-	rj->fp = NULL;
-	return rj->failed ? -1 : 0;
+	reason_of(why, reason, sizeof reason);
+	klen = (size_t)snprintf(key, sizeof key, "%.500s%c%s", source, '\0', reason);
+	if ((i = (uintptr_t)mt_map_get(r->index, key, klen)) != 0)
+		return &r->t[i - 1];
+	r->t = mt_xrealloc(r->t, (r->n + 1) * sizeof *r->t);
+	r->t[r->n] = (struct tally){ mt_xstrdup(source), "", 0 };
+	snprintf(r->t[r->n].reason, sizeof r->t[r->n].reason, "%s", reason);
+	mt_map_put(r->index, key, klen, (void *)(uintptr_t)(r->n + 1));
+	return &r->t[r->n++];
+}
+
+/* 10979 as "10,979": a count people read at a glance. */
+static void thousands(char *buf, size_t cap, long v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof digits, "%ld", v), k = 0;
+
+	for (int i = 0; i < n && (size_t)k + 2 < cap; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[k++] = ',';
+		buf[k++] = digits[i];
+	}
+	buf[k] = '\0';
+}
+
+const char *mt_rejects_by_reason(struct mt_rejects *rj)
+{
+	struct mt_reasons *r = rj->reasons;
+	size_t used = 0;
+
+	if (r == NULL)
+		return "";
+	/* counted over every input: the same reason of two inputs is one */
+	r->text[0] = '\0';
+	for (size_t i = 0; i < r->n; i++) {
+		long sum = 0;
+		size_t k;
+		for (k = 0; k < i && strcmp(r->t[k].reason, r->t[i].reason) != 0; k++)
+			;
+		if (k < i)
+			continue;
+		for (k = i; k < r->n; k++)
+			if (strcmp(r->t[k].reason, r->t[i].reason) == 0)
+				sum += r->t[k].count;
+		used += (size_t)snprintf(r->text + used, sizeof r->text - used, "%s%s %ld",
+		    used ? ", " : " (", r->t[i].reason, sum);
+		if (used >= sizeof r->text - 2)
+			break;
+	}
+	if (used > 0 && used < sizeof r->text - 1)
+		strcat(r->text, ")");
+	return r->text;
+}
+
+/* The floods not shown, one line each. */
+static void summarise(struct mt_rejects *rj)
+{
+	struct mt_reasons *r = rj->reasons;
+	char more[32];
+
+	for (size_t i = 0; r != NULL && i < r->n; i++) {
+		if (r->t[i].count <= MT_REJECTS_SHOWN || rj->fp != NULL || rj->quiet)
+			continue;
+		thousands(more, sizeof more, r->t[i].count - MT_REJECTS_SHOWN);
+		mt_diag(r->t[i].source, 0, "... and %s more: %s", more, r->t[i].reason);
+	}
+}
+
+static void free_reasons(struct mt_rejects *rj)
+{
+	if (rj->reasons == NULL)
+		return;
+	for (size_t i = 0; i < rj->reasons->n; i++)
+		free(rj->reasons->t[i].source);
+	free(rj->reasons->t);
+	mt_map_free(rj->reasons->index);
+	free(rj->reasons);
+	rj->reasons = NULL;
 }
 
 void mt_reject(struct mt_rejects *rj, const char *source, long line,
     const char *text, size_t len, const char *reason)
 {
+	struct tally *t = tally(rj, source, reason);
+
 	rj->count++;
+	t->count++;
 	if (rj->fp != NULL) {
 		size_t cap = MT_ESCAPED_MAX(len) + MT_ESCAPED_MAX(strlen(reason)) +
 		    MT_ESCAPED_MAX(strlen(source)) + 64;
@@ -200,7 +309,7 @@ void mt_reject(struct mt_rejects *rj, const char *source, long line,
 				rj->error = errno;
 		}
 		free(buf);
-	} else if (!rj->quiet) {
+	} else if (!rj->quiet && t->count <= MT_REJECTS_SHOWN) {
 		mt_diag(source, line, "%s", reason);
 	}
 }
@@ -216,4 +325,37 @@ void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
     const char *reason)
 {
 	mt_reject(rj, rec->source, rec->line, rec->text, rec->textlen, reason);
+}
+
+int mt_rejects_close(struct mt_rejects *rj)
+{
+	free_reasons(rj);
+	if (rj->fp == NULL)
+		return 0;
+	/* a failed flush leaves nothing for fclose to report: look at it */
+	if (fflush(rj->fp) != 0 || ferror(rj->fp)) {
+		if (!rj->error)
+			rj->error = errno;
+		rj->failed = 1;
+	}
+	if (fclose(rj->fp) != 0)
+		rj->failed = 1;
+	rj->fp = NULL;
+	return rj->failed ? -1 : 0;
+}
+
+int mt_cli_finish(struct mt_rejects *rj, const char *path, int status)
+{
+	summarise(rj);
+	if (rj->count > 0 && rj->fp == NULL && !rj->quiet)
+		mt_warnx("%ld record%s rejected", rj->count, rj->count == 1 ? "" : "s");
+	if (mt_rejects_close(rj) < 0) {
+		mt_warnx("cannot write rejects file %s: %s", path,
+		    rj->error ? strerror(rj->error) : "write error");
+		if (status < MT_EXIT_IO)
+			status = MT_EXIT_IO;
+	}
+	if (status == MT_EXIT_OK && rj->count > 0)
+		status = MT_EXIT_REJECTS;
+	return status;
 }

@@ -149,6 +149,11 @@ struct mt_rec {
 struct mt_ndjson;
 /* path NULL or "-" reads stdin. */
 struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err);
+/* A regular file read last line first (a file that runs newest first);
+ * with numbered, records carry the file's own line numbers (the file is
+ * read once more to count them). */
+struct mt_ndjson *mt_ndjson_open_reverse(const char *path, int numbered,
+    struct mt_err *err);
 void mt_ndjson_close(struct mt_ndjson *r);
 /* Next record: 1 a record, 0 end of input, -1 a bad line (err says why;
  * rec->source, line and text describe it for the rejects), -2 read error. */
@@ -330,7 +335,11 @@ struct mt_rejects {
 	long count;
 	int failed;       /* writing the rejects file failed */
 	int error;        /* the errno it failed with, 0 unknown */
+	struct mt_reasons *reasons;   /* counts per input and reason */
 };
+/* On stderr, the first MT_REJECTS_SHOWN rejects of one reason from one
+ * input each get a line; the rest are counted in one line at the end. */
+#define MT_REJECTS_SHOWN 10
 int mt_rejects_open(struct mt_rejects *rj, const char *path, struct mt_err *err);
 int mt_rejects_close(struct mt_rejects *rj);
 /* The end every program shares: "N records rejected" when they went to
@@ -343,6 +352,9 @@ void mt_reject(struct mt_rejects *rj, const char *source, long line,
     const char *text, size_t len, const char *reason);
 void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
     const char *reason);
+/* The rejects by reason, for --stats: " (late 3, malformed JSON 1)", or
+ * "" when there are none; in a buffer of rj's, valid until the next call. */
+const char *mt_rejects_by_reason(struct mt_rejects *rj);
 /* Worth a diagnostic, not a reject (a reset, a gap): on stderr unless -q. */
 void mt_notice(const struct mt_rejects *rj, const char *source, long line,
     const char *msg);
@@ -641,6 +653,10 @@ int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
 /* The stored meter hours of a participant, quantity and hour, one call
  * each; for completing a property hour with meters not in the input. */
 typedef void (*mt_db_hour_fn)(void *ctx, const struct mt_meter_hour *h);
+/* The same for the hours [from, to): every property's meters at once. */
+int mt_db_meter_hours_range(struct mt_db *db, const char *participant,
+    const struct mt_quantity *q, mt_time_t from, mt_time_t to, mt_db_hour_fn fn,
+    void *ctx, struct mt_err *err);
 int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
     const struct mt_quantity *q, mt_time_t hour, mt_db_hour_fn fn, void *ctx,
     struct mt_err *err);

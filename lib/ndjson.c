@@ -5,8 +5,12 @@
  * a line longer than MT_LINE_MAX is reported and skipped, not held.  A UTF-8
  * byte order mark on the first line and a CR before the LF are accepted;
  * blank lines carry no record and are skipped.  Strings must be valid UTF-8
- * (yajl checks), and a key may appear only once in the top-level object. */
-#define _POSIX_C_SOURCE 200809L
+ * (yajl checks), and a key may appear only once in the top-level object.
+ *
+ * A regular file can be read backwards too, last line first, as tac(1)
+ * does: for a file that runs newest first.  Line numbers stay those of the
+ * file. */
+#define _GNU_SOURCE
 #include "meter_priv.h"
 
 #include <errno.h>
@@ -37,6 +41,10 @@ struct mt_ndjson {
 	size_t start, end, cap;
 	int eof;
 	long lineno;
+	/* read backwards (a file that runs newest first): the unread part of
+	 * the file is [0, rpos), of which buf holds the last `end` bytes */
+	int reverse;
+	off_t rpos;
 	char preview[PREVIEW];
 	yajl_handle yh;
 	struct parse_ctx ctx;
@@ -221,9 +229,12 @@ static struct mt_ndjson *reader(FILE *fp, int owned, const char *name)
 	r->fp = fp;
 	r->owned = owned;
 	r->source = mt_xstrdup(name);
-	r->cap = MT_LINE_MAX + READ_CHUNK;
+	/* both grow with the longest line met, up to MT_LINE_MAX: a program
+	 * that reads many files at once holds little for each */
+	r->cap = 2 * READ_CHUNK < MT_LINE_MAX + READ_CHUNK ? 2 * READ_CHUNK :
+	    MT_LINE_MAX + READ_CHUNK;
 	r->buf = mt_xmalloc(r->cap);
-	r->ctx.cap = MT_LINE_MAX + 2 * MT_FIELDS_MAX + 16;
+	r->ctx.cap = READ_CHUNK;
 	r->ctx.arena = mt_xmalloc(r->ctx.cap);
 	new_handle(r);
 	return r;
@@ -279,6 +290,11 @@ static int fill(struct mt_ndjson *r)
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
 		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		r->cap = r->cap * 2 < MT_LINE_MAX + READ_CHUNK ? r->cap * 2 :
+		    MT_LINE_MAX + READ_CHUNK;
+		r->buf = mt_xrealloc(r->buf, r->cap);
 	}
 	n = fread(r->buf + r->end, 1, r->cap - r->end, r->fp);
 	r->end += n;
@@ -343,6 +359,144 @@ static int next_line(struct mt_ndjson *r, char **line, size_t *len)
 	}
 }
 
+/* Read the chunk of the file before the buffered part: 1 read, 0 nothing
+ * before, -1 error. */
+static int fill_back(struct mt_ndjson *r)
+{
+	off_t from = r->rpos - (off_t)r->end;
+	size_t want = READ_CHUNK;
+
+	if (from == 0)
+		return 0;
+	if ((off_t)want > from)
+		want = (size_t)from;
+	if (r->end + want > r->cap) {
+		r->cap = r->end + want > r->cap * 2 ? r->end + want : r->cap * 2;
+		r->buf = mt_xrealloc(r->buf, r->cap);
+	}
+	memmove(r->buf + want, r->buf, r->end);
+	if (pread(fileno(r->fp), r->buf, want, from - (off_t)want) != (ssize_t)want)
+		return -1;
+	r->end += want;
+	return 1;
+}
+
+/* An over-long line ending at line_end: find its start without keeping it,
+ * keep its first bytes for the rejects. */
+static int skip_back(struct mt_ndjson *r, off_t line_end)
+{
+	char chunk[4096];
+	off_t pos = r->rpos - (off_t)r->end, lstart = 0;
+
+	(void)line_end;
+	while (pos > 0) {
+		size_t want = pos < (off_t)sizeof chunk ? (size_t)pos : sizeof chunk;
+		char *nl;
+		if (pread(fileno(r->fp), chunk, want, pos - (off_t)want) != (ssize_t)want)
+			return -1;
+		if ((nl = memrchr(chunk, '\n', want)) != NULL) {
+			lstart = pos - (off_t)want + (nl - chunk) + 1;
+			break;
+		}
+		pos -= (off_t)want;
+	}
+	memset(r->preview, 0, PREVIEW);
+	if (pread(fileno(r->fp), r->preview, PREVIEW, lstart) < 0)
+		return -1;
+	r->rpos = lstart;
+	r->end = 0;
+	return 2;
+}
+
+/* Where the line ending at line_end starts: after the newline before it in
+ * the buffer, else at the buffer's start (the file's). */
+static off_t nl_start(const struct mt_ndjson *r, off_t bstart, off_t line_end)
+{
+	size_t upto = (size_t)(line_end - bstart);
+	char *nl = upto > 0 ? memrchr(r->buf, '\n', upto) : NULL;
+
+	return nl ? bstart + (nl - r->buf) + 1 : bstart;
+}
+
+/* The line before what was read already, as next_line gives one. */
+static int prev_line(struct mt_ndjson *r, char **line, size_t *len)
+{
+	off_t line_end, bstart, lstart;
+
+	if (r->rpos == 0)
+		return 0;
+	if (r->end == 0 && fill_back(r) < 0)
+		return -1;
+	/* the unread part ends with its last line's newline, but at the end of
+	 * a file without one */
+	line_end = r->rpos - (r->buf[r->end - 1] == '\n');
+	for (;;) {
+		size_t upto;
+		char *nl;
+
+		bstart = r->rpos - (off_t)r->end;
+		upto = (size_t)(line_end - bstart);
+		nl = upto > 0 ? memrchr(r->buf, '\n', upto) : NULL;
+		if (nl != NULL || bstart == 0)
+			break;
+		if (line_end - bstart > MT_LINE_MAX)
+			return skip_back(r, line_end);
+		if (fill_back(r) < 0)
+			return -1;
+	}
+	lstart = nl_start(r, bstart, line_end);
+	if (line_end - lstart > MT_LINE_MAX)
+		return skip_back(r, line_end);
+	*line = r->buf + (lstart - bstart);
+	*len = (size_t)(line_end - lstart);
+	r->end = (size_t)(lstart - bstart);
+	r->rpos = lstart;
+	return 1;
+}
+
+/* Lines in the file, for the numbers of a backward reading. */
+static long count_lines(FILE *fp, struct mt_err *err, const char *path)
+{
+	char buf[READ_CHUNK];
+	long n = 0;
+	size_t got;
+	int last = '\n';
+
+	while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
+		for (char *p = buf; (p = memchr(p, '\n', got - (size_t)(p - buf))) != NULL; p++)
+			n++;
+		last = buf[got - 1];
+	}
+	if (ferror(fp)) {
+		mt_err_set(err, path, 0, "read error: %s", strerror(errno));
+		return -1;
+	}
+	return n + (last != '\n');
+}
+
+struct mt_ndjson *mt_ndjson_open_reverse(const char *path, int numbered,
+    struct mt_err *err)
+{
+	FILE *fp = fopen(path, "rb");
+	struct mt_ndjson *r;
+	long lines = 0;
+
+	if (fp == NULL) {
+		mt_err_set(err, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (numbered && (lines = count_lines(fp, err, path)) < 0) {
+		fclose(fp);
+		return NULL;
+	}
+	r = reader(fp, 1, path);
+	r->reverse = 1;
+	r->rpos = fseeko(fp, 0, SEEK_END) == 0 ? ftello(fp) : 0;
+	r->end = 0;
+	r->lineno = lines + 1;
+	return r;
+}
+
 static int is_blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -372,6 +526,11 @@ static int parse_line(struct mt_ndjson *r, struct mt_rec *rec, const char *line,
 	struct parse_ctx *c = &r->ctx;
 	yajl_status st;
 
+	/* unescaped keys and strings never outgrow their line */
+	if (c->cap < len + 2 * MT_FIELDS_MAX + 16) {
+		c->cap = len + 2 * MT_FIELDS_MAX + 16;
+		c->arena = mt_xrealloc(c->arena, c->cap);
+	}
 	c->rec = rec;
 	c->used = 0;
 	c->depth = 0;
@@ -396,11 +555,11 @@ static int parse_line(struct mt_ndjson *r, struct mt_rec *rec, const char *line,
 
 int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err)
 {
-	char *line;
-	size_t len;
+	char *line = NULL;
+	size_t len = 0;
 
 	for (;;) {
-		int rc = next_line(r, &line, &len);
+		int rc = r->reverse ? prev_line(r, &line, &len) : next_line(r, &line, &len);
 
 		if (rc < 0) {
 			mt_err_set(err, r->source, r->lineno + 1, "read error: %s",
@@ -409,7 +568,7 @@ int mt_ndjson_next(struct mt_ndjson *r, struct mt_rec *rec, struct mt_err *err)
 		}
 		if (rc == 0)
 			return 0;
-		r->lineno++;
+		r->lineno += r->reverse ? -1 : 1;
 		rec->source = r->source;
 		rec->line = r->lineno;
 		rec->nfields = 0;

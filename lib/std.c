@@ -593,7 +593,7 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
     const struct mt_rec *rec)
 {
 	const struct reading *ov;
-	char why[160], ts[32];
+	char why[300], ts[32];
 	size_t pos;
 
 	make_room(s, m);
@@ -609,7 +609,9 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
 	} else if (m->n > 0 && r->ts < window_start(s, m)) {
 		mt_time_format(ts, m->newest);
 		snprintf(why, sizeof why, "late: older than the correction window "
-		    "(newest reading of this meter is %s)", ts);
+		    "(newest reading of this meter is %s): give the files as "
+		    "arguments (they are read in time order), sort the input by "
+		    "time, or widen --lateness", ts);
 		reject(s, rec->source, rec->line, rec->text, rec->textlen, why);
 		return -1;
 	} else if ((ov = overlap(m, pos, r)) != NULL) {
@@ -791,19 +793,83 @@ void mt_std_add(struct mt_std *s, const struct mt_rec *rec)
 		reject(s, rec->source, rec->line, rec->text, rec->textlen, err.msg);
 }
 
-void mt_std_finish(struct mt_std *s, int flush_open)
+/* What a meter has left to write at the end: hours from h, closed ones
+ * (their readings are all in) before `closed`, open ones (--flush) up to
+ * `end`. */
+struct pending {
+	struct meter *m;
+	size_t order;
+	int64_t h, closed, end;
+};
+
+static int pending_before(const struct pending *a, const struct pending *b)
 {
+	return a->h < b->h || (a->h == b->h && a->order < b->order);
+}
+
+static void pending_down(struct pending *p, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, best = i;
+		struct pending t;
+		if (l < n && pending_before(&p[l], &p[best]))
+			best = l;
+		if (r < n && pending_before(&p[r], &p[best]))
+			best = r;
+		if (best == i)
+			return;
+		t = p[i], p[i] = p[best], p[best] = t;
+		i = best;
+	}
+}
+
+static size_t pending_of(struct mt_std *s, int flush_open, struct pending *p)
+{
+	size_t n = 0;
+
 	for (size_t i = 0; i < s->nmeters; i++) {
 		struct meter *m = s->meters[i];
-		int64_t to;
-
-		emit_closed(s, m, INT64_MAX);
-		prune(s, m);
-		if (!flush_open || m->n == 0)
+		struct pending q = { m, i, m->dirty, closed_to(m), 0 };
+		if (m->n == 0)
 			continue;
-		to = hour_ceil(reading_end(m, &m->r[m->n - 1]));
-		emit_range(s, m, m->dirty > closed_to(m) ? m->dirty : closed_to(m), to);
+		q.end = flush_open ? hour_ceil(reading_end(m, &m->r[m->n - 1])) : q.closed;
+		if (q.h >= q.closed && (q.h = q.closed) >= q.end)
+			continue;
+		if (m->dirty < q.closed && m->dirty < m->emitted_to)
+			s->st.corrections++;
+		p[n++] = q;
 	}
+	return n;
+}
+
+/* The end of input: every meter's last hours, written in hour order across
+ * meters, not meter by meter, so that a windowed reader of the output
+ * (meter-aggregate) sees the hours of all meters arrive together whatever
+ * their number.  Open hours (--flush) follow the closed ones and leave the
+ * state as it was: the next run writes them again, whole. */
+void mt_std_finish(struct mt_std *s, int flush_open)
+{
+	struct pending *p = mt_xcalloc(s->nmeters + 1, sizeof *p);
+	size_t n = pending_of(s, flush_open, p);
+
+	for (size_t i = n / 2; i-- > 0; )
+		pending_down(p, n, i);
+	while (n > 0) {
+		struct pending *q = &p[0];
+		struct meter *m = q->m;
+		emit_range(s, m, q->h, q->h + MT_HOUR_MS);
+		if (q->h < q->closed) {
+			m->dirty = q->h + MT_HOUR_MS;
+			if (m->dirty > m->emitted_to)
+				m->emitted_to = m->dirty;
+		}
+		if ((q->h += MT_HOUR_MS) >= q->end)
+			p[0] = p[--n];
+		pending_down(p, n, 0);
+	}
+	free(p);
+	for (size_t i = 0; i < s->nmeters; i++)
+		prune(s, s->meters[i]);
 }
 
 /* ---- state between runs ---- */

@@ -170,16 +170,17 @@ expect_reject() {
 	[ "$(hours <<<"$output")" = "2026-03-01T10:00:00Z 5 measured 1" ]
 }
 
-@test "--stats counts add up: in = merged + rejected + passed" {
-	{ good; echo 'bad'; raw m1 2026-03-01T11:00:00Z 5
+@test "--stats counts add up: in = out + merged + rejected, rejects by reason" {
+	{ good; echo 'bad'; raw m1 2026-02-01T11:00:00Z 5; raw m1 2026-03-01T11:00:00Z 5
 	  echo '{"participant":"acme","meter":"x","quantity":"water","hour":"2026-03-01T10:00:00Z","value":1,"unit":"l"}'; } > in.ndjson
 	run --separate-stderr meter-standardize --stats in.ndjson
 	[ "$status" -eq 1 ]
 	stats=$(grep 'in [0-9]' <<<"$stderr")
-	read -r _ _ in _ out _ merged _ rejected _ passed _ <<<"$stats"
-	[ "$in" -eq 5 ] && [ "$merged" -eq 3 ] && [ "$rejected" -eq 1 ] && [ "$passed" -eq 1 ]
-	[ $((merged + rejected + passed)) -eq "$in" ]
-	[ "$out" -eq 2 ]
+	read -r _ _ in _ out _ merged _ rejected _ <<<"$stats"
+	# 3 readings merged, 1 meter hour passed through, 1 bad line, 1 late reading
+	[ "$in" -eq 6 ] && [ "$out" -eq 1 ] && [ "$merged" -eq 3 ] && [ "$rejected" -eq 2 ]
+	[ $((out + merged + rejected)) -eq "$in" ]
+	[[ "$stats" == *" rejected 2 (malformed JSON 1, late 1) hours 1 "* ]]
 }
 
 @test "usage errors exit 2, a missing file exits 3, --help and --version exit 0" {

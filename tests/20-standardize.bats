@@ -191,7 +191,7 @@ load helper
 	[ "$(jq -r .line rej.ndjson)" = 3 ]
 	[ "$(jq -r '.record | fromjson | .value' rej.ndjson)" = 5 ]
 	# 4 in: the superseded one is rejected, the other three merged (one a duplicate)
-	[[ "$stderr" == *"in 4 out 1 merged 3 rejected 1 "* ]]
+	[[ "$stderr" == *"in 4 out 0 merged 3 rejected 1 (superseded by a conflicting reading for the same time at in.ndjson 1) hours 1 "* ]]
 	[[ "$stderr" == *" duplicates 1 superseded 1 "* ]]
 }
 
@@ -219,13 +219,19 @@ make_series() {
 	shuf --random-source=sorted.ndjson sorted.ndjson > shuffled.ndjson
 	meter-standardize --lateness 3d shuffled.ndjson | sort > got
 	diff expect got
+	# a file that runs newest first is read backwards, with any window
 	tac sorted.ndjson > reversed.ndjson
-	meter-standardize --lateness 3d reversed.ndjson | sort > got
+	meter-standardize reversed.ndjson | sort > got
 	diff expect got
-	# with the default window the oldest readings of the reversed input are late
-	run meter-standardize -r rej.ndjson reversed.ndjson
+	# standard input is read as it comes: with the default window the
+	# oldest readings of the reversed input are late, and the message says
+	# what to do
+	run meter-standardize -r rej.ndjson < reversed.ndjson
 	[ "$status" -eq 1 ]
 	[ "$(jq -r .error rej.ndjson | sed 's/ (.*//' | sort -u)" = "late: older than the correction window" ]
+	[[ "$(jq -r .error rej.ndjson | head -1)" == *"): give the files as arguments (they are read in time order), sort the input by time, or widen --lateness" ]]
+	meter-standardize --lateness 3d < reversed.ndjson | sort > got
+	diff expect got
 }
 
 @test "hourly totals equal an independent computation by awk" {
@@ -297,13 +303,13 @@ make_series() {
 	run --separate-stderr meter-standardize -s st --stats late.ndjson
 	[ "$status" -eq 0 ]
 	[ "$(hours <<<"$output")" = "2026-03-01T10:00:00Z 5 measured 1" ]
-	[[ "$stderr" == *" late 1 corrections 1 "* ]]
+	[[ "$stderr" == *" late-in-window 1 corrections 1 "* ]]
 	# with a one-hour window a reading from before 10:00 is too late
 	raw m1 2026-03-01T09:45:00Z 1 interval kWh electricity '"duration":900' > later.ndjson
 	run meter-standardize -s st --lateness 1h -r rej.ndjson later.ndjson
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
-	[ "$(jq -r .error rej.ndjson)" = "late: older than the correction window (newest reading of this meter is 2026-03-01T11:00:00Z)" ]
+	[ "$(jq -r .error rej.ndjson)" = "late: older than the correction window (newest reading of this meter is 2026-03-01T11:00:00Z): give the files as arguments (they are read in time order), sort the input by time, or widen --lateness" ]
 }
 
 @test "late cumulative data changes only the split between hours" {

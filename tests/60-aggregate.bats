@@ -50,7 +50,7 @@ H=2026-03-01T10:00:00Z
 	{ m el-1 electricity $H 2.5; m el-2 electricity $H 1.5; m el-1 electricity $H 3; } > in.ndjson
 	run --separate-stderr agg --stats in.ndjson
 	[ "$(fields <<<"$output")" = "main electricity $H 4.5 2 2 1 measured" ]
-	[ "$stderr" = "meter-aggregate: in 3 out 1 merged 3 rejected 0 completed 0 late 0" ]
+	[ "$stderr" = "meter-aggregate: in 3 out 0 merged 3 rejected 0 hours 1 completed 0" ]
 }
 
 @test "without a configuration the record's property groups; meters_expected is unknown" {
@@ -97,7 +97,7 @@ series() {
 	  m el-2 electricity 2026-03-01T10:00:00Z 2; } > in.ndjson
 	run agg --window 1h -r rej.ndjson in.ndjson
 	[ "$status" -eq 1 ]
-	[ "$(jq -r .error rej.ndjson)" = "late: its property hour was written already (give --db to complete it from the warehouse)" ]
+	[ "$(jq -r .error rej.ndjson)" = "late: its property hour was written already: give the files as arguments (they are read in time order), sort the input by hour, widen --window, or give --db to complete it from the warehouse" ]
 }
 
 @test "--db: data a day late still gives the right property totals in the warehouse" {

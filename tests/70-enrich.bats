@@ -123,7 +123,7 @@ null" ]
 	[ "$(jq -r .error rej.ndjson)" = 'property acme/nowhere is not in the configuration
 property other/hq is not in the configuration
 field "hour" is not on a whole hour' ]
-	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3" ]
+	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3 (property acme/nowhere is not in the configuration 1, property other/hq is not in the configuration 1, field \"...\" is not on a whole hour 1)" ]
 }
 
 @test "bad context files are errors naming the file and line; nothing is written" {

@@ -30,7 +30,8 @@ struct tzinfo {
 struct mt_db {
 	sqlite3 *h;
 	char *path;
-	sqlite3_stmt *put_mh, *put_ph, *put_month, *find_tz, *put_load, *get_mh;
+	sqlite3_stmt *put_mh, *put_ph, *put_month, *find_tz, *put_load, *get_mh,
+	    *get_range;
 	struct mt_map *tz_by_property;   /* participant\0property -> tzinfo */
 	struct mt_map *months;           /* timezone\0month seen this run */
 	struct tzinfo **tzs;
@@ -130,6 +131,9 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 	    prepare(db, &db->get_mh, "SELECT property, meter, value, unit, quality, "
 	    "coverage FROM meter_hour WHERE hour = ? AND participant = ? AND "
 	    "quantity = ?", err) < 0 ||
+	    prepare(db, &db->get_range, "SELECT property, meter, hour, value, "
+	    "quality, coverage FROM meter_hour WHERE hour >= ? AND hour < ? AND "
+	    "participant = ? AND quantity = ?", err) < 0 ||
 	    prepare(db, &db->put_load, "INSERT INTO loads (started, finished, "
 	    "source, records_in, loaded, rejected, duration_s) VALUES "
 	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
@@ -182,7 +186,7 @@ static int open_once(struct mt_db *db, struct mt_err *err)
 static void close_handle(struct mt_db *db)
 {
 	sqlite3_stmt **st[] = { &db->put_mh, &db->put_ph, &db->put_month,
-		&db->find_tz, &db->put_load, &db->get_mh };
+		&db->find_tz, &db->put_load, &db->get_mh, &db->get_range };
 
 	for (size_t i = 0; i < sizeof st / sizeof *st; i++) {
 		sqlite3_finalize(*st[i]);
@@ -631,6 +635,44 @@ int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
 	    err) < 0 || put_rows(db, cfg, err) < 0)
 		return -1;
 	return relocalize(db, cfg->id, err);
+}
+
+int mt_db_meter_hours_range(struct mt_db *db, const char *participant,
+    const struct mt_quantity *q, mt_time_t from, mt_time_t to, mt_db_hour_fn fn,
+    void *ctx, struct mt_err *err)
+{
+	sqlite3_stmt *st = db->get_range;
+	char a[32], b[32];
+	int rc;
+
+	mt_time_format(a, from);
+	mt_time_format(b, to);
+	bind_text(st, 1, a);
+	bind_text(st, 2, b);
+	bind_text(st, 3, participant);
+	bind_text(st, 4, q->name);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *hour = (const char *)sqlite3_column_text(st, 2);
+		struct mt_meter_hour h = {
+			.participant = participant, .q = q,
+			.property = (const char *)sqlite3_column_text(st, 0),
+			.meter = (const char *)sqlite3_column_text(st, 1),
+			.value = sqlite3_column_double(st, 3),
+			.coverage = sqlite3_column_double(st, 5),
+		};
+		enum mt_tsform form;
+		if (hour == NULL || mt_time_parse(hour, strlen(hour), &h.hour, &form,
+		    NULL) < 0)
+			continue;
+		if (mt_quality_parse((const char *)sqlite3_column_text(st, 4),
+		    &h.quality) < 0)
+			h.quality = MT_ESTIMATED;
+		fn(ctx, &h);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, "cannot read meter hours");
+	return 0;
 }
 
 int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
