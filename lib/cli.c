@@ -155,6 +155,7 @@ struct tally {
 	char *source;
 	char reason[96];
 	long count;
+	int notice;      /* a notice, not a reject */
 };
 
 struct mt_reasons {
@@ -192,7 +193,7 @@ static void reason_of(const char *why, char *out, size_t cap)
 }
 
 static struct tally *tally(struct mt_rejects *rj, const char *source,
-    const char *why)
+    const char *why, int notice)
 {
 	struct mt_reasons *r;
 	char reason[96], key[600];
@@ -203,12 +204,18 @@ static struct tally *tally(struct mt_rejects *rj, const char *source,
 		r = rj->reasons = mt_xcalloc(1, sizeof *r);
 		r->index = mt_map_new();
 	}
+	/* a notice about a meter says so first: "meter p/m1 reset: ..." */
+	if (notice && strncmp(why, "meter ", 6) == 0) {
+		why += 6 + strcspn(why + 6, " :");
+		why += strspn(why, " :");
+	}
 	reason_of(why, reason, sizeof reason);
-	klen = (size_t)snprintf(key, sizeof key, "%.500s%c%s", source, '\0', reason);
+	klen = (size_t)snprintf(key, sizeof key, "%c%.500s%c%s", notice ? 'n' : 'r',
+	    source, '\0', reason);
 	if ((i = (uintptr_t)mt_map_get(r->index, key, klen)) != 0)
 		return &r->t[i - 1];
 	r->t = mt_xrealloc(r->t, (r->n + 1) * sizeof *r->t);
-	r->t[r->n] = (struct tally){ mt_xstrdup(source), "", 0 };
+	r->t[r->n] = (struct tally){ mt_xstrdup(source), "", 0, notice };
 	snprintf(r->t[r->n].reason, sizeof r->t[r->n].reason, "%s", reason);
 	mt_map_put(r->index, key, klen, (void *)(uintptr_t)(r->n + 1));
 	return &r->t[r->n++];
@@ -240,12 +247,15 @@ const char *mt_rejects_by_reason(struct mt_rejects *rj)
 	for (size_t i = 0; i < r->n; i++) {
 		long sum = 0;
 		size_t k;
-		for (k = 0; k < i && strcmp(r->t[k].reason, r->t[i].reason) != 0; k++)
+		if (r->t[i].notice)
+			continue;
+		for (k = 0; k < i && (r->t[k].notice ||
+		    strcmp(r->t[k].reason, r->t[i].reason) != 0); k++)
 			;
 		if (k < i)
 			continue;
 		for (k = i; k < r->n; k++)
-			if (strcmp(r->t[k].reason, r->t[i].reason) == 0)
+			if (!r->t[k].notice && strcmp(r->t[k].reason, r->t[i].reason) == 0)
 				sum += r->t[k].count;
 		used += (size_t)snprintf(r->text + used, sizeof r->text - used, "%s%s %ld",
 		    used ? ", " : " (", r->t[i].reason, sum);
@@ -264,7 +274,8 @@ static void summarise(struct mt_rejects *rj)
 	char more[32];
 
 	for (size_t i = 0; r != NULL && i < r->n; i++) {
-		if (r->t[i].count <= MT_REJECTS_SHOWN || rj->fp != NULL || rj->quiet)
+		if (r->t[i].count <= MT_REJECTS_SHOWN || rj->quiet ||
+		    (rj->fp != NULL && !r->t[i].notice))
 			continue;
 		thousands(more, sizeof more, r->t[i].count - MT_REJECTS_SHOWN);
 		mt_diag(r->t[i].source, 0, "... and %s more: %s", more, r->t[i].reason);
@@ -286,7 +297,7 @@ static void free_reasons(struct mt_rejects *rj)
 void mt_reject(struct mt_rejects *rj, const char *source, long line,
     const char *text, size_t len, const char *reason)
 {
-	struct tally *t = tally(rj, source, reason);
+	struct tally *t = tally(rj, source, reason, 0);
 
 	rj->count++;
 	t->count++;
@@ -314,10 +325,15 @@ void mt_reject(struct mt_rejects *rj, const char *source, long line,
 	}
 }
 
-void mt_notice(const struct mt_rejects *rj, const char *source, long line,
+void mt_notice(struct mt_rejects *rj, const char *source, long line,
     const char *msg)
 {
-	if (!rj->quiet)
+	struct tally *t;
+
+	if (rj->quiet)
+		return;
+	t = tally(rj, source, msg, 1);
+	if (++t->count <= MT_REJECTS_SHOWN)
 		mt_diag(source, line, "%s", msg);
 }
 

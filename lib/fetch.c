@@ -504,11 +504,71 @@ static int parse_payload(struct mt_fetcher *f, struct job *j, struct mt_emit *e,
 	return rc;
 }
 
+/* Where a reading's line is in the temporary file, and its time. */
+struct line_at {
+	mt_time_t ts;
+	off_t off;
+	size_t len;
+	size_t order;
+};
+
+static int by_time(const void *x, const void *y)
+{
+	const struct line_at *a = x, *b = y;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return a->order < b->order ? -1 : 1;
+}
+
+static size_t index_lines(FILE *tmp, struct line_at **lines, int *sorted)
+{
+	char *buf = NULL;
+	size_t cap = 0, n = 0, size = 0;
+	ssize_t len;
+	off_t off = 0;
+
+	rewind(tmp);
+	*sorted = 1;
+	while ((len = getline(&buf, &cap, tmp)) > 0) {
+		if (n == size) {
+			size = size ? 2 * size : 1024;
+			*lines = mt_xrealloc(*lines, size * sizeof **lines);
+		}
+		(*lines)[n] = (struct line_at){ mt_line_time(buf, (size_t)len), off,
+			(size_t)len, n };
+		if (n > 0 && (*lines)[n].ts < (*lines)[n - 1].ts)
+			*sorted = 0;
+		off += len;
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+/* The readings of a payload go out in time order, whatever order the
+ * payload had: exports that list the newest first are common, and
+ * meter-standardize reads a meter's readings best in time. */
 static int copy_out(FILE *from, FILE *to)
 {
+	struct line_at *lines = NULL;
 	char buf[65536];
-	size_t n;
+	int sorted, rc = 0;
+	size_t n = index_lines(from, &lines, &sorted);
 
+	if (!sorted)
+		qsort(lines, n, sizeof *lines, by_time);
+	for (size_t i = 0; i < n && rc == 0 && !sorted; i++) {
+		char *line = lines[i].len <= sizeof buf ? buf : mt_xmalloc(lines[i].len);
+		if (pread(fileno(from), line, lines[i].len, lines[i].off) != (ssize_t)lines[i].len ||
+		    fwrite(line, 1, lines[i].len, to) != lines[i].len)
+			rc = -1;
+		if (line != buf)
+			free(line);
+	}
+	free(lines);
+	if (!sorted)
+		return rc;
 	rewind(from);
 	while ((n = fread(buf, 1, sizeof buf, from)) > 0)
 		if (fwrite(buf, 1, n, to) != n)

@@ -69,9 +69,7 @@ static int end_time(struct mt_ndjson *rd, mt_time_t *t)
 	return *t != MT_TIME_MIN;
 }
 
-/* The time in the first bytes of a line, found without a JSON parser:
- * the string or number after "ts": or "hour":. */
-static mt_time_t line_time(const char *line, size_t n)
+mt_time_t mt_line_time(const char *line, size_t n)
 {
 	static const char *const keys[] = { "\"ts\":", "\"hour\":" };
 	enum mt_tsform form;
@@ -115,7 +113,7 @@ static long descents(const char *path)
 					head[hn++] = buf[i];
 				continue;
 			}
-			if ((t = line_time(head, hn)) != MT_TIME_MIN) {
+			if ((t = mt_line_time(head, hn)) != MT_TIME_MIN) {
 				if (prev != MT_TIME_MIN)
 					d += t < prev ? 1 : t > prev ? -1 : 0;
 				prev = t;

@@ -356,7 +356,7 @@ void mt_reject_rec(struct mt_rejects *rj, const struct mt_rec *rec,
  * "" when there are none; in a buffer of rj's, valid until the next call. */
 const char *mt_rejects_by_reason(struct mt_rejects *rj);
 /* Worth a diagnostic, not a reject (a reset, a gap): on stderr unless -q. */
-void mt_notice(const struct mt_rejects *rj, const char *source, long line,
+void mt_notice(struct mt_rejects *rj, const char *source, long line,
     const char *msg);
 
 /* ---- record.c: the record contracts (meter-records(5)) ---- */

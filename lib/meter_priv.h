@@ -66,6 +66,11 @@ struct mt_ndjson *mt_ndjson_open_fd(int fd, const char *name, struct mt_err *err
 /* Text to double: exact for plain decimals, strtod for the rest. */
 double mt_strtod(const char *s, size_t n);
 
+/* ---- input.c ---- */
+/* The time of a record's line found without a JSON parser: the string or
+ * number after "ts": or "hour":, or MT_TIME_MIN. */
+mt_time_t mt_line_time(const char *line, size_t n);
+
 /* ---- xml.c: XML without network, DTDs or entities ---- */
 struct _xmlDoc;
 /* Parse a file (buf NULL) or a buffer named name; NULL with err naming

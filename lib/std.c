@@ -395,6 +395,27 @@ static long last_at_or_before(const struct meter *m, int64_t t)
 	return (long)lo - 1;
 }
 
+/* The first hour a reading still accepted could change: hours before it
+ * are final.  INT64_MIN when there is none. */
+static int64_t final_before(const struct mt_std *s, const struct meter *m)
+{
+	long k = m->n < 2 ? -1 : last_at_or_before(m, window_start(s, m));
+
+	return k < 1 ? INT64_MIN : mt_hour_floor(m->r[k].ts);
+}
+
+/* Write the hours that became final as soon as they do, a window behind
+ * the meter's newest reading: every meter's output then keeps pace with
+ * the input, and a windowed reader of it (meter-aggregate) sees the meters
+ * of a property together, not one meter's days in a burst. */
+static void emit_final(struct mt_std *s, struct meter *m)
+{
+	int64_t final = final_before(s, m);
+
+	if (final != INT64_MIN)
+		emit_closed(s, m, final);
+}
+
 /* Emit the hours no accepted reading can change any more, and forget the
  * readings only they needed. */
 static void prune(struct mt_std *s, struct meter *m)
@@ -627,8 +648,12 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
 			count_decrease(s, m, &m->r[pos - 1], &m->r[pos]);
 	}
 	mark_dirty(s, m, pos);
-	if (r->ts > m->newest)
+	if (r->ts > m->newest) {
+		int64_t hour = mt_hour_floor(m->newest);
 		m->newest = r->ts;
+		if (mt_hour_floor(r->ts) != hour)
+			emit_final(s, m);
+	}
 	return 0;
 }
 
