@@ -18,7 +18,7 @@ struct opts {
 	const char *configs[LIST_MAX], *holidays[LIST_MAX], *weather[LIST_MAX];
 	size_t nconfigs, nholidays, nweather;
 	double hdd_base, cdd_base;
-	int quiet, stats, check;
+	int quiet, stats, check, shared_context;
 };
 
 static void usage(FILE *fp)
@@ -27,7 +27,7 @@ static void usage(FILE *fp)
 	    "usage: meter-enrich [-q] -c participant.xml ... [-p participant] [--check]\n"
 	    "                    [--holidays region=file]...\n"
 	    "                    [--weather region=file]... [--hdd-base c] [--cdd-base c]\n"
-	    "                    [-r rejects] [--stats] [file ...]\n");
+	    "                    [--shared-context] [-r rejects] [--stats] [file ...]\n");
 }
 
 static int add_list(const char **list, size_t *n, const char *v, const char *opt)
@@ -46,7 +46,7 @@ static int add_list(const char **list, size_t *n, const char *v, const char *opt
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_HOL = 256, O_WEA, O_HDD, O_CDD, O_STATS, O_VERS, O_CHECK };
+	enum { O_HOL = 256, O_WEA, O_HDD, O_CDD, O_STATS, O_VERS, O_CHECK, O_SHARED };
 	static const struct option longopts[] = {
 		{ "cdd-base", required_argument, NULL, O_CDD },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -57,6 +57,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "participant", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rejects", required_argument, NULL, 'r' },
+		{ "shared-context", no_argument, NULL, O_SHARED },
 		{ "stats", no_argument, NULL, O_STATS },
 		{ "version", no_argument, NULL, O_VERS },
 		{ "weather", required_argument, NULL, O_WEA },
@@ -84,6 +85,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_STATS: o->stats = 1; break;
 		case O_CHECK: o->check = 1; break;
+		case O_SHARED: o->shared_context = 1; break;
 		case O_VERS:
 			printf("meter-enrich %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
@@ -121,9 +123,49 @@ static int load_named(struct mt_named *dst, size_t *n, const char *spec,
 	return MT_EXIT_OK;
 }
 
-static struct mt_series *operator_series(const char *path, struct mt_err *err)
+/* A region no property has is a typo (UK for GB): its context would
+ * apply to nothing, silently.  A context shared by many participants'
+ * runs (meter-hourly) names regions of others, and is checked there. */
+static int region_used(const struct context *c, const char *region)
 {
-	return mt_series_load(NULL, path, err);
+	for (size_t i = 0; i < c->eo.ncfgs; i++)
+		for (size_t k = 0; k < c->cfgs[i]->nproperties; k++)
+			if (c->cfgs[i]->properties[k].region != NULL &&
+			    strcmp(c->cfgs[i]->properties[k].region, region) == 0)
+				return 1;
+	return 0;
+}
+
+static void regions_text(const struct context *c, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->eo.ncfgs; i++)
+		for (size_t k = 0; k < c->cfgs[i]->nproperties; k++) {
+			const char *r = c->cfgs[i]->properties[k].region;
+			char quoted[80];
+			snprintf(quoted, sizeof quoted, "\"%.60s\"", r ? r : "");
+			if (r != NULL && strstr(buf, quoted) == NULL)
+				snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+				    buf[0] ? ", " : "", quoted);
+		}
+}
+
+static int check_regions(const struct context *c, const char *opt,
+    const struct mt_named *list, size_t n)
+{
+	char have[400];
+
+	for (size_t i = 0; i < n; i++) {
+		if (region_used(c, list[i].name))
+			continue;
+		regions_text(c, have, sizeof have);
+		mt_warnx("%s %s=...: no property has region \"%s\" (the properties' "
+		    "regions: %s); the region is the property's region attribute "
+		    "(meter-config(5))", opt, list[i].name, list[i].name,
+		    have[0] ? have : "none");
+		return MT_EXIT_USAGE;
+	}
+	return MT_EXIT_OK;
 }
 
 static int load_context(struct context *c, const struct opts *o)
@@ -145,7 +187,11 @@ static int load_context(struct context *c, const struct opts *o)
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nholidays; i++)
 		st = load_named(c->holidays, &eo->nholidays, o->holidays[i], mt_holidays_load);
 	for (size_t i = 0; st == MT_EXIT_OK && i < o->nweather; i++)
-		st = load_named(c->weather, &eo->nweather, o->weather[i], operator_series);
+		st = load_named(c->weather, &eo->nweather, o->weather[i], mt_weather_load);
+	if (st == MT_EXIT_OK && !o->shared_context)
+		st = check_regions(c, "--holidays", c->holidays, eo->nholidays);
+	if (st == MT_EXIT_OK && !o->shared_context)
+		st = check_regions(c, "--weather", c->weather, eo->nweather);
 	return st;
 }
 
@@ -183,6 +229,25 @@ static int run(struct mt_enrich *e, const char *participant, int n, char **files
 	return MT_EXIT_OK;
 }
 
+/* Data of a year the holiday calendar does not list is enriched without
+ * holidays: said once per region and year, even with -q, since the
+ * office hours of those years count holidays as working days. */
+static void warn_uncovered(const struct context *c, const struct mt_enrich_stats *st)
+{
+	for (size_t i = 0; i < st->nuncovered; i++) {
+		const struct mt_uncovered *u = &st->uncovered[i];
+		int first = 0, last = 0;
+		for (size_t k = 0; k < c->eo.nholidays; k++)
+			if (strcmp(c->holidays[k].name, u->region) == 0)
+				mt_holiday_years(c->holidays[k].s, &first, &last);
+		mt_warnx("warning: --holidays %s lists the years %d to %d, not %d: "
+		    "%ld hour%s of %d have no holiday field, and office_hours counts "
+		    "their holidays as working days; give a calendar that covers %d",
+		    u->region, first, last, u->year, u->hours, u->hours == 1 ? "" : "s",
+		    u->year, u->year);
+	}
+}
+
 static int enrich(const struct opts *o, struct context *c, int argc, char **argv)
 {
 	struct mt_out *out = mt_out_new(stdout);
@@ -202,10 +267,12 @@ static int enrich(const struct opts *o, struct context *c, int argc, char **argv
 		status = err.status;
 	} else {
 		status = run(e, o->participant, argc, argv);
+		warn_uncovered(c, mt_enrich_stats(e));
 		if (o->stats)
-			mt_warnx("in %ld out %ld merged 0 rejected %ld%s",
-			    mt_enrich_stats(e)->in, mt_enrich_stats(e)->out,
-			    mt_enrich_stats(e)->rejected, mt_rejects_by_reason(&rj));
+			mt_warnx("in %ld out %ld merged 0 rejected %ld%s "
+			    "holidays-unknown %ld", mt_enrich_stats(e)->in,
+			    mt_enrich_stats(e)->out, mt_enrich_stats(e)->rejected,
+			    mt_rejects_by_reason(&rj), mt_enrich_stats(e)->uncovered_hours);
 	}
 	status = mt_cli_finish(&rj, o->rejects, status);
 	mt_enrich_free(e);

@@ -50,9 +50,14 @@ static int parse_time_opt(const char *name, const char *v, mt_time_t *t)
 	enum mt_tsform form;
 	struct mt_err err;
 
-	if (mt_time_parse(v, strlen(v), t, &form, &err) < 0 || form != MT_TS_UTC) {
-		mt_warnx("bad value for --%s: \"%s\" (an RFC 3339 time with Z or an offset)",
-		    name, v);
+	/* A bare date, as meter-records(5) allows, is its midnight in UTC:
+	 * cursors and --until are UTC instants. */
+	int bare_date = strlen(v) == 10;
+
+	if (mt_time_parse(v, strlen(v), t, &form, &err) < 0 ||
+	    (form != MT_TS_UTC && !bare_date)) {
+		mt_warnx("bad value for --%s: \"%s\" (a date, or an RFC 3339 time "
+		    "with Z or an offset: 2026-03-01 or 2026-03-01T10:00:00Z)", name, v);
 		return -1;
 	}
 	return 0;
@@ -68,7 +73,13 @@ static int add_attr(struct opts *o, char *kv)
 	}
 	*eq = '\0';
 	if (!mt_conn_attr_known(-1, kv) || strcmp(kv, "type") == 0) {
-		mt_warnx("unknown connector attribute \"%s\" (see meter-config(5))", kv);
+		char near[40];
+		if (mt_conn_attr_suggest(-1, kv, near, sizeof near))
+			mt_warnx("unknown connector attribute \"%s\": did you mean "
+			    "\"%s\"? (see meter-config(5))", kv, near);
+		else
+			mt_warnx("unknown connector attribute \"%s\" (see "
+			    "meter-config(5))", kv);
 		return -1;
 	}
 	if (o->nattrs == OPTS_MAX) {

@@ -117,7 +117,7 @@ static int load_record(struct mt_db *db, const struct mt_rec *rec,
 	struct mt_meter_hour mh;
 	struct mt_property_hour ph;
 	struct mt_err err;
-	int kind = mt_hour_kind(rec), rc;
+	int rc;
 
 	if (o->participant != NULL && !of_participant(rec, o->participant)) {
 		mt_err_set(&err, NULL, 0, "not a record of participant %s (-p)",
@@ -136,19 +136,18 @@ static int load_record(struct mt_db *db, const struct mt_rec *rec,
 			return -1;
 		}
 		rc = rc == 0;
-	} else if (kind == 'h') {
+	} else if (mt_rec_misplaced(rec, "hp") != NULL) {
+		mt_err_set(&err, NULL, 0, "%s", mt_rec_misplaced(rec, "hp"));
+		rc = 0;
+	} else if (mt_rec_get(rec, "meter") != NULL) {
 		rc = mt_meter_hour_parse(rec, &mh, &err) < 0 ||
 		    mt_meter_hour_canonical(&mh, &err) < 0 ? 0 : 1;
 		if (rc == 1 && mt_db_put_meter_hour(db, &mh, &err) < 0)
 			rc = -1;
-	} else if (kind == 'p') {
+	} else {
 		rc = mt_property_hour_parse(rec, &ph, &err) < 0 ? 0 : 1;
 		if (rc == 1 && mt_db_put_property_hour(db, &ph, &err) < 0)
 			rc = -1;
-	} else {
-		rc = 0;
-		mt_err_set(&err, NULL, 0, "neither a meter hour (no \"meter\") "
-		    "nor a property hour (no \"property\" and \"hour\")");
 	}
 	if (rc == 0)
 		mt_reject_rec(rj, rec, err.msg);

@@ -479,11 +479,11 @@ int mt_agg_add(struct mt_agg *a, const struct mt_rec *rec, struct mt_err *err)
 	struct mt_err verr;
 	struct series *s;
 	char why[400];
-	const char *prop;
+	const char *prop, *misplaced;
 
 	a->st.in++;
-	if (mt_hour_kind(rec) != 'h') {
-		mt_agg_reject(a, rec, "not a meter hour (no \"meter\")");
+	if ((misplaced = mt_rec_misplaced(rec, "h")) != NULL) {
+		mt_agg_reject(a, rec, misplaced);
 		return 0;
 	}
 	if (mt_meter_hour_parse(rec, &h, &verr) < 0 ||

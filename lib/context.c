@@ -111,6 +111,17 @@ int mt_holiday_known(const struct mt_series *s, int64_t day)
 	return s->n > 0 && day >= s->first_day && day <= s->last_day;
 }
 
+void mt_holiday_years(const struct mt_series *s, int *first, int *last)
+{
+	unsigned m, d;
+
+	*first = *last = 0;
+	if (s->n == 0)
+		return;
+	mt_civil_from_days(s->first_day, first, &m, &d);
+	mt_civil_from_days(s->last_day, last, &m, &d);
+}
+
 const char *mt_holiday_get(const struct mt_series *s, int64_t day)
 {
 	const struct point *p = lookup(s, day);
@@ -139,11 +150,49 @@ struct csv_state {
 	const char *path;
 	struct mt_err *err;
 	long line;
-	int col, fahrenheit, failed;
+	int col, failed;
+	int unit;                 /* 'C', 'F', 'K' or 0: the value column's */
+	int temperature;          /* the series must be one (weather) */
 	char ts[64];
 	char value[64];
 	int has_ts, has_value;
 };
+
+/* The temperature unit a value column's header names ("air_temperature
+ * [degC]", "tempF", "T (K)"), or 0 when it names none. */
+static int temperature_unit(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (strstr(h, "degF") || strstr(h, "tempF") ||
+	    strstr(h, "\xc2\xb0" "F"))
+		return 'F';
+	if (strstr(h, "degC") || strstr(h, "tempC") || strstr(h, "\xc2\xb0" "C"))
+		return 'C';
+	if (n >= 3 && (strcmp(h + n - 3, "[K]") == 0 || strcmp(h + n - 3, "(K)") == 0))
+		return 'K';
+	return 0;
+}
+
+static double to_celsius(int unit, double v)
+{
+	return unit == 'F' ? (v - 32) * 5 / 9 : unit == 'K' ? v - 273.15 : v;
+}
+
+/* A weather series whose column says no temperature unit is refused:
+ * read as one, a CO2 intensity of 0.096 became 0.096 degC. */
+static void check_header(struct csv_state *c, const char *h)
+{
+	if (c->unit == 0)
+		c->unit = temperature_unit(h);
+	if (c->temperature && c->unit == 0 && !c->failed) {
+		mt_err_set(c->err, c->path, 1, "column \"%.60s\" is not a temperature: "
+		    "its header must name degC, degF or K (as \"air_temperature "
+		    "[degC]\" does), or give the unit after the file: "
+		    "REGION=FILE#degC", h);
+		c->failed = 1;
+	}
+}
 
 static void csv_field(void *data, size_t n, void *ctx)
 {
@@ -151,11 +200,12 @@ static void csv_field(void *data, size_t n, void *ctx)
 
 	if (c->line == 1) {
 		/* the value column's header names its unit */
-		if (c->col == 1 && n < 256) {
+		if (c->col == 1) {
 			char h[256];
+			n = n < sizeof h ? n : sizeof h - 1;
 			memcpy(h, data, n);
 			h[n] = '\0';
-			c->fahrenheit = strstr(h, "degF") != NULL || strstr(h, "tempF") != NULL;
+			check_header(c, h);
 		}
 	} else if (c->col == 0 && n < sizeof c->ts) {
 		memcpy(c->ts, data, n);
@@ -189,7 +239,7 @@ static void csv_row(int term, void *ctx)
 				    c->value);
 				c->failed = 1;
 			} else if (t == mt_hour_floor(t)) {
-				add_point(c->s, t, c->fahrenheit ? (v - 32) * 5 / 9 : v, NULL);
+				add_point(c->s, t, to_celsius(c->unit, v), NULL);
 			}
 		}
 	}
@@ -198,9 +248,10 @@ static void csv_row(int term, void *ctx)
 }
 
 static int load_csv(struct mt_series *s, const char *base, const char *path,
-    struct mt_err *err)
+    int unit, int temperature, struct mt_err *err)
 {
-	struct csv_state c = { s, path, err, 1, 0, 0, 0, "", "", 0, 0 };
+	struct csv_state c = { .s = s, .path = path, .err = err, .line = 1,
+		.unit = unit, .temperature = temperature };
 	struct csv_parser p;
 	size_t len;
 	char *buf = slurp(base, path, &len, err);
@@ -222,7 +273,7 @@ static int load_csv(struct mt_series *s, const char *base, const char *path,
 /* ---- hourly series from NDJSON meter hours ---- */
 
 static int load_ndjson(struct mt_series *s, const char *base, const char *path,
-    struct mt_err *err)
+    int temperature, struct mt_err *err)
 {
 	int fd = base ? mt_open_inside(base, path, err) : -1;
 	struct mt_ndjson *rd = base == NULL ? mt_ndjson_open(path, err) :
@@ -238,6 +289,9 @@ static int load_ndjson(struct mt_series *s, const char *base, const char *path,
 		if (rc == 1 && (mt_meter_hour_parse(rec, &h, err) < 0 ||
 		    mt_meter_hour_canonical(&h, err) < 0))
 			rc = -1;
+		else if (rc == 1 && temperature && strcmp(h.q->unit, "degC") != 0)
+			rc = -1, mt_err_set(err, NULL, 0, "a meter hour of %s, not of "
+			    "temperature", h.q->name);
 		if (rc < 0) {
 			char msg[sizeof err->msg];
 			snprintf(msg, sizeof msg, "%s", err->msg);
@@ -258,12 +312,13 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-struct mt_series *mt_series_load(const char *base, const char *path,
-    struct mt_err *err)
+static struct mt_series *series_load(const char *base, const char *path,
+    int unit, int temperature, struct mt_err *err)
 {
 	struct mt_series *s = mt_xcalloc(1, sizeof *s);
 	int rc = ends_with(path, ".ndjson") || ends_with(path, ".jsonl") ?
-	    load_ndjson(s, base, path, err) : load_csv(s, base, path, err);
+	    load_ndjson(s, base, path, temperature, err) :
+	    load_csv(s, base, path, unit, temperature, err);
 
 	if (rc < 0) {
 		err->status = err->status == MT_EXIT_IO && strstr(err->msg, "cannot") ?
@@ -272,6 +327,34 @@ struct mt_series *mt_series_load(const char *base, const char *path,
 		return NULL;
 	}
 	finish(s);
+	return s;
+}
+
+struct mt_series *mt_series_load(const char *base, const char *path,
+    struct mt_err *err)
+{
+	return series_load(base, path, 0, 0, err);
+}
+
+struct mt_series *mt_weather_load(const char *spec, struct mt_err *err)
+{
+	char *path = mt_xstrdup(spec), *unit = strrchr(path, '#');
+	struct mt_series *s = NULL;
+	int u = 0;
+
+	if (unit != NULL) {
+		*unit++ = '\0';
+		u = strcmp(unit, "degC") == 0 ? 'C' : strcmp(unit, "degF") == 0 ? 'F' :
+		    strcmp(unit, "K") == 0 ? 'K' : -1;
+	}
+	if (u < 0) {
+		mt_err_set(err, path, 0, "unknown temperature unit \"#%.20s\" (degC, "
+		    "degF or K)", unit);
+		err->status = MT_EXIT_USAGE;
+	} else {
+		s = series_load(NULL, path, u, 1, err);
+	}
+	free(path);
 	return s;
 }
 
@@ -286,6 +369,26 @@ static int add_day(struct mt_series *s, const char *date, const char *name)
 		return -1;
 	add_point(s, t / 86400000, 1, name);
 	return 0;
+}
+
+/* GOV.UK's file: every member an object with an "events" array. */
+static int divisions_only(yajl_val root)
+{
+	const char *p[] = { "events", NULL };
+
+	for (size_t i = 0; i < YAJL_GET_OBJECT(root)->len; i++)
+		if (yajl_tree_get(YAJL_GET_OBJECT(root)->values[i], p,
+		    yajl_t_array) == NULL)
+			return 0;
+	return YAJL_GET_OBJECT(root)->len > 0;
+}
+
+static void division_names(yajl_val root, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < YAJL_GET_OBJECT(root)->len; i++)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%.40s",
+		    i ? ", " : "", YAJL_GET_OBJECT(root)->keys[i]);
 }
 
 /* {"YYYY-MM-DD": "Name", ...}, or GOV.UK's {division: {events: [{title,
@@ -328,6 +431,12 @@ static int load_holiday_json(struct mt_series *s, const char *path,
 				rc = -1;
 			}
 		}
+	} else if (divisions_only(root)) {
+		char names[200];
+		division_names(root, names, sizeof names);
+		mt_err_set(err, path, 0, "a file of divisions (%s): name one after "
+		    "'#', as in %s#%s", names, path, YAJL_GET_OBJECT(root)->keys[0]);
+		rc = -1;
 	} else {
 		for (size_t i = 0; rc == 0 && i < YAJL_GET_OBJECT(root)->len; i++) {
 			const char *date = YAJL_GET_OBJECT(root)->keys[i];

@@ -59,6 +59,8 @@ struct co2 {
 
 struct mt_enrich {
 	struct mt_enrich_opts o;
+	struct mt_uncovered *uncovered;
+	size_t nuncovered;
 	struct mt_rejects *rj;
 	struct mt_out *out;
 	struct mt_map *places;     /* participant\0property -> place */
@@ -135,6 +137,7 @@ void mt_enrich_free(struct mt_enrich *c)
 		return;
 	mt_map_each(c->places, free_place, NULL);
 	mt_map_free(c->places);
+	free(c->uncovered);
 	for (size_t i = 0; i < c->nco2s; i++)
 		free(c->co2s[i]);
 	free(c->co2s);
@@ -268,15 +271,37 @@ static double co2_factor(struct mt_enrich *c, struct place *pl,
 	return k->factor;
 }
 
-static void add_calendar(struct mt_out *o, struct place *pl,
-    const struct mt_property_hour *h)
+/* An hour of a year its region's calendar does not list, counted per
+ * region and year for the warning at the end. */
+static void count_uncovered(struct mt_enrich *c, const char *region, int64_t day)
+{
+	int year;
+	unsigned m, d;
+	size_t i;
+
+	mt_civil_from_days(day, &year, &m, &d);
+	c->st.uncovered_hours++;
+	for (i = 0; i < c->nuncovered; i++)
+		if (c->uncovered[i].year == year && strcmp(c->uncovered[i].region, region) == 0)
+			break;
+	if (i == c->nuncovered) {
+		c->uncovered = mt_xrealloc(c->uncovered, (i + 1) * sizeof *c->uncovered);
+		c->uncovered[c->nuncovered++] = (struct mt_uncovered){ region, year, 0 };
+	}
+	c->uncovered[i].hours++;
+}
+
+static void add_calendar(struct mt_enrich *c, struct mt_out *o,
+    struct place *pl, const struct mt_property_hour *h)
 {
 	const struct mt_series *hol = pl->holidays;
 	const char *holiday;
 	const struct mt_local *lt = clock_at(pl->clock, h->hour);
 
-	if (hol != NULL && !mt_holiday_known(hol, lt->day))
+	if (hol != NULL && !mt_holiday_known(hol, lt->day)) {
 		hol = NULL;   /* a year the calendar does not list: unknown */
+		count_uncovered(c, pl->p->region, lt->day);
+	}
 	holiday = hol ? mt_holiday_get(hol, lt->day) : NULL;
 	mt_out_raw(o, pl->clock->fields, pl->clock->nfields);
 	if (hol != NULL) {
@@ -425,11 +450,13 @@ void mt_enrich_add(struct mt_enrich *c, const struct mt_rec *rec)
 	struct mt_err err;
 	struct place *pl;
 	char why[300];
+	const char *misplaced;
 
 	c->st.in++;
-	if (mt_property_hour_parse(rec, &h, &err) < 0) {
+	if ((misplaced = mt_rec_misplaced(rec, "p")) != NULL ||
+	    mt_property_hour_parse(rec, &h, &err) < 0) {
 		c->st.rejected++;
-		mt_reject_rec(c->rj, rec, err.msg);
+		mt_reject_rec(c->rj, rec, misplaced ? misplaced : err.msg);
 		return;
 	}
 	if ((pl = place_of(c, h.participant, h.property)) == NULL) {
@@ -441,7 +468,7 @@ void mt_enrich_add(struct mt_enrich *c, const struct mt_rec *rec)
 	}
 	open_record(c->out, rec, &h);
 	mt_out_raw(c->out, pl->fixed, pl->nfixed);
-	add_calendar(c->out, pl, &h);
+	add_calendar(c, c->out, pl, &h);
 	add_metrics(c, c->out, pl, &h);
 	mt_out_end(c->out);
 	c->st.out++;
@@ -460,7 +487,9 @@ int mt_enrich_finish(struct mt_enrich *c)
 	return mt_out_flush(c->out);
 }
 
-const struct mt_enrich_stats *mt_enrich_stats(const struct mt_enrich *c)
+const struct mt_enrich_stats *mt_enrich_stats(struct mt_enrich *c)
 {
+	c->st.uncovered = c->uncovered;
+	c->st.nuncovered = c->nuncovered;
 	return &c->st;
 }

@@ -207,18 +207,36 @@ static int configured_jobs(struct mt_fetcher *f, struct mt_err *err)
 	return 0;
 }
 
-/* Without a configuration a meter is named by -m, or by its file. */
-static char *meter_from(const char *arg)
+/* Without a configuration a meter is named by -m, or by its file: the
+ * name up to its first dot, with `parents` directories before it
+ * (.../gas/2019.csv with 1 is "gas-2019"). */
+static char *meter_from(const char *arg, int parents)
 {
-	const char *base = strrchr(arg, '/');
-	char *id;
+	const char *end = arg + strlen(arg), *start = end;
+	char buf[4 * MT_ID_MAX], *id;
 	size_t n;
 
 	if (strcmp(arg, "-") == 0)
 		return mt_xstrdup("stdin");
-	base = base ? base + 1 : arg;
-	n = strcspn(base, ".?#");
-	id = mt_xstrndup(base, n < MT_ID_MAX ? n : MT_ID_MAX);
+	if (strstr(arg, "://") != NULL)
+		arg = strstr(arg, "://") + 3;
+	end = arg + strcspn(arg, "?#");
+	while (end > arg && end[-1] == '/')
+		end--;
+	for (int k = 0; k <= parents && start > arg; k++) {
+		for (start = end; start > arg && start[-1] != '/'; start--)
+			;
+		if (k < parents && start > arg)
+			end = start - 1;
+	}
+	n = 0;
+	for (const char *p = start; p < arg + strcspn(arg, "?#") && n + 1 < sizeof buf; p++) {
+		if (p == start + strcspn(start, ".") && strchr(p, '/') == NULL)
+			break;        /* the file's own name stops at its first dot */
+		buf[n++] = *p == '/' ? '-' : *p;
+	}
+	buf[n < MT_ID_MAX ? n : MT_ID_MAX] = '\0';
+	id = mt_xstrdup(buf);
 	for (char *p = id; *p; p++)
 		if (!mt_id_validn(p, 1) || *p == '.')
 			*p = '_';
@@ -227,6 +245,29 @@ static char *meter_from(const char *arg)
 		id = mt_xstrdup("meter");
 	}
 	return id;
+}
+
+/* Two files are never one meter by default: names that would be the same
+ * take more of their paths, and a clash that remains is an error. */
+static int distinct_meters(struct mt_fetcher *f, int nargs, char **args,
+    struct mt_err *err)
+{
+	for (int parents = 1; parents <= 8; parents++) {
+		int clash = 0;
+		for (int i = 0; i < nargs; i++)
+			for (int k = 0; k < i; k++)
+				if (strcmp(f->jobs[i].own_meter, f->jobs[k].own_meter) == 0) {
+					clash = 1;
+					free(f->jobs[i].own_meter);
+					f->jobs[i].meter = f->jobs[i].own_meter = meter_from(args[i], parents);
+					free(f->jobs[k].own_meter);
+					f->jobs[k].meter = f->jobs[k].own_meter = meter_from(args[k], parents);
+				}
+		if (!clash)
+			return 0;
+	}
+	return setup_fail(err, NULL, 0, NULL, "two arguments make the same meter id "
+	    "from their names: fetch them one at a time with -m to name each");
 }
 
 static int adhoc_job(struct mt_fetcher *f, struct job *j, const char *arg,
@@ -244,12 +285,23 @@ static int adhoc_job(struct mt_fetcher *f, struct job *j, const char *arg,
 		err->line = 0;
 		return -1;
 	}
-	j->meter = o->meter ? o->meter : (j->own_meter = meter_from(arg));
+	j->meter = o->meter ? o->meter : (j->own_meter = meter_from(arg, 0));
 	j->property = o->property;
 	if (o->quantity && (j->q = mt_quantity_find(o->quantity)) == NULL) {
 		mt_err_set(err, NULL, 0, "unknown quantity \"%.40s\"", o->quantity);
 		err->status = MT_EXIT_USAGE;
 		return -1;
+	}
+	if (j->q == NULL && j->conn.unit != NULL && j->conn.type != MT_CONN_GREENBUTTON &&
+	    mt_quantity_for_unit(j->conn.unit) == NULL) {
+		char which[120];
+		mt_quantities_of_unit(j->conn.unit, which, sizeof which);
+		if (which[0] != '\0') {
+			mt_err_set(err, NULL, 0, "unit %s may be %s: say which with -Q "
+			    "(meter-fetch(1))", j->conn.unit, which);
+			err->status = MT_EXIT_USAGE;
+			return -1;
+		}
 	}
 	if (mt_conn_check(&j->conn, j->q, NULL, NULL, err) < 0) {
 		char why[sizeof err->msg];
@@ -286,7 +338,7 @@ static int adhoc_jobs(struct mt_fetcher *f, int nargs, char **args,
 	for (int i = 0; i < nargs; i++)
 		if (adhoc_job(f, &f->jobs[f->njobs++], args[i], err) < 0)
 			return -1;
-	return 0;
+	return o->meter ? 0 : distinct_meters(f, nargs, args, err);
 }
 
 static int replay_jobs(struct mt_fetcher *f, int nargs, char **args,
@@ -576,6 +628,20 @@ static int copy_out(FILE *from, FILE *to)
 	return ferror(from) ? -1 : 0;
 }
 
+/* A fetch that emits nothing because the cursor is past every reading
+ * looks like a broken source; it says why, and how to fetch them again. */
+static void held_back(struct mt_fetcher *f, const struct job *j,
+    const struct mt_emit *e)
+{
+	char ts[32], msg[400];
+
+	mt_time_format(ts, j->cursor);
+	snprintf(msg, sizeof msg, "meter %s: no reading after the cursor (%s); "
+	    "%ld earlier reading%s held back: --since TIME fetches them again",
+	    j->meter, ts, e->filtered, e->filtered == 1 ? " was" : "s were");
+	mt_notice(f->rj, j->shown, 0, msg);
+}
+
 static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e,
     FILE *tmp)
 {
@@ -588,6 +654,24 @@ static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e
 		j->new_cursor = e->last;
 		j->advanced = 1;
 	}
+	if (e->readings == 0 && e->filtered > 0 && j->has_cursor && !f->o->has_since)
+		held_back(f, j, e);
+}
+
+/* A bad payload is named by where it came from (the configured URL or
+ * file, redacted) and by its copy in the archive, which holds the same
+ * bytes: the line is the same in both. */
+static void payload_failed(struct mt_fetcher *f, struct job *j,
+    const struct mt_emit *e, const struct mt_err *err)
+{
+	char why[sizeof err->msg + 600];
+
+	if (strcmp(e->source, j->shown) == 0) {
+		job_failed(f, j, e->source, err->line, err->msg);
+		return;
+	}
+	snprintf(why, sizeof why, "%s (archived as %.500s)", err->msg, e->source);
+	job_failed(f, j, j->shown, err->line, why);
 }
 
 static void payload(struct mt_fetcher *f, struct job *j, const char *body, size_t n)
@@ -615,7 +699,7 @@ static void payload(struct mt_fetcher *f, struct job *j, const char *body, size_
 	e.source = j->source ? j->source : name ? name : j->shown;
 	e.last = e.after;
 	if (parse_payload(f, j, &e, body, n, &tmp, &err) < 0)
-		job_failed(f, j, e.source, err.line, err.msg);
+		payload_failed(f, j, &e, &err);
 	else
 		emitted(f, j, &e, tmp);
 	if (tmp != NULL)

@@ -282,9 +282,13 @@ struct mt_quantity {
 };
 
 const struct mt_quantity *mt_quantity_find(const char *name);
-/* The quantity a unit most likely measures when nothing else says
- * (kWh: electricity, therm: gas, m3: water, degC: temperature...). */
+/* The quantity a unit can only measure (therm: gas, degC: temperature,
+ * ppm: co2), or NULL when several share it (kWh, m3) or it is unknown. */
 const struct mt_quantity *mt_quantity_for_unit(const char *unit);
+/* "electricity, gas, heat or cooling": the quantities a unit may measure. */
+void mt_quantities_of_unit(const char *unit, char *buf, size_t cap);
+/* The table's spelling of a unit written in another case, or NULL. */
+const char *mt_unit_suggest(const char *unit);
 
 /* How a source unit maps onto a quantity's canonical unit. */
 struct mt_conv {
@@ -422,6 +426,10 @@ struct mt_property_hour {
 /* 'h' meter hour (has "meter"), 'p' property hour (has "property" and no
  * "meter"), 0 neither; records on the way to the warehouse. */
 int mt_hour_kind(const struct mt_rec *rec);
+/* NULL when the record's kind is one of `takes` ('r' raw reading, 'h'
+ * meter hour, 'p' property hour), else why not, naming the program that
+ * takes it or the field that is missing. */
+const char *mt_rec_misplaced(const struct mt_rec *rec, const char *takes);
 int mt_property_hour_parse(const struct mt_rec *rec, struct mt_property_hour *h,
     struct mt_err *err);
 /* The fields of a property hour, without closing the record, so that
@@ -554,6 +562,9 @@ struct mt_meter_cfg *mt_config_meter(const struct mt_config *cfg,
 /* Whether a <connector> of the type (an enum value of the connector
  * table, or -1 for any type) takes the attribute (meter-fetch's -o keys). */
 int mt_conn_attr_known(int type, const char *name);
+/* The known attribute nearest to a mistyped name (type -1: any type's);
+ * 0 when none is close. */
+int mt_conn_attr_suggest(int type, const char *name, char *buf, size_t cap);
 
 /* ---- url.c: network ranges the operator allows ---- */
 /* Network ranges (CIDR) the operator allows beside the public Internet. */
@@ -682,6 +693,11 @@ struct mt_series;
  * a participant's: confined to base as mt_open_inside does. */
 struct mt_series *mt_series_load(const char *base, const char *path,
     struct mt_err *err);
+/* Outside temperature in degC: FILE, or FILE#degC, #degF or #K for a
+ * column whose header names no unit.  A CSV column whose header names no
+ * temperature unit, or NDJSON meter hours of another quantity, are
+ * refused: nothing else is read as a temperature. */
+struct mt_series *mt_weather_load(const char *spec, struct mt_err *err);
 /* Holidays: JSON {"YYYY-MM-DD": name}, GOV.UK JSON as FILE#division, or
  * iCalendar (.ics) all-day events. */
 struct mt_series *mt_holidays_load(const char *spec, struct mt_err *err);
@@ -689,6 +705,8 @@ void mt_series_free(struct mt_series *s);
 int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v);
 /* Whether the calendar covers the day's year at all. */
 int mt_holiday_known(const struct mt_series *s, int64_t day);
+/* The first and last years the calendar lists; 0 for both when empty. */
+void mt_holiday_years(const struct mt_series *s, int *first, int *last);
 /* The holiday's name on a day (days since 1970-01-01), or NULL. */
 const char *mt_holiday_get(const struct mt_series *s, int64_t day);
 
@@ -709,8 +727,20 @@ struct mt_enrich_opts {
 	double hdd_base, cdd_base;      /* degC */
 };
 
+/* Hours of a region and year its holiday calendar does not list: they
+ * carry no holiday field, and office_hours treats their holidays as
+ * working days. */
+struct mt_uncovered {
+	const char *region;
+	int year;
+	long hours;
+};
+
 struct mt_enrich_stats {
 	long in, out, rejected;
+	long uncovered_hours;
+	const struct mt_uncovered *uncovered;
+	size_t nuncovered;
 };
 
 struct mt_enrich;
@@ -723,7 +753,7 @@ void mt_enrich_reject(struct mt_enrich *e, const struct mt_rec *rec,
     const char *why);
 /* 0, or -1 when the output could not be written. */
 int mt_enrich_finish(struct mt_enrich *e);
-const struct mt_enrich_stats *mt_enrich_stats(const struct mt_enrich *e);
+const struct mt_enrich_stats *mt_enrich_stats(struct mt_enrich *e);
 
 /* ---- agg.c: meter hours -> property hours (meter-aggregate's engine) ---- */
 struct mt_agg_opts {

@@ -279,6 +279,40 @@ int mt_hour_kind(const struct mt_rec *rec)
 	return 0;
 }
 
+/* Records flow raw reading -> meter-standardize -> meter hour ->
+ * meter-aggregate -> property hour -> meter-enrich -> meter-load.  A record
+ * given to a program that does not take its kind is told where it goes. */
+const char *mt_rec_misplaced(const struct mt_rec *rec, const char *takes)
+{
+	int raw = mt_rec_get(rec, "ts") != NULL, hour = mt_rec_get(rec, "hour") != NULL;
+	int meter = mt_rec_get(rec, "meter") != NULL;
+	int prop = mt_rec_get(rec, "property") != NULL;
+	int kind = raw ? 'r' : hour && meter ? 'h' : hour && prop ? 'p' : 0;
+
+	if (kind != 0 && strchr(takes, kind) != NULL)
+		return NULL;
+	switch (kind) {
+	case 'r':
+		return "a raw reading (it has \"ts\"): run meter-standardize first, "
+		    "which turns readings into meter hours";
+	case 'h':
+		return "a meter hour: run meter-aggregate first, which sums meter "
+		    "hours into property hours";
+	case 'p':
+		return strchr(takes, 'h') != NULL ? "missing field \"meter\": this "
+		    "is a property hour, which meter-enrich and meter-load take" :
+		    "a property hour: it goes to meter-enrich or meter-load";
+	}
+	if (!hour)
+		return "missing field \"hour\" (or \"ts\" for a raw reading): "
+		    "not a record of meter-records(5)";
+	if (strchr(takes, 'h') != NULL && strchr(takes, 'p') != NULL)
+		return "missing field \"meter\" (for a meter hour) or \"property\" "
+		    "(for a property hour)";
+	return strchr(takes, 'h') != NULL ? "missing field \"meter\"" :
+	    "missing field \"property\"";
+}
+
 static int get_count(const struct mt_field *f, const char *key, long *out,
     struct mt_err *err)
 {

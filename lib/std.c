@@ -555,6 +555,50 @@ static void count_decrease(struct mt_std *s, struct meter *m,
 	}
 }
 
+/* A register reading below its neighbours on both sides (1039, 1040 Wh
+ * taken for kWh, 1041) is no reset: a reset does not come back.  Taken
+ * as a reset, it would put the whole register into the next hour as
+ * measured consumption; it is rejected, and the hour is measured
+ * between its neighbours. */
+static int is_dip(const struct mt_std *s, const struct meter *m, size_t k)
+{
+	int ev;
+
+	if (m->kind != MT_CUMULATIVE || k == 0 || k + 1 >= m->n)
+		return 0;
+	consumption(m, s->o.noise, &m->r[k - 1], &m->r[k], &ev);
+	return ev == 'r' && m->r[k + 1].v >= m->r[k - 1].v - s->o.noise;
+}
+
+static void reject_dip(struct mt_std *s, struct meter *m, size_t k)
+{
+	char text[1024], reason[300];
+	const struct reading *r = &m->r[k];
+	size_t n = describe(m, r, text, sizeof text);
+
+	snprintf(reason, sizeof reason, "outlier, not a reset: the register reads "
+	    "%g between %g and %g (a value in another unit, Wh for kWh?)",
+	    r->v, m->r[k - 1].v, m->r[k + 1].v);
+	s->st.merged--;
+	s->st.resets--;
+	reject(s, s->sources[r->src], r->line, text, n, reason);
+	memmove(m->r + k, m->r + k + 1, (m->n - k - 1) * sizeof *m->r);
+	m->n--;
+}
+
+/* After a reading is placed at pos: drop a dip it reveals next to it. */
+static void drop_dips(struct mt_std *s, struct meter *m, size_t pos)
+{
+	for (size_t k = pos ? pos - 1 : 0; k <= pos + 1 && k < m->n; k++)
+		if (is_dip(s, m, k)) {
+			int64_t h = mt_hour_floor(m->r[k - 1].ts);
+			reject_dip(s, m, k);
+			if (h < m->dirty)
+				m->dirty = h;
+			return;
+		}
+}
+
 /* An interval that overlaps a neighbour would be counted twice. */
 static const struct reading *overlap(const struct meter *m, size_t pos,
     const struct reading *r)
@@ -648,10 +692,13 @@ static int take(struct mt_std *s, struct meter *m, const struct reading *r,
 			count_decrease(s, m, &m->r[pos - 1], &m->r[pos]);
 	}
 	mark_dirty(s, m, pos);
+	drop_dips(s, m, pos);
 	if (r->ts > m->newest) {
-		int64_t hour = mt_hour_floor(m->newest);
+		/* The first reading of a meter has no hour before it to finish. */
+		int finishes_hour = m->newest != INT64_MIN &&
+		    mt_hour_floor(r->ts) != mt_hour_floor(m->newest);
 		m->newest = r->ts;
-		if (mt_hour_floor(r->ts) != hour)
+		if (finishes_hour)
 			emit_final(s, m);
 	}
 	return 0;
@@ -812,8 +859,7 @@ void mt_std_add(struct mt_std *s, const struct mt_rec *rec)
 	else if (kind == 'h')
 		rc = pass_hour(s, rec, &err);
 	else
-		rc = -1, mt_err_set(&err, NULL, 0,
-		    "neither a raw reading (no \"ts\") nor a meter hour (no \"hour\")");
+		rc = -1, mt_err_set(&err, NULL, 0, "%s", mt_rec_misplaced(rec, "rh"));
 	if (rc < 0 && err.msg[0] != '\0')
 		reject(s, rec->source, rec->line, rec->text, rec->textlen, err.msg);
 }

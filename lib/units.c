@@ -3,6 +3,7 @@
 #include "meter_priv.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const struct mt_quantity quantities[] = {
 	{ "electricity", "kWh", MT_Q_ADDITIVE, "energy" },
@@ -90,26 +91,70 @@ int mt_unit_convert(const struct mt_quantity *q, const char *unit,
 		c->rate = u->rate;
 		return 0;
 	}
-	mt_err_set(err, NULL, 0, "unknown unit \"%.40s\"", unit);
+	if (mt_unit_suggest(unit) != NULL)
+		mt_err_set(err, NULL, 0, "unknown unit \"%.40s\": did you mean \"%s\"?",
+		    unit, mt_unit_suggest(unit));
+	else
+		mt_err_set(err, NULL, 0, "unknown unit \"%.40s\" (meter-records(5) "
+		    "lists the units)", unit);
 	return -1;
 }
 
+/* A unit only one quantity is measured in.  kWh is electricity, gas,
+ * heat or cooling, m3 water or gas: those are never guessed, since a gas
+ * meter read as electricity is wrong without a word. */
 const struct mt_quantity *mt_quantity_for_unit(const char *unit)
 {
-	static const struct { const char *dimension, *quantity; } usual[] = {
-		{ "energy", "electricity" }, { "volume", "water" },
-		{ "temperature", "temperature" }, { "percent", "humidity" },
-		{ "count", "occupancy" }, { "concentration", "co2" },
+	static const struct { const char *unit, *quantity; } only[] = {
+		{ "therm", "gas" }, { "l", "water" }, { "L", "water" },
+		{ "gal", "water" }, { "l/min", "water" }, { "l/s", "water" },
+		{ "degC", "temperature" }, { "degF", "temperature" },
+		{ "K", "temperature" }, { "%", "humidity" }, { "people", "occupancy" },
+		{ "ppm", "co2" },
 	};
 
-	if (strcmp(unit, "therm") == 0)
-		return mt_quantity_find("gas");
-	for (size_t i = 0; i < COUNT(units); i++) {
-		if (strcmp(units[i].name, unit) != 0)
+	for (size_t i = 0; i < COUNT(only); i++)
+		if (strcmp(only[i].unit, unit) == 0)
+			return mt_quantity_find(only[i].quantity);
+	return NULL;
+}
+
+/* Whether quantity q can be measured in unit (of dimension dim): m3 is
+ * a volume, and gas is metered by volume as well as by energy. */
+static int measured_in(const struct mt_quantity *q, const char *dim,
+    const char *unit)
+{
+	return strcmp(q->dimension, dim) == 0 ||
+	    (strcmp(unit, "m3") == 0 && strcmp(q->name, "gas") == 0);
+}
+
+void mt_quantities_of_unit(const char *unit, char *buf, size_t cap)
+{
+	const char *dim = NULL;
+	size_t n = 0, k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < COUNT(units) && dim == NULL; i++)
+		if (strcmp(units[i].name, unit) == 0)
+			dim = units[i].dimension;
+	if (dim == NULL)
+		return;
+	for (size_t i = 0; i < COUNT(quantities); i++)
+		n += measured_in(&quantities[i], dim, unit);
+	for (size_t i = 0; i < COUNT(quantities); i++) {
+		if (!measured_in(&quantities[i], dim, unit))
 			continue;
-		for (size_t k = 0; k < COUNT(usual); k++)
-			if (strcmp(usual[k].dimension, units[i].dimension) == 0)
-				return mt_quantity_find(usual[k].quantity);
+		k++;
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+		    k == 1 ? "" : k == n ? " or " : ", ", quantities[i].name);
 	}
+}
+
+/* A unit written another way than the table's: "kwh" for "kWh". */
+const char *mt_unit_suggest(const char *unit)
+{
+	for (size_t i = 0; i < COUNT(units); i++)
+		if (strcasecmp(units[i].name, unit) == 0)
+			return units[i].name;
 	return NULL;
 }

@@ -101,7 +101,10 @@ expect_reject() {
 	{ raw m1 2026-03-01T10:00:00Z 0; echo '{"participant":"acme","quantity":"electricity","ts":"2026-03-01T10:10:00Z","value":1,"unit":"kWh","kind":"cumulative"}'; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
 	expect_reject in.ndjson 'missing field "meter"'
 	{ raw m1 2026-03-01T10:00:00Z 0; echo '{"participant":"acme","meter":"m1"}'; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
-	expect_reject in.ndjson 'neither a raw reading (no "ts") nor a meter hour (no "hour")'
+	expect_reject in.ndjson 'missing field "hour" (or "ts" for a raw reading): not a record of meter-records(5)'
+	# a property hour is not for meter-standardize, and the message says which field it lacks
+	{ raw m1 2026-03-01T10:00:00Z 0; echo '{"participant":"acme","property":"hq","quantity":"electricity","hour":"2026-03-01T10:00:00Z","value":1,"unit":"kWh"}'; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
+	expect_reject in.ndjson 'missing field "meter": this is a property hour, which meter-enrich and meter-load take'
 	{ raw m1 2026-03-01T10:00:00Z 0; raw m1 2026-03-01T10:10:00Z 1 interval; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
 	rm rej.ndjson
 	run meter-standardize -r rej.ndjson in.ndjson
@@ -126,7 +129,10 @@ expect_reject() {
 
 @test "an unknown unit, quantity or unconvertible unit is rejected" {
 	{ raw m1 2026-03-01T10:00:00Z 0; raw m1 2026-03-01T10:30:00Z 1 cumulative furlong; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
-	expect_reject in.ndjson 'unknown unit "furlong"'
+	expect_reject in.ndjson 'unknown unit "furlong" (meter-records(5) lists the units)'
+	# a known unit in another case is named
+	{ raw m1 2026-03-01T10:00:00Z 0; raw m1 2026-03-01T10:30:00Z 1 cumulative kwh; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
+	expect_reject in.ndjson 'unknown unit "kwh": did you mean "kWh"?'
 	{ raw m1 2026-03-01T10:00:00Z 0; raw m1 2026-03-01T10:30:00Z 1 cumulative degC; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson
 	expect_reject in.ndjson 'unit "degC" cannot be converted to kWh (electricity)'
 	{ raw m1 2026-03-01T10:00:00Z 0; raw m1 2026-03-01T10:30:00Z 1 cumulative kWh plutonium; raw m1 2026-03-01T11:00:00Z 5; } > in.ndjson

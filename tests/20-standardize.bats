@@ -38,15 +38,43 @@ load helper
 	[[ "$stderr" == *" resets 1 "* ]]
 }
 
+@test "cumulative: a reading that drops and comes back is an outlier, not a reset and a spike" {
+	# 1039, then 1040 Wh (1.04 kWh) in the kWh register, then 1041 and 1042:
+	# taken as a reset the 04:00 reading would make 1039.96 kWh in one hour
+	{ raw m1 2026-03-01T01:00:00Z 1038; raw m1 2026-03-01T02:00:00Z 1039
+	  raw m1 2026-03-01T03:00:00Z 1040 cumulative Wh
+	  raw m1 2026-03-01T04:00:00Z 1041; raw m1 2026-03-01T05:00:00Z 1042; } > in.ndjson
+	run --separate-stderr meter-standardize --stats -r rej.ndjson in.ndjson
+	[ "$status" -eq 1 ]
+	# 02:00-04:00 is 2 kWh spread over two hours, bracketed by 02:00 and 04:00
+	[ "$(hours <<<"$output")" = "2026-03-01T01:00:00Z 1 measured 1
+2026-03-01T02:00:00Z 1 interpolated 0
+2026-03-01T03:00:00Z 1 interpolated 0
+2026-03-01T04:00:00Z 1 measured 1" ]
+	[ "$(jq -r .error rej.ndjson)" = "outlier, not a reset: the register reads 1.04 between 1039 and 1041 (a value in another unit, Wh for kWh?)" ]
+	[[ "$stderr" == *"in 5 out 0 merged 4 rejected 1 (outlier, not a reset 1)"* ]]
+	[[ "$stderr" == *" resets 0 "* ]]
+	[ "$(jq -r '.line, (.record | fromjson | .value, .unit)' rej.ndjson | tr '\n' ' ')" = "3 1.04 kWh " ]
+	# the same readings newest first: the same hours, the same reject
+	tac in.ndjson > rev.ndjson
+	run -1 meter-standardize -q rev.ndjson
+	[ "$(hours <<<"$output" | cut -d' ' -f1,2 | tr '\n' ' ')" = "2026-03-01T01:00:00Z 1 2026-03-01T02:00:00Z 1 2026-03-01T03:00:00Z 1 2026-03-01T04:00:00Z 1 " ]
+	# a reset that stays down is still a reset
+	{ raw m2 2026-03-01T01:00:00Z 1039; raw m2 2026-03-01T02:00:00Z 3; raw m2 2026-03-01T03:00:00Z 5; } > in2.ndjson
+	run -0 meter-standardize -q in2.ndjson
+	[ "$(jq -r .value <<<"$output" | tr '\n' ' ')" = "3 2 " ]
+}
+
 @test "cumulative: a small drop within --noise is zero consumption" {
 	# 100 -> 99.5 is noise with --noise 1; 99.5 -> 101 is 1.5
 	for r in 10=100 11=99.5 12=101; do raw m1 "2026-03-01T${r%=*}:00:00Z" "${r#*=}"; done > in.ndjson
 	run --separate-stderr meter-standardize --noise 1 --stats in.ndjson
 	[ "$(jq -r .value <<<"$output" | tr '\n' ' ')" = "0 1.5 " ]
 	[[ "$stderr" == *" noise 1 "* ]]
-	# with the default tolerance (0.01) the same drop is a reset: 99.5 since
-	run meter-standardize -q in.ndjson
-	[ "$(jq -r .value <<<"$output" | tr '\n' ' ')" = "99.5 1.5 " ]
+	# with the default tolerance (0.01) the same drop comes back at 101: an
+	# outlier, rejected, and 100 -> 101 spread over its two hours
+	run -1 meter-standardize -q in.ndjson
+	[ "$(jq -r .value <<<"$output" | tr '\n' ' ')" = "0.5 0.5 " ]
 }
 
 @test "cumulative: a register wrapping at its known maximum is a rollover" {

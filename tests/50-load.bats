@@ -72,7 +72,7 @@ m2|2026-03-01T10:00:00Z|3.0|kWh|measured|1.0" ]
 	[ "$(jq -r '"\(.line) \(.error)"' rej.ndjson)" = '2 truncated JSON object
 3 field "hour" is not on a whole hour
 4 unit "degC" cannot be converted to kWh (electricity)
-5 neither a meter hour (no "meter") nor a property hour (no "property" and "hour")
+5 missing field "meter" (for a meter hour) or "property" (for a property hour)
 6 field "meters" must be a whole number' ]
 	[ "$(sqlite3 w.db 'SELECT count(*), sum(value) FROM meter_hour')" = "2|4.0" ]
 	[ "$(sqlite3 w.db 'SELECT records_in, loaded, rejected FROM loads')" = "7|2|5" ]

@@ -73,7 +73,7 @@ H=2026-03-01T10:00:00Z
 meter uni/loose belongs to no property
 property "annex" differs from the configuration ("main")
 meter other/x: no property (field "property" or -c)
-not a meter hour (no "meter")' ]
+missing field "meter": this is a property hour, which meter-enrich and meter-load take' ]
 }
 
 # two days of hours for el-1, el-2 and el-3, values from the hour alone

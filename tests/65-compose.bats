@@ -156,7 +156,7 @@ setup() {
 	# five daily readings of one meter, newest first, as many exports list them
 	printf 'ts,kwh\n' > nf.csv
 	for d in 5 4 3 2 1; do printf '2026-03-0%dT00:00:00Z,%d\n' "$d" $((d * 24)) >> nf.csv; done
-	run --separate-stderr meter-fetch -t csv -o ts-column=ts -o value-column=kwh -o kind=cumulative -o unit=kWh nf.csv
+	run --separate-stderr meter-fetch -t csv -Q electricity -o ts-column=ts -o value-column=kwh -o kind=cumulative -o unit=kWh nf.csv
 	[ "$(jq -r .ts <<< "$output" | tr '\n' ' ')" = "2026-03-01T00:00:00Z 2026-03-02T00:00:00Z 2026-03-03T00:00:00Z 2026-03-04T00:00:00Z 2026-03-05T00:00:00Z " ]
 	# the same readings in a file newest first: read backwards
 	for d in 5 4 3 2 1; do raw m1 "2026-03-0${d}T00:00:00Z" $((d * 24)) cumulative; done > nf.ndjson

@@ -123,7 +123,7 @@ null" ]
 	[ "$(jq -r .error rej.ndjson)" = 'property acme/nowhere is not in the configuration
 property other/hq is not in the configuration
 field "hour" is not on a whole hour' ]
-	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3 (property acme/nowhere is not in the configuration 1, property other/hq is not in the configuration 1, field \"...\" is not on a whole hour 1)" ]
+	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3 (property acme/nowhere is not in the configuration 1, property other/hq is not in the configuration 1, field \"...\" is not on a whole hour 1) holidays-unknown 0" ]
 }
 
 @test "bad context files are errors naming the file and line; nothing is written" {
@@ -152,6 +152,55 @@ field "hour" is not on a whole hour' ]
 	run meter-enrich -c "$FIX/acme.xml" --weather NL=missing.csv in.ndjson
 	[ "$status" -eq 3 ]
 	[[ "$output" == "meter-enrich: missing.csv: cannot open"* ]]
+}
+
+@test "context that would not apply is refused: a region no property has, a weather column that is no temperature" {
+	p uni main electricity 2019-01-01T05:00:00Z 1 > in.ndjson
+	# the properties of campus.xml are in GB; UK is a typo
+	run -2 meter-enrich -c "$FIX/campus.xml" --holidays "UK=$FIX/bank-holidays.json#england-and-wales" in.ndjson
+	[ "$output" = 'meter-enrich: --holidays UK=...: no property has region "UK" (the properties'"'"' regions: "GB"); the region is the property'"'"'s region attribute (meter-config(5))' ]
+	run -2 meter-enrich -c "$FIX/campus.xml" --weather "UK=$FIX/bedford-weather-2019-01.csv" in.ndjson
+	[[ "$output" == 'meter-enrich: --weather UK=...: no property has region "UK"'* ]]
+	# a context shared by many participants (meter-hourly) may name others' regions
+	run -0 meter-enrich --shared-context -c "$FIX/campus.xml" --holidays "UK=$FIX/bank-holidays.json#england-and-wales" in.ndjson
+	# the shared carbon intensity file, header "Carbon Intensity [kg_CO2/kWh]",
+	# once gave outside_temp_c 0.096
+	run -2 meter-enrich -c "$FIX/campus.xml" --weather "GB=$FIX/carbon-intensity-2019-01.csv" in.ndjson
+	[ "$output" = "meter-enrich: $FIX/carbon-intensity-2019-01.csv:1: column \"Carbon Intensity [kg_CO2/kWh]\" is not a temperature: its header must name degC, degF or K (as \"air_temperature [degC]\" does), or give the unit after the file: REGION=FILE#degC" ]
+	# a header without a unit, with the unit given after the file: 41 degF is 5 degC
+	printf 'time,outside\n2019-01-01T05:00:00Z,41\n' > plain.csv
+	run -2 meter-enrich -c "$FIX/campus.xml" --weather GB=plain.csv in.ndjson
+	[[ "$output" == *'column "outside" is not a temperature'* ]]
+	run -0 meter-enrich -c "$FIX/campus.xml" --weather "GB=plain.csv#degF" in.ndjson
+	[ "$(get '.outside_temp_c' <<<"$output")" = 5 ]
+	run -0 meter-enrich -c "$FIX/campus.xml" --weather "GB=plain.csv#K" in.ndjson
+	[ "$(get '.outside_temp_c' <<<"$output")" = -232.15 ]
+	run -2 meter-enrich -c "$FIX/campus.xml" --weather "GB=plain.csv#kelvin" in.ndjson
+	[ "$output" = 'meter-enrich: plain.csv: unknown temperature unit "#kelvin" (degC, degF or K)' ]
+	# NDJSON weather must be meter hours of a temperature
+	echo '{"participant":"ctx","meter":"grid","quantity":"co2","hour":"2019-01-01T05:00:00Z","value":400,"unit":"ppm"}' > w.ndjson
+	run -2 meter-enrich -c "$FIX/campus.xml" --weather GB=w.ndjson in.ndjson
+	[ "$output" = 'meter-enrich: w.ndjson:1: a meter hour of co2, not of temperature' ]
+}
+
+@test "a holiday calendar that does not cover the data's years: a counted warning naming the years" {
+	# bank-holidays.json lists 2024 to 2027; Christmas 2019 would pass as an office day
+	{ p uni main electricity 2019-12-25T10:00:00Z 1; p uni main electricity 2019-12-26T10:00:00Z 1
+	  p uni main electricity 2026-12-25T10:00:00Z 1; p uni main electricity 2018-01-01T10:00:00Z 1; } > in.ndjson
+	run --separate-stderr -0 meter-enrich -q --stats -c "$FIX/campus.xml" --holidays "GB=$FIX/bank-holidays.json#england-and-wales" in.ndjson
+	[ "$(get '.holiday' <<<"$output")" = "null
+null
+true
+null" ]
+	[ "$stderr" = "meter-enrich: warning: --holidays GB lists the years 2024 to 2027, not 2019: 2 hours of 2019 have no holiday field, and office_hours counts their holidays as working days; give a calendar that covers 2019
+meter-enrich: warning: --holidays GB lists the years 2024 to 2027, not 2018: 1 hour of 2018 have no holiday field, and office_hours counts their holidays as working days; give a calendar that covers 2018
+meter-enrich: in 4 out 4 merged 0 rejected 0 holidays-unknown 3" ]
+}
+
+@test "a GOV.UK calendar without a division says how to name one" {
+	p uni main electricity 2026-12-25T10:00:00Z 1 > in.ndjson
+	run -2 meter-enrich -c "$FIX/campus.xml" --holidays "GB=$FIX/bank-holidays.json" in.ndjson
+	[ "$output" = "meter-enrich: $FIX/bank-holidays.json: a file of divisions (england-and-wales, scotland, northern-ireland): name one after '#', as in $FIX/bank-holidays.json#england-and-wales" ]
 }
 
 @test "usage: a configuration is required; REGION=FILE is checked" {

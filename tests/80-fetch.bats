@@ -3,7 +3,7 @@
 # file: sources, the archive, cursors, replay and the path rules.
 load helper
 
-ADHOC_IL=(-t csv -o ts-column=start -o value-column=value -o unit=kWh
+ADHOC_IL=(-t csv -Q electricity -o ts-column=start -o value-column=value -o unit=kWh
 	-o kind=interval -o duration=3600)
 
 # A participant directory with a csv meter reading data/el.csv.
@@ -44,7 +44,7 @@ participant() {
 }
 
 @test "csv: Cambridge naive UTC times, the unit from the header" {
-	run -0 meter-fetch -t csv -o ts-column=datetime -o "value-column=equipment load" \
+	run -0 meter-fetch -t csv -Q electricity -o ts-column=datetime -o "value-column=equipment load" \
 		-o kind=interval -o duration=1h -o timezone=UTC -m b0-el "$FIX/cambridge-b0-electricity-2019-01.csv"
 	[ "$(echo "$output" | wc -l)" -eq "$(awk 'END { print NR - 1 }' "$FIX/cambridge-b0-electricity-2019-01.csv")" ]
 	[ "$(echo "$output" | value_sum)" = "$(awk -F, 'NR > 1 { s += $2 } END { printf "%.6f\n", s }' "$FIX/cambridge-b0-electricity-2019-01.csv")" ]
@@ -53,7 +53,7 @@ participant() {
 
 @test "csv: naive local times in a zone; the repeated hour by order, a skipped one rejected" {
 	printf 'time;value\n2026-10-25 01:30:00;1\n2026-10-25 02:30:00;2\n2026-10-25 02:30:00;3\n2026-10-25 03:30:00;4\n2026-03-29 02:30:00;5\n' > ams.csv
-	run -1 meter-fetch -t csv -o delimiter=';' -o ts-column=time -o kind=instant -o unit=degC \
+	run -1 meter-fetch -t csv -o delimiter=";" -o ts-column=time -o kind=instant -o unit=degC \
 		-o timezone=Europe/Amsterdam -r rej.ndjson ams.csv
 	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value] | @tsv' | tr '\t\n' ' ;')" = \
 		"2026-10-24T23:30:00Z 1;2026-10-25T00:30:00Z 2;2026-10-25T01:30:00Z 3;2026-10-25T02:30:00Z 4;" ]
@@ -63,7 +63,7 @@ participant() {
 
 @test "csv: decimal comma, skipped lines, columns by number, no header, sentinels" {
 	printf 'export of meter 7\n\n01-03-2026 x;2026-03-01T00:00:00Z;1,5\nx;2026-03-01T01:00:00Z;\nx;2026-03-01T02:00:00Z;NA\nx;2026-03-01T03:00:00Z;2,25\nx;2026-03-01T04:00:00Z;abc\n' > m.csv
-	run -1 meter-fetch -t csv -o skip=2 -o header=false -o delimiter=';' -o decimal=, \
+	run -1 meter-fetch -t csv -Q electricity -o skip=2 -o header=false -o delimiter=';' -o decimal=, \
 		-o ts-column=2 -o value-column=3 -o kind=cumulative -o unit=MWh -r rej.ndjson --stats m.csv
 	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value,.unit] | @tsv' | tr '\t\n' ' ;')" = \
 		"2026-03-01T00:00:00Z 1.5 MWh;2026-03-01T03:00:00Z 2.25 MWh;" ]
@@ -73,33 +73,33 @@ participant() {
 
 @test "csv: epoch seconds and milliseconds, a unit column" {
 	printf 't,v,u\n1772323200,5,Wh\n1772326800,7,kWh\n' > e.csv
-	run -0 meter-fetch -t csv -o time-format=epoch -o ts-column=t -o value-column=v \
+	run -0 meter-fetch -t csv -Q electricity -o time-format=epoch -o ts-column=t -o value-column=v \
 		-o unit-column=u -o kind=interval -o duration=1h e.csv
 	[ "$(echo "$output" | jq -r '[.ts,.value,.unit] | @tsv' | tr '\t\n' ' ;')" = \
 		"2026-03-01T00:00:00Z 5 Wh;2026-03-01T01:00:00Z 7 kWh;" ]
 	printf 't,v\n1772323200500,5\n' > ms.csv
-	run -0 meter-fetch -t csv -o time-format=epoch-ms -o kind=instant -o unit=kW ms.csv
+	run -0 meter-fetch -t csv -Q electricity -o time-format=epoch-ms -o kind=instant -o unit=kW ms.csv
 	[ "$(echo "$output" | jq -r .ts)" = "2026-03-01T00:00:00.500Z" ]
 }
 
 @test "standard input is a source named -" {
-	run -0 bash -c "printf 'ts,value\n2026-03-01T00:00:00Z,1\n' | meter-fetch -t csv -o kind=instant -o unit=kW -"
+	run -0 bash -c "printf 'ts,value\n2026-03-01T00:00:00Z,1\n' | meter-fetch -t csv -Q electricity -o kind=instant -o unit=kW -"
 	[ "$(echo "$output" | jq -r '[.meter, .source] | @tsv')" = "$(printf 'stdin\t-')" ]
 }
 
 @test "csv: a truncated body (open quote at the end) emits nothing" {
 	printf 'ts,value\n2026-03-01T00:00:00Z,1\n2026-03-01T01:00:00Z,"2\n' > t.csv
-	run -1 meter-fetch -t csv -o kind=instant -o unit=kW t.csv
+	run -1 meter-fetch -t csv -Q electricity -o kind=instant -o unit=kW t.csv
 	[[ "$output" != *'"ts"'* ]]
 	[[ "$output" == *"meter-fetch: t.csv:3: meter t: unterminated quoted field at the end (truncated body?)"* ]]
 }
 
 @test "csv: a column the header lacks, and a row too short" {
 	printf 'ts,value\n2026-03-01T00:00:00Z,1\n' > c.csv
-	run -1 meter-fetch -t csv -o ts-column=time -o kind=instant -o unit=kW c.csv
-	[[ "$output" == *'c.csv:1: meter c: no such column in the header: "time"'* ]]
+	run -1 meter-fetch -t csv -Q electricity -o ts-column=time -o kind=instant -o unit=kW c.csv
+	[ "$output" = 'meter-fetch: c.csv:1: meter c: no column "time" in the header; it has "ts", "value" (name one, or give its number from 1)' ]
 	printf 'ts,value\n2026-03-01T00:00:00Z\n2026-03-01T01:00:00Z,4\n' > s.csv
-	run -1 meter-fetch -t csv -o kind=instant -o unit=kW -r rej.ndjson s.csv
+	run -1 meter-fetch -t csv -Q electricity -o kind=instant -o unit=kW -r rej.ndjson s.csv
 	[ "$(echo "$output" | grep -c '"ts"')" -eq 1 ]
 	[ "$(jq -r '[.line,.error] | @tsv' rej.ndjson)" = "$(printf '2\trow has 1 fields, column 2 is missing')" ]
 }
@@ -114,7 +114,7 @@ participant() {
 	 {"reading":{"v":1}}
 	]}}
 	JSON
-	run -1 meter-fetch -t json -o items=result.data -o ts=t.at -o value=reading.v \
+	run -1 meter-fetch -t json -Q electricity -o items=result.data -o ts=t.at -o value=reading.v \
 		-o unit-field=u -o kind=instant -Q temperature -m room -r rej.ndjson --stats api.json
 	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value,.unit,.quantity] | @tsv' | tr '\t\n' ' ;')" = \
 		"2026-03-01T00:00:00Z 21.5 degC temperature;2026-03-01T00:00:00Z 22 degC temperature;" ]
@@ -124,14 +124,14 @@ participant() {
 
 @test "json: a malformed body or one without the array emits nothing" {
 	printf '{"data":[{"ts":"2026-03-01T00:00:00Z","value":1},' > bad.json
-	run -1 meter-fetch -t json -o items=data -o kind=instant -o unit=kW bad.json
+	run -1 meter-fetch -t json -Q electricity -o items=data -o kind=instant -o unit=kW bad.json
 	[[ "$output" != *'"ts"'* ]]
 	[[ "$output" == *"bad.json: meter bad: malformed JSON"* ]]
 	printf '{"data":{"x":1}}' > obj.json
-	run -1 meter-fetch -t json -o items=data -o kind=instant -o unit=kW obj.json
+	run -1 meter-fetch -t json -Q electricity -o items=data -o kind=instant -o unit=kW obj.json
 	[[ "$output" == *'obj.json: meter obj: no array of readings at "data"'* ]]
 	printf '[{"ts":"2026-03-01T00:00:00Z","value":1}]' > top.json
-	run -0 meter-fetch -t json -o kind=instant -o unit=kW top.json
+	run -0 meter-fetch -t json -Q electricity -o kind=instant -o unit=kW top.json
 	[ "$(echo "$output" | jq -r .value)" = 1 ]
 }
 
@@ -175,6 +175,21 @@ expected_readings() {
 	est=$(echo "$output" | jq -r 'select(.quality == "estimated") | .ts')
 	[ "$est" = "2012-03-01T05:00:00Z" ]
 	grep -B8 '<quality>8</quality>' "$FIX/greenbutton/test_usage_data.xml" | grep -q '<start>1330578000</start>'
+}
+
+@test "greenbutton: billing periods an hour too long at the DST change are trimmed, and the bill arrives whole" {
+	f="$FIX/greenbutton/ngma_natural_gas_billing_billing_data_Service_1_1_2021-05-26_to_2024-04-25.xml"
+	run --separate-stderr -0 meter-fetch -t greenbutton -m gas "$f"
+	echo "$output" > raw.ndjson
+	[ "$(grep -c 'overlaps the previous one by 3600 s (a DST change): trimmed' <<<"$stderr")" -eq 3 ]
+	[[ "$stderr" == *":112: period starting 2021-11-25T00:00:00Z overlaps"* ]]
+	run --separate-stderr -0 meter-standardize raw.ndjson
+	[ -z "$stderr" ]
+	# the file's total: the values times 10^-3 (its powerOfTenMultiplier),
+	# therms of 29.307107 kWh (meter-records(5))
+	want=$(grep -o '<value>[0-9]*</value>' "$f" | tr -dc '0-9\n' | awk '{ s += $1 } END { printf "%.3f", s / 1000 * 29.307107 }')
+	[ "$want" = 102105.961 ]
+	[ "$(jq -s 'map(.value) | add * 1000 | round / 1000' <<<"$output")" = "$want" ]
 }
 
 # Two reading types, import and export, tied by links.
@@ -242,7 +257,16 @@ two_way_feed() {
 	participant
 	run -0 meter-fetch -c p/participant.xml
 	run -0 meter-fetch -c p/participant.xml --stats
-	[[ "$output" == "meter-fetch: meters 1 fetched 1 failed 0 readings 0 rejected 0 skipped 0 filtered 2" ]]
+	# an empty fetch says why, and how to fetch the readings again
+	[ "$output" = "meter-fetch: data/el.csv: meter hq-el: no reading after the cursor (2026-03-01T11:00:00Z); 2 earlier readings were held back: --since TIME fetches them again
+meter-fetch: meters 1 fetched 1 failed 0 readings 0 rejected 0 skipped 0 filtered 2" ]
+	# --since takes a bare date (midnight UTC), as meter-records(5) times do
+	run -0 meter-fetch -c p/participant.xml --since 2026-03-01
+	[ "$(echo "$output" | jq -r .ts | tr '\n' ' ')" = "2026-03-01T10:00:00Z 2026-03-01T11:00:00Z " ]
+	run -0 meter-fetch -c p/participant.xml --since 2026-03-02
+	[ -z "$output" ]
+	run -2 meter-fetch -c p/participant.xml --since '2026-03-01 10:00'
+	[[ "$output" == 'meter-fetch: bad value for --since: "2026-03-01 10:00" (a date, or an RFC 3339 time with Z or an offset: 2026-03-01 or 2026-03-01T10:00:00Z)'* ]]
 	echo '2026-03-01T12:00:00Z,130' >> p/data/el.csv
 	run -0 meter-fetch -c p/participant.xml
 	[ "$(echo "$output" | jq -r '[.ts,.value] | @tsv')" = "$(printf '2026-03-01T12:00:00Z\t130')" ]
@@ -250,6 +274,41 @@ two_way_feed() {
 	# --since overrides the cursor, --until holds back what is later
 	run -0 meter-fetch -c p/participant.xml --since 2026-03-01T11:00:00Z --until 2026-03-01T12:00:00Z
 	[ "$(echo "$output" | jq -r .ts)" = 2026-03-01T11:00:00Z ]
+}
+
+@test "configured: a bad payload is named by its source and its archived copy" {
+	participant
+	sed -i -e 's|type="csv" url="file:data/el.csv"|type="json" url="file:data/el.json"|' \
+		-e 's|ts-column="ts" value-column="kwh"||' p/participant.xml
+	printf '[{"ts": "2026-03-01T10:00:00Z", "value": 1},\n{"ts": ' > p/data/el.json
+	run -1 meter-fetch -c p/participant.xml --archive p/raw
+	arch=$(cd p && find raw -type f)
+	[ "$output" = "meter-fetch: data/el.json: meter hq-el: malformed JSON: parse error: premature EOF (archived as $arch)" ]
+	cmp p/data/el.json "p/$arch"
+}
+
+@test "ad hoc: messages that say what to do (columns, kind, duration, decimal comma, attributes, units)" {
+	printf 't,v\n2019-01-01 00:00,"1,5"\n' > dec.csv
+	run -1 meter-fetch -t csv -Q electricity -o kind=interval -o unit=kWh -o duration=3600 -o ts-column=Time dec.csv
+	[ "$output" = 'meter-fetch: dec.csv:1: meter dec: no column "Time" in the header; it has "t", "v" (name one, or give its number from 1)' ]
+	run -2 meter-fetch -t csv -Q electricity dec.csv
+	[ "$output" = 'meter-fetch: meter dec: no kind (cumulative, interval or instant) on the connector or the meter: say which with -o kind=..., or kind="..." in the configuration' ]
+	run -2 meter-fetch -t csv -Q electricity -o kind=interval -o unit=kWh dec.csv
+	[ "$output" = "meter-fetch: meter dec: interval readings need a duration: give the interval's seconds with -o duration=900, or duration=\"900\" in the configuration" ]
+	run --separate-stderr -1 meter-fetch -t csv -Q electricity -o kind=interval -o unit=kWh -o duration=3600 dec.csv
+	[ "$stderr" = 'meter-fetch: dec.csv:2: value "1,5" is not a number (a decimal comma? give -o decimal=, or decimal="," on the connector)
+meter-fetch: 1 record rejected' ]
+	run -0 meter-fetch -t csv -Q electricity -o kind=interval -o unit=kWh -o duration=3600 -o decimal=, dec.csv
+	[ "$(jq -r .value <<<"$output")" = 1.5 ]
+	run -2 meter-fetch -t csv -o time-column=t dec.csv
+	[[ "$output" == 'meter-fetch: unknown connector attribute "time-column": did you mean "ts-column"? (see meter-config(5))'* ]]
+	run -2 meter-fetch -t csv -Q electricity -o kind=interval -o duration=3600 -o unit=kwh dec.csv
+	[ "$output" = 'meter-fetch: meter dec: unknown unit "kwh": did you mean "kWh"?' ]
+	# in a configuration, the same suggestion with file and line
+	participant
+	sed -i 's|ts-column="ts"|time-column="ts"|' p/participant.xml
+	run -2 meter-fetch -c p/participant.xml
+	[ "$output" = 'meter-fetch: p/participant.xml:5: <connector>: unknown attribute "time-column" for a csv connector: did you mean "ts-column"? (see meter-config(5))' ]
 }
 
 @test "configured: --replay of the archive writes exactly what the fetch wrote" {
@@ -330,12 +389,12 @@ two_way_feed() {
 	participant
 	sed -i 's|kind="cumulative"|kind="interval"|' p/participant.xml
 	run -2 meter-fetch -c p/participant.xml
-	[[ "$output" == *"participant.xml:5: <connector>: meter hq-el: interval readings need a duration" ]]
+	[[ "$output" == *"participant.xml:5: <connector>: meter hq-el: interval readings need a duration: give the interval's seconds with -o duration=900, or duration=\"900\" in the configuration" ]]
 	participant
 	sed -i 's|unit="kWh"|unit="degC"|' p/participant.xml
 	run -2 meter-fetch -c p/participant.xml
 	[[ "$output" == *'meter hq-el: unit "degC" cannot be converted to kWh (electricity)' ]]
-	run -2 meter-fetch -t csv -o colour=red x.csv
+	run -2 meter-fetch -t csv -Q electricity -o colour=red x.csv
 	[[ "$output" == *'unknown connector attribute "colour"'* ]]
 }
 

@@ -176,7 +176,7 @@ rows() { awk 'END { print NR - 1 }' "$FIX/$CAM_FILE"; }
 }
 
 @test "http: ad hoc, a URL as the argument" {
-	run -0 meter-fetch -t csv -o ts-column=datetime -o "value-column=equipment load" -o kind=interval \
+	run -0 meter-fetch -t csv -Q electricity -o ts-column=datetime -o "value-column=equipment load" -o kind=interval \
 		-o duration=1h -o timezone=UTC "$(URL files/$CAM_FILE)"
 	[ "$(echo "$output" | wc -l)" -eq "$(rows)" ]
 	[ "$(echo "$output" | head -1 | jq -r .meter)" = cambridge-b0-electricity-2019-01 ]

@@ -132,6 +132,33 @@ reveal() {
 	[ ! -e r/participants/greenbutton/state/current ]
 }
 
+@test "a typo in the operator's context fails the runs, with the reason in the log and the runs table" {
+	root r
+	# --holiday for --holidays: an unknown option, once ignored (holiday NULL everywhere)
+	sed -i 's|^--holidays GB=|--holiday GB=|' r/context/enrich.args
+	run -1 sh "$HOURLY" r
+	[[ "$output" == *"cambridge: failed: "*"enrich.args: unknown option --holiday"* ]]
+	[ "$(sqlite3 r/warehouse.db "SELECT participant, status FROM runs ORDER BY 1")" = "cambridge|failed
+greenbutton|failed" ]
+	[[ "$(sqlite3 r/warehouse.db "SELECT message FROM runs WHERE participant = 'cambridge'")" == *"unknown option --holiday"* ]]
+	grep -q 'cambridge .*status=failed message=.*unknown option --holiday' r/participants/cambridge/log/meter-hourly.log
+	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM property_hour")" -eq 0 ]
+	# UK for GB: a region no participant's property has
+	rm -rf r
+	root r
+	sed -i 's|^--holidays GB=|--holidays UK=|' r/context/enrich.args
+	run -1 sh "$HOURLY" r
+	[[ "$output" == *'cambridge: failed: context/enrich.args: --holidays UK=...: no participant has a property of region "UK"'* ]]
+	[[ "$(sqlite3 r/warehouse.db "SELECT message FROM runs WHERE participant = 'greenbutton'")" == *'no participant has a property of region UK'* ]]
+	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM property_hour")" -eq 0 ]
+	# a region of another participant is no error for this one
+	rm -rf r
+	root r
+	run -1 sh "$HOURLY" r
+	[[ "$output" == *"greenbutton: ok"* ]]
+	[ "$(sqlite3 r/warehouse.db "SELECT count(*) FROM property_hour WHERE participant = 'greenbutton'")" -gt 0 ]
+}
+
 @test "two dispatchers at once: one waits or skips, nothing is corrupted" {
 	root ref
 	sh "$HOURLY" ref 2>/dev/null || true

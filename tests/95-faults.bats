@@ -26,7 +26,7 @@ readings() {
 	meter-aggregate hours.ndjson > props.ndjson
 	printf '<participant id="p"><property id="b0"/><property id="b1"/><property id="b2"/></participant>\n' > p.xml
 	for cmd in "meter-standardize raw.ndjson" "meter-aggregate hours.ndjson" \
-		"meter-enrich -c p.xml props.ndjson" "meter-fetch -t csv -o kind=instant -o unit=kW $FIX/il-electricity-2016-03.csv"; do
+		"meter-enrich -c p.xml props.ndjson" "meter-fetch -t csv -Q electricity -o kind=instant -o unit=kW $FIX/il-electricity-2016-03.csv"; do
 		run -3 bash -c "$cmd > /dev/full"
 		[ "$output" = "${cmd%% *}: write error on standard output: No space left on device" ]
 	done
@@ -38,7 +38,7 @@ readings() {
 	printf '<participant id="p"><property id="b0"/></participant>\n' > p.xml
 	for cmd in "meter-standardize bad.ndjson" "meter-aggregate bad.ndjson" \
 		"meter-enrich -c p.xml bad.ndjson" "meter-load w.db bad.ndjson" \
-		"meter-fetch -t csv -o ts-column=ts -o value-column=kwh -o kind=interval -o duration=1h -o unit=kWh bad.csv"; do
+		"meter-fetch -t csv -Q electricity -o ts-column=ts -o value-column=kwh -o kind=interval -o duration=1h -o unit=kWh bad.csv"; do
 		run -3 $cmd -r /dev/full
 		[ "$(echo "$output" | tail -1)" = "${cmd%% *}: cannot write rejects file /dev/full: No space left on device" ]
 	done
@@ -66,7 +66,7 @@ readings() {
 	readings 20 200 > raw.ndjson
 	meter-standardize raw.ndjson > hours.ndjson
 	for cmd in "meter-standardize raw.ndjson" "meter-aggregate hours.ndjson" \
-		"meter-fetch -t csv -o kind=instant -o unit=kW $FIX/il-electricity-cdd-hdd-hourly.csv.gz"; do
+		"meter-fetch -t csv -Q electricity -o kind=instant -o unit=kW $FIX/il-electricity-cdd-hdd-hourly.csv.gz"; do
 		run bash -c "$cmd 2> err | head -1 > /dev/null; cat err"
 		[ -z "$output" ]
 	done

@@ -393,7 +393,7 @@ b.ndjson"
 	run -1 sh "$HOURLY" r evil
 	[[ "$output" == *"evil: failed: "*"fetch.args: unknown option --allow-nett"* ]]
 	# a URL a user types on the command line is the user's own
-	run -0 meter-fetch -t csv -o ts-column=datetime -o "value-column=equipment load" -o kind=interval \
+	run -0 meter-fetch -t csv -Q electricity -o ts-column=datetime -o "value-column=equipment load" -o kind=interval \
 		-o duration=3600 -o unit=kWh "http://127.0.0.1:$port/files/cambridge-b0-electricity-2019-01.csv"
 }
 

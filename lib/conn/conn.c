@@ -72,6 +72,57 @@ int mt_conn_attr_known(int type, const char *name)
 	return listed(types[type].attrs, name);
 }
 
+/* Edit distance between short names (attributes are under 32 bytes). */
+static size_t distance(const char *a, size_t na, const char *b, size_t nb)
+{
+	size_t row[33];
+
+	if (na > 32 || nb > 32)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[nb];
+}
+
+static void nearest_in(const char *list, const char *name, size_t *best,
+    char *buf, size_t cap)
+{
+	for (const char *p = list; *p; ) {
+		size_t k = strcspn(p, " "), d = distance(p, k, name, strlen(name));
+		if (d < *best) {
+			*best = d;
+			snprintf(buf, cap, "%.*s", (int)k, p);
+		}
+		p += k;
+		p += *p == ' ';
+	}
+}
+
+int mt_conn_attr_suggest(int type, const char *name, char *buf, size_t cap)
+{
+	size_t best = 4;   /* three edits at most: "time-column" for ts-column */
+
+	buf[0] = '\0';
+	nearest_in(common, name, &best, buf, cap);
+	for (size_t i = 0; i < NTYPES; i++)
+		if (type < 0 || (size_t)type == i)
+			nearest_in(types[i].attrs, name, &best, buf, cap);
+	return buf[0] != '\0';
+}
+
 void mt_conn_types_text(char *buf, size_t cap)
 {
 	buf[0] = '\0';
@@ -237,8 +288,11 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	}
 	for (size_t i = 0; a->attrs[i] != NULL; i += 2)
 		if (!mt_conn_attr_known(type, a->attrs[i])) {
+			char near[40];
+			int close = mt_conn_attr_suggest(type, a->attrs[i], near, sizeof near);
 			mt_err_set(err, NULL, a->line, "<connector>: unknown attribute \"%.40s\" "
-			    "for a %s connector (see meter-config(5))", a->attrs[i], a->type);
+			    "for a %s connector%s%s%s (see meter-config(5))", a->attrs[i],
+			    a->type, close ? ": did you mean \"" : "", near, close ? "\"?" : "");
 			err->status = MT_EXIT_USAGE;
 			return -1;
 		}
@@ -298,11 +352,14 @@ int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
 	if (c->type != MT_CONN_GREENBUTTON) {
 		if (kind == NULL) {
 			mt_err_set(err, NULL, 0, "no kind (cumulative, interval or "
-			    "instant) on the connector or the meter");
+			    "instant) on the connector or the meter: say which with "
+			    "-o kind=..., or kind=\"...\" in the configuration");
 			return -1;
 		}
 		if (strcmp(kind, "interval") == 0 && c->duration == 0) {
-			mt_err_set(err, NULL, 0, "interval readings need a duration");
+			mt_err_set(err, NULL, 0, "interval readings need a duration: "
+			    "give the interval's seconds with -o duration=900, or "
+			    "duration=\"900\" in the configuration");
 			return -1;
 		}
 	}

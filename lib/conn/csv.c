@@ -89,6 +89,24 @@ static int fail(struct csvc *s, const char *what, const char *name)
 	return -1;
 }
 
+/* A column the header lacks: the message lists the ones it has. */
+static int no_column(struct csvc *s, const char *spec)
+{
+	char have[400] = "";
+	size_t n = 0;
+
+	for (int i = 0; i < s->nf && n + 1 < sizeof have; i++)
+		n += (size_t)snprintf(have + n, sizeof have - n, "%s\"%.60s\"",
+		    i ? ", " : "", field(s, i));
+	if (!s->failed++) {
+		mt_err_set(s->err, s->e->source, s->row_line, "no column \"%.60s\" in "
+		    "the header; it has %s (name one, or give its number from 1)",
+		    spec, n ? have : "no columns");
+		s->err->status = MT_EXIT_REJECTS;
+	}
+	return -1;
+}
+
 /* A column by number (from 1) or by header name; -1 when not given. */
 static int find_column(struct csvc *s, const char *spec, int dflt)
 {
@@ -112,7 +130,7 @@ static int find_column(struct csvc *s, const char *spec, int dflt)
 		if (strcmp(h, spec) == 0 || (strlen(spec) == n && memcmp(h, spec, n) == 0))
 			return i;
 	}
-	return fail(s, "no such column in the header:", spec);
+	return no_column(s, spec);
 }
 
 static void read_header(struct csvc *s)

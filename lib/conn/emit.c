@@ -44,9 +44,14 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 
 	rd.q = e->q ? e->q : mt_quantity_for_unit(r->unit);
 	if (rd.q == NULL) {
-		char why[128];
-		snprintf(why, sizeof why, "cannot tell the quantity of unit \"%.40s\"",
-		    r->unit);
+		char why[300], which[120];
+		mt_quantities_of_unit(r->unit, which, sizeof which);
+		if (which[0] != '\0')
+			snprintf(why, sizeof why, "unit \"%.40s\" may be %s: say which with "
+			    "-Q (or quantity on the meter)", r->unit, which);
+		else
+			snprintf(why, sizeof why, "cannot tell the quantity of unit "
+			    "\"%.40s\": say it with -Q", r->unit);
 		reject(e, row, why);
 		return -1;
 	}
@@ -154,8 +159,10 @@ int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
 	}
 	e->prev = r.ts;
 	if (parse_value(c, value, vlen, &r.value) < 0) {
-		snprintf(why, sizeof why, "value \"%.*s\" is not a number",
-		    (int)(vlen < 40 ? vlen : 40), value);
+		snprintf(why, sizeof why, "value \"%.*s\" is not a number%s",
+		    (int)(vlen < 40 ? vlen : 40), value, c->decimal != ',' &&
+		    memchr(value, ',', vlen) != NULL ? " (a decimal comma? give "
+		    "-o decimal=, or decimal=\",\" on the connector)" : "");
 		reject(e, row, why);
 		return -1;
 	}

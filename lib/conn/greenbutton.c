@@ -36,6 +36,7 @@ struct block {
 
 struct feed {
 	struct rtype rt[64];
+	mt_time_t end[64];        /* end of the last period read of each type */
 	int nrt;
 	struct mreading mr[64];
 	int nmr;
@@ -189,7 +190,9 @@ static const char *uom_unit(int uom)
 	}
 }
 
-/* Without a configured quantity, the feed says what it measures. */
+/* Without a configured quantity, the feed says what it measures: its
+ * commodity or service kind (ESPI), else its unit, Wh being what Green
+ * Button feeds give electricity in (gas comes in therms). */
 static const struct mt_quantity *feed_quantity(const struct feed *f,
     const struct rtype *rt, const char *unit)
 {
@@ -197,6 +200,9 @@ static const struct mt_quantity *feed_quantity(const struct feed *f,
 		return mt_quantity_find("gas");
 	if (rt->commodity == 9 || f->service == 2)
 		return mt_quantity_find("water");
+	if (rt->commodity == 1 || rt->commodity == 2 || f->service == 0 ||
+	    strcmp(unit, "Wh") == 0)
+		return mt_quantity_find("electricity");
 	return mt_quantity_for_unit(unit);
 }
 
@@ -251,8 +257,34 @@ static const char *read_interval(const struct rtype *rt, xmlNode *ir,
 	}
 }
 
+/* Utilities write billing periods from local midnight to local midnight
+ * but give their length in UTC seconds, so a period holding the autumn
+ * DST change runs an hour into the next one.  An overlap of at most an
+ * hour is trimmed from the later period's start: the bill arrives whole
+ * instead of being rejected as overlapping. */
+static void trim_dst_overlap(struct mt_emit *e, struct mt_raw *r,
+    mt_time_t *prev_end, long line)
+{
+	mt_time_t over = *prev_end == MT_TIME_MIN ? 0 : *prev_end - r->ts;
+
+	if (r->kind != MT_INTERVAL)
+		return;
+	if (over > 0 && over <= MT_HOUR_MS && r->duration * 1000 > over) {
+		char ts[32], msg[160];
+		mt_time_format(ts, r->ts);
+		snprintf(msg, sizeof msg, "period starting %s overlaps the previous "
+		    "one by %lld s (a DST change): trimmed to start where it ends",
+		    ts, (long long)over / 1000);
+		mt_notice(e->rj, e->source, line, msg);
+		r->ts += over;
+		r->duration -= over / 1000;
+	}
+	if (r->ts + r->duration * 1000 > *prev_end)
+		*prev_end = r->ts + r->duration * 1000;
+}
+
 static void interval_reading(struct mt_emit *e, const struct rtype *rt,
-    xmlNode *ir)
+    xmlNode *ir, mt_time_t *prev_end)
 {
 	xmlBuffer *buf = xmlBufferCreate();
 	struct mt_raw r = { 0 };
@@ -266,6 +298,7 @@ static void interval_reading(struct mt_emit *e, const struct rtype *rt,
 		e->rejected++;
 		mt_reject(e->rj, e->source, row.line, row.text, row.len, why);
 	} else {
+		trim_dst_overlap(e, &r, prev_end, row.line);
 		mt_emit(e, &r, &row);
 	}
 	xmlBufferFree(buf);
@@ -309,6 +342,8 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 	}
 	f = mt_xcalloc(1, sizeof *f);
 	f->service = -1;
+	for (int i = 0; i < 64; i++)
+		f->end[i] = MT_TIME_MIN;
 	collect(f, xmlDocGetRootElement(doc), NULL);
 	if (f->overflow)
 		rc = fail(e, err, 0, "more than 64 ReadingType or MeterReading entries");
@@ -321,10 +356,11 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 				e->skipped += is(ir, "IntervalReading");
 			continue;
 		}
+		mt_time_t *prev_end = &f->end[rt - f->rt];
 		e->q = q ? q : feed_quantity(f, rt, uom_unit(rt->uom));
 		for (xmlNode *ir = f->blocks[i].node->children; ir; ir = ir->next)
 			if (is(ir, "IntervalReading"))
-				interval_reading(e, rt, ir);
+				interval_reading(e, rt, ir, prev_end);
 	}
 	e->q = q;
 	free(f->blocks);
