@@ -30,6 +30,7 @@ stage() {
 	: "$rc"
 }
 
+stage lint make lint
 stage tests make check
 stage sanitizers make check SAN=1
 stage valgrind make check-valgrind
