@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 	struct mt_agg *a = NULL;
 	int first, status;
 
-	mt_cli_init(argv[0]);
+	mt_cli_init(argv);
 	if ((first = parse_args(argc, argv, &o)) < 0) {
 		usage(stderr);
 		return MT_EXIT_USAGE;

@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 	struct context c;
 	int first, status;
 
-	mt_cli_init(argv[0]);
+	mt_cli_init(argv);
 	if ((first = parse_args(argc, argv, &o)) < 0) {
 		usage(stderr);
 		return MT_EXIT_USAGE;

@@ -372,7 +372,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int first, status;
 
-	mt_cli_init(argv[0]);
+	mt_cli_init(argv);
 	no_core_dumps();
 	defaults(&o, allow);
 	if ((first = parse_args(argc, argv, &o)) < 0) {

@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	size_t max_size = 256 * 1024 * 1024;
 	int first, quiet = 0, rc;
 
-	mt_cli_init(argv[0]);
+	mt_cli_init(argv);
 	if ((first = parse_args(argc, argv, &quiet, &max_size)) < 0) {
 		usage(stderr);
 		return MT_EXIT_USAGE;

@@ -260,7 +260,7 @@ int main(int argc, char **argv)
 	struct mt_config *cfg = NULL;
 	int first, status = MT_EXIT_OK;
 
-	mt_cli_init(argv[0]);
+	mt_cli_init(argv);
 	if ((first = parse_args(argc, argv, &o)) < 0) {
 		usage(stderr);
 		return MT_EXIT_USAGE;

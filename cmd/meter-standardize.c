@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 	char *statefile = NULL;
 	int first, status = MT_EXIT_USAGE;
 
-	mt_cli_init(argv[0]);
+	mt_cli_init(argv);
 	if ((first = parse_args(argc, argv, &o)) < 0)
 		return MT_EXIT_USAGE;
 	argc -= first;

@@ -27,5 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	fuzz_emit(&e, out, &rj, d[0] & 16 ? z : NULL);
 	mt_payload_parse(&c, &e, (const char *)d + 1, n - 1, &err);
 	mt_out_free(out);
+	mt_rejects_close(&rj);
 	return 0;
 }

@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	mt_std_finish(s, 1);
 	mt_std_free(s);
 	mt_out_free(out);
+	mt_rejects_close(&rj);
 	mt_ndjson_close(r);
 	free(rec);
 	return 0;

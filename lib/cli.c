@@ -13,10 +13,15 @@
 
 static const char *progname = "meter";
 
-void mt_cli_init(const char *argv0)
+/* argv[0] becomes the bare name too: getopt's own messages then say
+ * "meter-fetch: unrecognized option", as every other message does. */
+void mt_cli_init(char **argv)
 {
-	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
-	progname = slash ? slash + 1 : argv0 ? argv0 : "meter";
+	char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
+
+	if (slash != NULL)
+		argv[0] = slash + 1;
+	progname = argv[0] ? argv[0] : "meter";
 }
 
 const char *mt_prog(void) { return progname; }

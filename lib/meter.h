@@ -304,7 +304,7 @@ int mt_unit_convert(const struct mt_quantity *q, const char *unit,
     struct mt_conv *c, struct mt_err *err);
 
 /* ---- cli.c: what the programs share to talk to their users ---- */
-void mt_cli_init(const char *argv0);
+void mt_cli_init(char **argv);
 const char *mt_prog(void);
 /* "prog: msg" on stderr. */
 void mt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
