@@ -2,6 +2,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+EXAMPLEDIR ?= $(PREFIX)/share/doc/meter/examples
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
@@ -147,20 +148,31 @@ demo: all
 deps:
 	sh scripts/deps.sh
 
+# The directories install makes are listed once, so that uninstall can
+# remove those of them it leaves empty, up to PREFIX (rmdir never removes
+# one that holds anything else).
+INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(EXAMPLEDIR)
+EXAMPLES = examples/crontab examples/README.md
+
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for d in $(INSTALL_DIRS); do mkdir -p $(DESTDIR)$$d; done
 	for p in $(PROGS); do install -m 755 $(BIN)/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	for s in $(SCRIPTS); do install -m 755 scripts/$$s $(DESTDIR)$(BINDIR)/$$s; done
 	for m in $(MAN1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(MAN5); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in $(MAN7); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/; done
+	for e in $(EXAMPLES); do install -m 644 $$e $(DESTDIR)$(EXAMPLEDIR)/; done
 
 uninstall:
 	for p in $(PROGS) $(SCRIPTS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
 	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
 	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${m#man/}; done
+	for e in $(EXAMPLES); do rm -f $(DESTDIR)$(EXAMPLEDIR)/$${e#examples/}; done
+	for d in $(INSTALL_DIRS); do \
+		while [ "$$d" != "$(PREFIX)" ] && [ -n "$$d" ] && rmdir "$(DESTDIR)$$d" 2>/dev/null; do \
+			d=$${d%/*}; done; \
+	done
 
 clean:
 	rm -rf build build-san build-fuzz bin

@@ -255,12 +255,22 @@ meter-standardize: in.ndjson: 200000 records read" ]
 	[ "$(wc -l <<<"$output")" -eq 3330 ]
 }
 
-@test "make install puts programs and man pages under DESTDIR/PREFIX" {
+@test "make install puts programs, man pages and examples under DESTDIR/PREFIX; make uninstall takes them back" {
 	make -s -C "$BATS_TEST_DIRNAME/.." install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr > /dev/null
 	[ -x root/usr/bin/meter-standardize ]
 	[ -f root/usr/share/man/man1/meter-standardize.1 ]
 	[ -f root/usr/share/man/man5/meter-records.5 ]
 	[ -f root/usr/share/man/man7/meter.7 ]
+	[ -f root/usr/share/doc/meter/examples/crontab ]
 	run root/usr/bin/meter-standardize --version
 	[ "$status" -eq 0 ]
+	# uninstall takes it all back, and the directories it made if empty,
+	# but never a directory that holds something else
+	mkdir -p root/usr/share/man/man1 && touch root/usr/share/man/man1/other.1
+	make -s -C "$BATS_TEST_DIRNAME/.." uninstall DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr > /dev/null
+	[ "$(cd root && find . | sort | tr '\n' ' ')" = ". ./usr ./usr/share ./usr/share/man ./usr/share/man/man1 ./usr/share/man/man1/other.1 " ]
+	rm root/usr/share/man/man1/other.1
+	make -s -C "$BATS_TEST_DIRNAME/.." install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr > /dev/null
+	make -s -C "$BATS_TEST_DIRNAME/.." uninstall DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr > /dev/null
+	[ "$(cd root && find . | sort | tr '\n' ' ')" = ". ./usr " ]
 }

@@ -61,6 +61,19 @@ m2|2026-03-01T10:00:00Z|3.0|kWh|measured|1.0" ]
 2026-03-01T11:00:00Z|2.0|measured|1.0" ]
 }
 
+@test "records of another stage are refused with the program that takes them" {
+	raw m1 2026-03-01T10:00:00Z 5 > raw.ndjson
+	run -1 meter-load w.db raw.ndjson
+	[ "$output" = 'meter-load: raw.ndjson:1: a raw reading (it has "ts"): run meter-standardize first, which turns readings into meter hours
+meter-load: 1 record rejected' ]
+	run -1 meter-aggregate raw.ndjson
+	[[ "$output" == 'meter-aggregate: raw.ndjson:1: a raw reading (it has "ts"): run meter-standardize first'* ]]
+	mh m1 2026-03-01T10:00:00Z 1 > mh.ndjson
+	run -1 meter-enrich -c "$FIX/acme.xml" mh.ndjson
+	[[ "$output" == 'meter-enrich: mh.ndjson:1: a meter hour: run meter-aggregate first, which sums meter hours into property hours'* ]]
+	[ "$(sqlite3 w.db 'SELECT count(*) FROM meter_hour')" -eq 0 ]
+}
+
 @test "bad records go to the rejects, never into the warehouse" {
 	{ mh m1 2026-03-01T10:00:00Z 1; echo '{"participant":'; mh m1 2026-03-01T10:30:00Z 2
 	  echo '{"participant":"acme","meter":"m1","quantity":"electricity","hour":"2026-03-01T12:00:00Z","value":1,"unit":"degC"}'

@@ -193,6 +193,14 @@ greenbutton|failed" ]
 	run -0 sh "$HOURLY" --backfill "$day" "$(date -u +%F)" --db again.db r greenbutton
 	[ "$(sqlite3 again.db "SELECT meter, hour, round(value, 9) FROM meter_hour ORDER BY 1, 2")" = \
 		"$(sqlite3 r/warehouse.db "SELECT meter, hour, round(value, 9) FROM meter_hour WHERE participant = 'greenbutton' ORDER BY 1, 2")" ]
+	n=$(find r/participants/greenbutton/raw -type f | wc -l)
+	[ "$(sqlite3 again.db "SELECT status, message FROM runs")" = "ok|backfill $day..$(date -u +%F): $n payloads replayed" ]
+	# the data's dates are not fetch dates: nothing to replay, and it says so
+	run -1 sh "$HOURLY" --backfill 2019-01-01 2019-01-31 --db again.db r greenbutton
+	fetched=$(cd r/participants/greenbutton/raw && find . -mindepth 3 -maxdepth 3 -type d | cut -c3- | tr / - | sort -u | head -1)
+	[[ "$output" == *"greenbutton: empty: nothing in the archive fetched on 2019-01-01..2019-01-31: the dates are fetch dates (raw/YYYY/MM/DD/), and the archive holds payloads fetched "*"$fetched"* ]]
+	[ "$(sqlite3 again.db "SELECT group_concat(status, ' ') FROM (SELECT status FROM runs ORDER BY status)")" = "empty ok" ]
+	[ "$(sqlite3 again.db "SELECT count(*) FROM runs")" -eq 2 ]
 }
 
 @test "meter-init: a data root, participant directories with their group and modes" {
@@ -206,6 +214,12 @@ greenbutton|failed" ]
 	[ "$(stat -c %a dr/participants/acme)" = 2750 ]
 	[ "$(stat -c %a dr/participants/acme/state)" = 2750 ]
 	[ "$(stat -c %a dr/participants/acme/participant.xml)" = 640 ]
+	# the skeleton is valid as written, and so is its example once uncommented
+	run -0 meter-load -c dr/participants/acme/participant.xml -p acme --check
+	[[ "$output" == *"participant acme: 0 properties, 0 meters, 0 connectors, 0 contracts: good" ]]
+	sed -e '/^<!-- An example/,/^     file that/d' -e '/^-->$/d' dr/participants/acme/participant.xml > example.xml
+	run -0 meter-load -c example.xml -p acme --check
+	[ "$output" = "example.xml: participant acme: 1 property, 1 meter, 1 connector (csv), 0 contracts: good" ]
 	run -2 sh "$INIT" --participant ../evil dr
 	[[ "$output" == *'bad participant id "../evil"'* ]]
 	run -2 sh "$INIT" --participant ok --group no-such-group-here dr
@@ -214,6 +228,40 @@ greenbutton|failed" ]
 	chmod o+w dr/participants/acme
 	run -2 meter-fetch -c dr/participants/acme/participant.xml
 	[[ "$output" == *"refusing a configuration in a world-writable directory"* ]]
+}
+
+@test "README: the lines of \"Using it\" run as written, and the warehouse they fill holds the source's totals" {
+	top="$BATS_TEST_DIRNAME/.."
+	mkdir clone && cp -R "$top/examples" clone/ && mkdir clone/tests && cp -R "$top/tests/fixtures" clone/tests/
+	awk '/^## Using it/ { f = 1 } /^The platform itself/ { f = 0 } f && /^    / { sub(/^    /, ""); print }' \
+		"$top/README.md" | sed 's|^export PATH=.*|export PATH="$METER_BIN:$PATH"|' > using.sh
+	[ "$(grep -c '^meter-' using.sh)" -eq 9 ]
+	cd clone
+	run --separate-stderr bash ../using.sh
+	# the only failure is the demo's meter that points at a missing file on purpose
+	[ "$(grep -v 'no reading after the cursor' <<<"$stderr" | sort -u)" = "meter-fetch: data/b1-water.csv: meter b1-water: cannot open: No such file or directory" ]
+	d=examples/demo/participants/cambridge/data
+	want=$(awk -F, 'NR > 1 { s += $2 } END { printf "%.1f", s }' $d/b0-electricity.csv)
+	[ "$(sqlite3 try/warehouse.db "SELECT printf('%.1f', value) FROM monthly_consumption WHERE property = 'b0' AND quantity = 'electricity'")" = "$want" ]
+	[ "$(sqlite3 try/warehouse.db "SELECT count(*) FROM building_comparison WHERE year = '2019'")" -eq 2 ]
+	[[ "$output" == *"│ b0       │ 2019-01 │ $want │ kWh  │"* ]]
+}
+
+@test "every program: --help on stdout with exit 0, --version, a bad option named with exit 2" {
+	for prog in meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox "$HOURLY" "$INIT"; do
+		case $prog in /*) cmd=(sh "$prog") name=${prog##*/} ;; *) cmd=("$prog") name=$prog ;; esac
+		run --separate-stderr -0 "${cmd[@]}" --help
+		[[ "$output" == "usage: $name "* ]]
+		[ -z "$stderr" ]
+		run --separate-stderr -0 "${cmd[@]}" --version
+		[[ "$output" =~ ^$name\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+		run --separate-stderr -2 "${cmd[@]}" --bogus
+		[ -z "$output" ]
+		[[ "$stderr" == "$name: "*"option"*"bogus"* ]]
+		[[ "$stderr" == *"usage: $name "* ]]
+	done
+	run --separate-stderr -2 sh "$HOURLY" -j 0 r
+	[[ "$stderr" == 'meter-hourly: bad value for -j: "0" (1 or more)'* ]]
 }
 
 @test "meter-hourly: usage errors and parallel participants" {
