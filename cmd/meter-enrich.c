@@ -229,6 +229,25 @@ static int run(struct mt_enrich *e, const char *participant, int n, char **files
 	return MT_EXIT_OK;
 }
 
+/* Hours before or after a region's weather series: said once per region
+ * and year, as the holidays' are. */
+static void warn_no_weather(const struct context *c, const struct mt_uncovered *u)
+{
+	char from[32] = "", to[32] = "";
+	mt_time_t first, last;
+
+	for (size_t k = 0; k < c->eo.nweather; k++)
+		if (strcmp(c->weather[k].name, u->region) == 0 &&
+		    mt_series_span(c->weather[k].s, &first, &last)) {
+			mt_time_format(from, first);
+			mt_time_format(to, last);
+		}
+	mt_warnx("warning: --weather %s runs from %s to %s: %ld hour%s of %d "
+	    "%s outside it, without outside_temp_c, hdd or cdd; give a series "
+	    "that covers %d", u->region, from, to, u->hours,
+	    u->hours == 1 ? "" : "s", u->year, u->hours == 1 ? "is" : "are", u->year);
+}
+
 /* Data of a year the holiday calendar does not list is enriched without
  * holidays: said once per region and year, even with -q, since the
  * office hours of those years count holidays as working days. */
@@ -237,14 +256,18 @@ static void warn_uncovered(const struct context *c, const struct mt_enrich_stats
 	for (size_t i = 0; i < st->nuncovered; i++) {
 		const struct mt_uncovered *u = &st->uncovered[i];
 		int first = 0, last = 0;
+		if (u->weather) {
+			warn_no_weather(c, u);
+			continue;
+		}
 		for (size_t k = 0; k < c->eo.nholidays; k++)
 			if (strcmp(c->holidays[k].name, u->region) == 0)
 				mt_holiday_years(c->holidays[k].s, &first, &last);
 		mt_warnx("warning: --holidays %s lists the years %d to %d, not %d: "
-		    "%ld hour%s of %d have no holiday field, and office_hours counts "
+		    "%ld hour%s of %d %s no holiday field, and office_hours counts "
 		    "their holidays as working days; give a calendar that covers %d",
 		    u->region, first, last, u->year, u->hours, u->hours == 1 ? "" : "s",
-		    u->year, u->year);
+		    u->year, u->hours == 1 ? "has" : "have", u->year);
 	}
 }
 
@@ -270,9 +293,10 @@ static int enrich(const struct opts *o, struct context *c, int argc, char **argv
 		warn_uncovered(c, mt_enrich_stats(e));
 		if (o->stats)
 			mt_warnx("in %ld out %ld merged 0 rejected %ld%s "
-			    "holidays-unknown %ld", mt_enrich_stats(e)->in,
+			    "holidays-unknown %ld weather-unknown %ld", mt_enrich_stats(e)->in,
 			    mt_enrich_stats(e)->out, mt_enrich_stats(e)->rejected,
-			    mt_rejects_by_reason(&rj), mt_enrich_stats(e)->uncovered_hours);
+			    mt_rejects_by_reason(&rj), mt_enrich_stats(e)->uncovered_hours,
+			    mt_enrich_stats(e)->no_weather_hours);
 	}
 	status = mt_cli_finish(&rj, o->rejects, status);
 	mt_enrich_free(e);

@@ -105,6 +105,15 @@ int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v)
 	return 0;
 }
 
+int mt_series_span(const struct mt_series *s, mt_time_t *first, mt_time_t *last)
+{
+	if (s->n == 0)
+		return 0;
+	*first = s->p[0].key;
+	*last = s->p[s->n - 1].key;
+	return 1;
+}
+
 /* A calendar speaks for the whole years it lists, and no others. */
 int mt_holiday_known(const struct mt_series *s, int64_t day)
 {

@@ -273,20 +273,25 @@ static double co2_factor(struct mt_enrich *c, struct place *pl,
 
 /* An hour of a year its region's calendar does not list, counted per
  * region and year for the warning at the end. */
-static void count_uncovered(struct mt_enrich *c, const char *region, int64_t day)
+static void count_uncovered(struct mt_enrich *c, const char *region, int64_t day,
+    int weather)
 {
 	int year;
 	unsigned m, d;
 	size_t i;
 
 	mt_civil_from_days(day, &year, &m, &d);
-	c->st.uncovered_hours++;
+	if (weather)
+		c->st.no_weather_hours++;
+	else
+		c->st.uncovered_hours++;
 	for (i = 0; i < c->nuncovered; i++)
-		if (c->uncovered[i].year == year && strcmp(c->uncovered[i].region, region) == 0)
+		if (c->uncovered[i].year == year && c->uncovered[i].weather == weather &&
+		    strcmp(c->uncovered[i].region, region) == 0)
 			break;
 	if (i == c->nuncovered) {
 		c->uncovered = mt_xrealloc(c->uncovered, (i + 1) * sizeof *c->uncovered);
-		c->uncovered[c->nuncovered++] = (struct mt_uncovered){ region, year, 0 };
+		c->uncovered[c->nuncovered++] = (struct mt_uncovered){ region, year, 0, weather };
 	}
 	c->uncovered[i].hours++;
 }
@@ -300,7 +305,7 @@ static void add_calendar(struct mt_enrich *c, struct mt_out *o,
 
 	if (hol != NULL && !mt_holiday_known(hol, lt->day)) {
 		hol = NULL;   /* a year the calendar does not list: unknown */
-		count_uncovered(c, pl->p->region, lt->day);
+		count_uncovered(c, pl->p->region, lt->day, 0);
 	}
 	holiday = hol ? mt_holiday_get(hol, lt->day) : NULL;
 	mt_out_raw(o, pl->clock->fields, pl->clock->nfields);
@@ -364,8 +369,16 @@ static void add_metrics(struct mt_enrich *c, struct mt_out *o, struct place *pl,
 		put_metric(o, "kwh_per_m2", h->value / pl->p->area_m2);
 	if (energy && (f = co2_factor(c, pl, h)) >= 0)
 		put_metric(o, "co2_kg", h->value * f);
-	if (pl->weather == NULL || !(w = weather_at(c, pl->weather, h->hour))->known)
+	if (pl->weather == NULL)
 		return;
+	if (!(w = weather_at(c, pl->weather, h->hour))->known) {
+		mt_time_t first, last;
+		/* a gap inside the series is the weather station's; an hour
+		 * outside it, a file of other years */
+		if (mt_series_span(w->s, &first, &last) && (h->hour < first || h->hour > last))
+			count_uncovered(c, pl->p->region, h->hour / 86400000, 1);
+		return;
+	}
 	mt_out_raw(o, w->temp, w->ntemp);
 	if (strcmp(h->q->name, "temperature") == 0)
 		put_metric(o, "temp_delta_c", h->value - w->t);

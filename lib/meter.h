@@ -654,6 +654,10 @@ void mt_db_rollback(struct mt_db *db);
 /* Insert or replace by natural key. */
 int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
     struct mt_err *err);
+/* Judge the meter hours written since the last call for suspects
+ * (negative, spikes, zero runs: meter-warehouse(5)), inside the open
+ * transaction; the values and qualities are kept. */
+int mt_db_judge_hours(struct mt_db *db, struct mt_err *err);
 int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
     struct mt_err *err);
 /* Replace everything stored of the participant's configuration, and bring
@@ -703,6 +707,8 @@ struct mt_series *mt_weather_load(const char *spec, struct mt_err *err);
 struct mt_series *mt_holidays_load(const char *spec, struct mt_err *err);
 void mt_series_free(struct mt_series *s);
 int mt_series_get(const struct mt_series *s, mt_time_t hour, double *v);
+/* The first and last hour of a series; 0 when it is empty. */
+int mt_series_span(const struct mt_series *s, mt_time_t *first, mt_time_t *last);
 /* Whether the calendar covers the day's year at all. */
 int mt_holiday_known(const struct mt_series *s, int64_t day);
 /* The first and last years the calendar lists; 0 for both when empty. */
@@ -734,11 +740,13 @@ struct mt_uncovered {
 	const char *region;
 	int year;
 	long hours;
+	int weather;             /* 1: the weather series, 0: the calendar */
 };
 
 struct mt_enrich_stats {
 	long in, out, rejected;
-	long uncovered_hours;
+	long uncovered_hours;     /* holidays unknown */
+	long no_weather_hours;    /* before or after the region's weather series */
 	const struct mt_uncovered *uncovered;
 	size_t nuncovered;
 };

@@ -523,7 +523,8 @@ static void supersede(struct mt_std *s, struct meter *m, struct reading *old,
 	size_t n = describe(m, old, text, sizeof text);
 
 	snprintf(reason, sizeof reason,
-	    "superseded by a conflicting reading for the same time at %s:%u",
+	    "superseded by a conflicting reading for the same time (at %s:%u; "
+	    "two sources of one meter id? name them apart, as with meter-fetch -m)",
 	    s->sources[new->src], new->line);
 	if (old->src == SRC_STATE) {
 		mt_reject(s->rj, s->sources[old->src], old->line, text, n, reason);
@@ -555,48 +556,73 @@ static void count_decrease(struct mt_std *s, struct meter *m,
 	}
 }
 
-/* A register reading below its neighbours on both sides (1039, 1040 Wh
- * taken for kWh, 1041) is no reset: a reset does not come back.  Taken
- * as a reset, it would put the whole register into the next hour as
- * measured consumption; it is rejected, and the hour is measured
- * between its neighbours. */
-static int is_dip(const struct mt_std *s, const struct meter *m, size_t k)
+/* Register readings below the one before them, after which the
+ * register is back at or above it (1039, 1040 Wh taken for kWh, 1041 Wh,
+ * 1042), are no reset: a reset does not come back.  Taken as one, the
+ * whole register would enter the next hour as measured consumption; they
+ * are rejected, and the hours are measured between their neighbours.  A
+ * dip longer than DIP_MAX readings is left for a reset. */
+#define DIP_MAX 8
+
+/* The end j of a dip after reading i (r[i+1..j-1] below r[i], r[j] back),
+ * or 0. */
+static size_t dip_after(const struct mt_std *s, const struct meter *m, size_t i)
 {
+	double floor = m->r[i].v - s->o.noise;
 	int ev;
 
-	if (m->kind != MT_CUMULATIVE || k == 0 || k + 1 >= m->n)
+	if (i + 2 >= m->n)
 		return 0;
-	consumption(m, s->o.noise, &m->r[k - 1], &m->r[k], &ev);
-	return ev == 'r' && m->r[k + 1].v >= m->r[k - 1].v - s->o.noise;
+	consumption(m, s->o.noise, &m->r[i], &m->r[i + 1], &ev);
+	if (ev != 'r')
+		return 0;
+	for (size_t j = i + 2; j < m->n && j <= i + DIP_MAX + 1; j++) {
+		if (m->r[j].v >= floor)
+			return j;
+	}
+	return 0;
 }
 
-static void reject_dip(struct mt_std *s, struct meter *m, size_t k)
+static void reject_dip(struct mt_std *s, struct meter *m, size_t i, size_t j)
 {
 	char text[1024], reason[300];
-	const struct reading *r = &m->r[k];
-	size_t n = describe(m, r, text, sizeof text);
 
-	snprintf(reason, sizeof reason, "outlier, not a reset: the register reads "
-	    "%g between %g and %g (a value in another unit, Wh for kWh?)",
-	    r->v, m->r[k - 1].v, m->r[k + 1].v);
-	s->st.merged--;
-	s->st.resets--;
-	reject(s, s->sources[r->src], r->line, text, n, reason);
-	memmove(m->r + k, m->r + k + 1, (m->n - k - 1) * sizeof *m->r);
-	m->n--;
+	/* the reset was counted when the dip began, unless in an earlier run */
+	if (m->r[i + 1].src != SRC_STATE && s->st.resets > 0)
+		s->st.resets--;
+	for (size_t k = i + 1; k < j; k++) {
+		const struct reading *r = &m->r[k];
+		size_t n = describe(m, r, text, sizeof text);
+		snprintf(reason, sizeof reason, "outlier, not a reset: the register "
+		    "reads %g between %g and %g (a value in another unit, Wh for "
+		    "kWh?)", r->v, m->r[i].v, m->r[j].v);
+		/* one from an earlier run's state is reported, but counted there */
+		if (r->src == SRC_STATE) {
+			mt_reject(s->rj, s->sources[r->src], r->line, text, n, reason);
+		} else {
+			s->st.merged--;
+			reject(s, s->sources[r->src], r->line, text, n, reason);
+		}
+	}
+	memmove(m->r + i + 1, m->r + j, (m->n - j) * sizeof *m->r);
+	m->n -= j - i - 1;
 }
 
-/* After a reading is placed at pos: drop a dip it reveals next to it. */
+/* After a reading is placed at pos: drop a dip it ends, begins or is in. */
 static void drop_dips(struct mt_std *s, struct meter *m, size_t pos)
 {
-	for (size_t k = pos ? pos - 1 : 0; k <= pos + 1 && k < m->n; k++)
-		if (is_dip(s, m, k)) {
-			int64_t h = mt_hour_floor(m->r[k - 1].ts);
-			reject_dip(s, m, k);
+	if (m->kind != MT_CUMULATIVE)
+		return;
+	for (size_t i = pos > DIP_MAX + 1 ? pos - DIP_MAX - 1 : 0; i <= pos && i < m->n; i++) {
+		size_t j = dip_after(s, m, i);
+		if (j != 0) {
+			int64_t h = mt_hour_floor(m->r[i].ts);
+			reject_dip(s, m, i, j);
 			if (h < m->dirty)
 				m->dirty = h;
 			return;
 		}
+	}
 }
 
 /* An interval that overlaps a neighbour would be counted twice. */

@@ -76,9 +76,11 @@ null" ]
 	# Bedford 2019-01-01 05:00 is 6.9 degC: hdd 15.5 - 6.9 = 8.6; 20 - 6.9 = 13.1
 	{ p uni main temperature 2019-01-01T05:00:00Z 20; p uni main temperature 2019-03-01T05:00:00Z 20
 	  p acme hq electricity 2019-01-01T05:00:00Z 1; } > in.ndjson
-	run meter-enrich -c "$FIX/campus.xml" -c "$FIX/acme.xml" --weather "GB=$FIX/bedford-weather-2019-01.csv" in.ndjson
+	run --separate-stderr meter-enrich -c "$FIX/campus.xml" -c "$FIX/acme.xml" --weather "GB=$FIX/bedford-weather-2019-01.csv" in.ndjson
 	[ "$status" -eq 0 ]
 	[ "$(grep -c . <<<"$output")" -eq 3 ]
+	# March is after the January series: counted and said
+	[[ "$stderr" == "meter-enrich: warning: --weather GB runs from 2019-01-01T00:00:00Z to 2019-01-08T00:00:00Z: 1 hour of 2019 is outside it"* ]]
 	[ "$(get '.outside_temp_c, .temp_delta_c, .hdd, .cdd' <<<"$output")" = "6.9 13.1 8.6 0
 null null null null
 null null null null" ]
@@ -123,7 +125,7 @@ null" ]
 	[ "$(jq -r .error rej.ndjson)" = 'property acme/nowhere is not in the configuration
 property other/hq is not in the configuration
 field "hour" is not on a whole hour' ]
-	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3 (property acme/nowhere is not in the configuration 1, property other/hq is not in the configuration 1, field \"...\" is not on a whole hour 1) holidays-unknown 0" ]
+	[ "$stderr" = "meter-enrich: in 4 out 1 merged 0 rejected 3 (property acme/nowhere is not in the configuration 1, property other/hq is not in the configuration 1, field \"...\" is not on a whole hour 1) holidays-unknown 0 weather-unknown 0" ]
 }
 
 @test "bad context files are errors naming the file and line; nothing is written" {
@@ -193,8 +195,26 @@ null
 true
 null" ]
 	[ "$stderr" = "meter-enrich: warning: --holidays GB lists the years 2024 to 2027, not 2019: 2 hours of 2019 have no holiday field, and office_hours counts their holidays as working days; give a calendar that covers 2019
-meter-enrich: warning: --holidays GB lists the years 2024 to 2027, not 2018: 1 hour of 2018 have no holiday field, and office_hours counts their holidays as working days; give a calendar that covers 2018
-meter-enrich: in 4 out 4 merged 0 rejected 0 holidays-unknown 3" ]
+meter-enrich: warning: --holidays GB lists the years 2024 to 2027, not 2018: 1 hour of 2018 has no holiday field, and office_hours counts their holidays as working days; give a calendar that covers 2018
+meter-enrich: in 4 out 4 merged 0 rejected 0 holidays-unknown 3 weather-unknown 0" ]
+}
+
+@test "a weather series of other years: a counted warning naming its span" {
+	# the Illinois temperatures (2016-03-10..17) given for GB, whose hours are of 2019
+	{ p uni main electricity 2019-01-01T05:00:00Z 1; p uni main electricity 2019-01-01T06:00:00Z 1; } > in.ndjson
+	run --separate-stderr -0 meter-enrich --stats -c "$FIX/campus.xml" --weather "GB=$FIX/il-tempF-2016-03.csv.gz" in.ndjson
+	[ "$(get '.outside_temp_c, .hdd' <<<"$output")" = "null null
+null null" ]
+	first=$(zcat "$FIX/il-tempF-2016-03.csv.gz" | sed -n 2p | cut -d, -f1)
+	[ "$first" = 2016-03-10T00:00:00-06:00 ]
+	[ "$stderr" = "meter-enrich: warning: --weather GB runs from 2016-03-10T06:00:00Z to 2016-03-17T04:00:00Z: 2 hours of 2019 are outside it, without outside_temp_c, hdd or cdd; give a series that covers 2019
+meter-enrich: in 2 out 2 merged 0 rejected 0 holidays-unknown 0 weather-unknown 2" ]
+	# a gap inside the series is the station's, and no warning
+	p uni main electricity 2019-01-05T05:00:00Z 1 > gap.ndjson
+	sed '/^2019-01-05 05:00/d' "$FIX/bedford-weather-2019-01.csv" > bedford.csv
+	run --separate-stderr -0 meter-enrich -c "$FIX/campus.xml" --weather "GB=bedford.csv" gap.ndjson
+	[ -z "$stderr" ]
+	[ "$(get '.outside_temp_c' <<<"$output")" = null ]
 }
 
 @test "a GOV.UK calendar without a division says how to name one" {

@@ -24,8 +24,10 @@ dump() {
 }
 
 csv_sum() { awk -F, -v c="${2:-2}" 'NR > 1 { s += $c } END { printf "%.6f\n", s * '"${3:-1}"' }' "$1"; }
+# the property's total over its hours (the views round to 3 decimals for
+# display; the stored hours are exact to 1e-9)
 month_value() {
-	sqlite3 "$1" "SELECT printf('%.6f', sum(value)) FROM monthly_consumption
+	sqlite3 "$1" "SELECT printf('%.6f', sum(value)) FROM property_hour
 		WHERE participant = '$2' AND property = '$3' AND quantity = '$4'"
 }
 
@@ -262,6 +264,17 @@ greenbutton|failed" ]
 	done
 	run --separate-stderr -2 sh "$HOURLY" -j 0 r
 	[[ "$stderr" == 'meter-hourly: bad value for -j: "0" (1 or more)'* ]]
+	# options are checked before any run: a bad --until fails no participant's run
+	root r
+	run --separate-stderr -2 sh "$HOURLY" --until yesterday r
+	[[ "$stderr" == 'meter-hourly: bad value for --until: "yesterday" (a date, or an RFC 3339 time'* ]]
+	[ ! -e r/warehouse.db ]
+	run --separate-stderr -2 sh "$HOURLY" --backfill 2026-11-01 2026-11-07 r nobody
+	[[ "$stderr" == "meter-hourly: no participant nobody in $PWD/r"* ]]
+	[ ! -e r/participants/nobody ]
+	run --separate-stderr -2 sh "$HOURLY" --backfill 2026-11-07 2026-11-01 r greenbutton
+	[[ "$stderr" == "meter-hourly: --backfill 2026-11-07 2026-11-01: the first date is after the second"* ]]
+	[ ! -e r/warehouse.db ]
 }
 
 @test "meter-hourly: usage errors and parallel participants" {

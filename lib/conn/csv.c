@@ -89,6 +89,21 @@ static int fail(struct csvc *s, const char *what, const char *name)
 	return -1;
 }
 
+/* A row read as one field that holds another common delimiter: the
+ * file is likely separated by it, which the message says how to give. */
+static const char *delimiter_hint(const struct csvc *s)
+{
+	if (s->nf != 1 || s->c->delimiter != ',')
+		return "";
+	if (strchr(field(s, 0), ';') != NULL)
+		return " (the row is one field holding ';': give -o 'delimiter=;', "
+		    "or delimiter=\";\" on the connector)";
+	if (strchr(field(s, 0), '\t') != NULL)
+		return " (the row is one field holding tabs: give -o delimiter=tab, "
+		    "or delimiter=\"tab\" on the connector)";
+	return "";
+}
+
 /* A column the header lacks: the message lists the ones it has. */
 static int no_column(struct csvc *s, const char *spec)
 {
@@ -100,8 +115,8 @@ static int no_column(struct csvc *s, const char *spec)
 		    i ? ", " : "", field(s, i));
 	if (!s->failed++) {
 		mt_err_set(s->err, s->e->source, s->row_line, "no column \"%.60s\" in "
-		    "the header; it has %s (name one, or give its number from 1)",
-		    spec, n ? have : "no columns");
+		    "the header; it has %s (name one, or give its number from 1)%s",
+		    spec, n ? have : "no columns", delimiter_hint(s));
 		s->err->status = MT_EXIT_REJECTS;
 	}
 	return -1;
@@ -181,9 +196,9 @@ static void data_row(struct csvc *s)
 		mt_reject(s->e->rj, s->e->source, row.line, text, row.len,
 		    "more than 256 columns");
 	} else if (s->nf <= need) {
-		char why[80];
-		snprintf(why, sizeof why, "row has %d fields, column %d is missing",
-		    s->nf, need + 1);
+		char why[200];
+		snprintf(why, sizeof why, "row has %d fields, column %d is missing%s",
+		    s->nf, need + 1, delimiter_hint(s));
 		s->e->rejected++;
 		mt_reject(s->e->rj, s->e->source, row.line, text, row.len, why);
 	} else {

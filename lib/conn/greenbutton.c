@@ -328,12 +328,26 @@ static int check_type(const struct block *b,
 	return 0;
 }
 
+/* A feed of the other direction only gives nothing: said, or an export
+ * meter on an import-only feed looks like a meter without data. */
+static void other_flow_only(const struct mt_conn *c, struct mt_emit *e, long n)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof msg, "no reading of flow direction %s in this feed: "
+	    "its %ld readings are of the other direction (flow-direction=%s)",
+	    c->flow == 19 ? "export" : "import", n,
+	    c->flow == 19 ? "import" : "export");
+	mt_notice(e->rj, e->source, 0, msg);
+}
+
 int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
     const char *body, size_t n, struct mt_err *err)
 {
 	struct _xmlDoc *doc = mt_xml_read(e->source, body, n, err);
 	struct feed *f;
 	const struct mt_quantity *q = e->q;
+	long other_flow = 0;
 	int rc = 0;
 
 	if (doc == NULL) {
@@ -353,7 +367,7 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 			break;
 		if (rt->flow != c->flow) {
 			for (xmlNode *ir = f->blocks[i].node->children; ir; ir = ir->next)
-				e->skipped += is(ir, "IntervalReading");
+				other_flow += is(ir, "IntervalReading");
 			continue;
 		}
 		mt_time_t *prev_end = &f->end[rt - f->rt];
@@ -363,6 +377,9 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 				interval_reading(e, rt, ir, prev_end);
 	}
 	e->q = q;
+	e->skipped += other_flow;
+	if (rc == 0 && e->readings == 0 && other_flow > 0)
+		other_flow_only(c, e, other_flow);
 	free(f->blocks);
 	free(f);
 	xmlFreeDoc(doc);
