@@ -15,7 +15,7 @@
 struct opts {
 	const char *rejects, *config, *participant;
 	long batch;
-	int quiet, stats, progress, runs, check;
+	int quiet, stats, progress, runs, check, warn_stale;
 };
 
 struct counts {
@@ -29,12 +29,13 @@ static void usage(FILE *fp)
 	    "                  [--progress] database [file ...]\n"
 	    "       meter-load -c participant.xml [-p participant] database\n"
 	    "       meter-load -c participant.xml [-p participant] --check\n"
-	    "       meter-load --runs database [file ...]\n");
+	    "       meter-load --runs database [file ...]\n"
+	    "       meter-load --warn-stale -p participant database\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS, O_RUNS, O_CHECK };
+	enum { O_BATCH = 256, O_STATS, O_PROG, O_VERS, O_RUNS, O_CHECK, O_STALE };
 	static const struct option longopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -47,6 +48,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "runs", no_argument, NULL, O_RUNS },
 		{ "stats", no_argument, NULL, O_STATS },
 		{ "version", no_argument, NULL, O_VERS },
+		{ "warn-stale", no_argument, NULL, O_STALE },
 		{ NULL, 0, NULL, 0 }
 	};
 	double v;
@@ -72,11 +74,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PROG: o->progress = 1; break;
 		case O_RUNS: o->runs = 1; break;
 		case O_CHECK: o->check = 1; break;
+		case O_STALE: o->warn_stale = 1; break;
 		case O_VERS:
 			printf("meter-load %s\n", MT_VERSION);
 			exit(mt_finish_stdout(MT_EXIT_OK));
 		default: return -1;
 		}
+	}
+	if (o->warn_stale && o->participant == NULL) {
+		mt_warnx("--warn-stale tells about one participant's meters: give -p");
+		return -1;
 	}
 	if (o->check && o->config == NULL) {
 		mt_warnx("--check checks a configuration: give -c");
@@ -220,6 +227,7 @@ static int load_file(struct mt_db *db, const char *path, const struct opts *o,
 	log.loaded = n.loaded;
 	log.rejected = n.rejected;
 	if (status == 0 && ((!open && mt_db_begin(db, &err) < 0) ||
+	    mt_db_judge_hours(db, &err) < 0 ||
 	    mt_db_log_load(db, &log, &err) < 0 || mt_db_commit(db, &err) < 0)) {
 		mt_diag_err(&err);
 		status = -1;
@@ -246,6 +254,31 @@ static int load_config(struct mt_db *db, struct mt_config *cfg)
 		return MT_EXIT_IO;
 	}
 	mt_config_free(cfg);
+	return MT_EXIT_OK;
+}
+
+static void stale_meter(void *ctx, const char *meter, const char *quantity,
+    const char *last_hour)
+{
+	(void)ctx;
+	if (last_hour == NULL)
+		mt_warnx("warning: meter %s (%s): never delivered", meter, quantity);
+	else
+		mt_warnx("warning: meter %s (%s): stale, its last hour is %s", meter,
+		    quantity, last_hour);
+}
+
+/* One line per meter of the participant that never delivered an hour or
+ * has not for longer than the warehouse's stale_hours (meter-hourly logs
+ * them after each run). */
+static int warn_stale(struct mt_db *db, const char *participant)
+{
+	struct mt_err err;
+
+	if (mt_db_stale_meters(db, participant, stale_meter, NULL, &err) < 0) {
+		mt_diag_err(&err);
+		return MT_EXIT_IO;
+	}
 	return MT_EXIT_OK;
 }
 
@@ -287,6 +320,12 @@ int main(int argc, char **argv)
 		status = load_config(db, cfg);
 		mt_db_close(db);
 		return mt_finish_stdout(mt_cli_finish(&rj, o.rejects, status));
+	}
+	if (o.warn_stale) {
+		status = warn_stale(db, o.participant);
+		mt_db_close(db);
+		mt_rejects_close(&rj);
+		return mt_finish_stdout(status);
 	}
 	if (argc == 1) {
 		argc = 2;

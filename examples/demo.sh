@@ -21,11 +21,16 @@ echo
 echo "== the run log, one line per participant (participants/*/log/meter-hourly.log)"
 cat "$root"/participants/*/log/meter-hourly.log | cut -c1-160
 echo
-echo "== building_comparison: energy per m2 and rank among buildings of a type"
+echo "== building_comparison: energy per m2, and rank among buildings of a type"
+echo "   (the demo holds a week or two per building: no year is complete enough to rank)"
 sqlite3 -column -header "$root/warehouse.db" "SELECT participant, property, type, year,
-	round(energy_kwh, 1) AS energy_kwh, area_m2, round(kwh_per_m2, 3) AS kwh_per_m2,
-	round(co2_kg, 1) AS co2_kg, rank_in_type FROM building_comparison
+	energy_kwh, area_m2, kwh_per_m2, round(co2_kg, 1) AS co2_kg, coverage,
+	rank_in_type, not_ranked FROM building_comparison
 	WHERE year != 'trailing-12m' ORDER BY participant, property"
+echo
+echo "== data_quality: every configured meter (the demo's data is of past years: stale now)"
+sqlite3 -column -header "$root/warehouse.db" "SELECT participant, meter, quantity, last_hour,
+	hours_present, hours_suspect, hours_zero, status FROM data_quality ORDER BY participant, meter"
 echo
 echo "== monthly_consumption"
 sqlite3 -column -header "$root/warehouse.db" "SELECT participant, property, quantity, month,

@@ -658,6 +658,13 @@ int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
  * (negative, spikes, zero runs: meter-warehouse(5)), inside the open
  * transaction; the values and qualities are kept. */
 int mt_db_judge_hours(struct mt_db *db, struct mt_err *err);
+/* The participant's configured meters that never delivered an hour
+ * (last_hour NULL) or are stale: their last hour more than the settings'
+ * stale_hours before now. */
+typedef void (*mt_db_stale_fn)(void *ctx, const char *meter,
+    const char *quantity, const char *last_hour);
+int mt_db_stale_meters(struct mt_db *db, const char *participant,
+    mt_db_stale_fn fn, void *ctx, struct mt_err *err);
 int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
     struct mt_err *err);
 /* Replace everything stored of the participant's configuration, and bring

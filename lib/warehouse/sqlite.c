@@ -37,6 +37,14 @@ struct mt_db {
 	struct tzinfo **tzs;
 	size_t ntzs;
 	int busy;                        /* the last failure was SQLITE_BUSY */
+	struct span *spans;              /* meter hours loaded, per participant */
+	size_t nspans;
+};
+
+/* The hours a load wrote of one participant, to judge for suspects. */
+struct span {
+	char *participant;
+	mt_time_t lo, hi;
 };
 
 static int db_fail(struct mt_db *db, struct mt_err *err, const char *what)
@@ -253,6 +261,9 @@ void mt_db_close(struct mt_db *db)
 		free(db->tzs[i]);
 	}
 	free(db->tzs);
+	for (size_t i = 0; i < db->nspans; i++)
+		free(db->spans[i].participant);
+	free(db->spans);
 	mt_map_free(db->tz_by_property);
 	mt_map_free(db->months);
 	free(db->path);
@@ -294,6 +305,8 @@ static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err)
 	return 0;
 }
 
+static void touch(struct mt_db *db, const char *participant, mt_time_t hour);
+
 int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
     struct mt_err *err)
 {
@@ -310,7 +323,149 @@ int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
 	bind_text(st, 7, h->unit);
 	bind_text(st, 8, mt_quality_name(h->quality));
 	sqlite3_bind_double(st, 9, h->coverage);
+	touch(db, h->participant, h->hour);
 	return step(db, st, err);
+}
+
+/* ---- suspect hours ---- */
+
+/* Each statement judges the meter hours of participant ?1 from ?2 to ?3
+ * (RFC 3339 strings compare in time order) against the history from ?4;
+ * the thresholds are the settings table's (meter-warehouse(5)). */
+static const char *const judge_sql[] = {
+	"INSERT INTO meter_span SELECT participant, meter, quantity, min(hour),"
+	" max(hour) FROM meter_hour WHERE hour BETWEEN ?2 AND ?3 AND participant = ?1"
+	" GROUP BY meter, quantity ON CONFLICT DO UPDATE SET"
+	" first_hour = min(first_hour, excluded.first_hour),"
+	" last_hour = max(last_hour, excluded.last_hour)",
+	"UPDATE meter_hour SET suspect = NULL WHERE hour BETWEEN ?2 AND ?3"
+	" AND participant = ?1 AND suspect IS NOT NULL",
+	/* what no meter of these quantities can read */
+	"UPDATE meter_hour SET suspect = 'negative' WHERE hour BETWEEN ?2 AND ?3"
+	" AND participant = ?1 AND value < 0"
+	" AND quantity NOT IN ('temperature', 'outside_temperature')",
+	/* far above the meter's 99th percentile of the history and the hours */
+	"WITH w AS (SELECT meter, quantity, value,"
+	"   percent_rank() OVER (PARTITION BY meter, quantity ORDER BY value) AS pr,"
+	"   count(*) OVER (PARTITION BY meter, quantity) AS n"
+	"   FROM meter_hour WHERE hour BETWEEN ?4 AND ?3 AND participant = ?1),"
+	" p99 AS (SELECT meter, quantity, min(value) AS v FROM w"
+	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM settings"
+	"   WHERE name = 'spike_min_hours') GROUP BY meter, quantity)"
+	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
+	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = ?1"
+	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
+	" AND m.value > p99.v * (SELECT value FROM settings"
+	"   WHERE name = 'spike_factor') AND m.suspect IS NULL",
+	/* long runs of exact zeros on a meter mostly above zero: a source that
+	 * fills what it lacks with 0 */
+	"WITH z AS (SELECT meter, quantity, hour, value,"
+	"   CAST(round(julianday(hour) * 24) AS INTEGER) AS hn"
+	"   FROM meter_hour WHERE hour BETWEEN ?4 AND ?3 AND participant = ?1),"
+	" usual AS (SELECT meter, quantity FROM z GROUP BY meter, quantity"
+	"   HAVING avg(value = 0) < 0.5),"
+	" runs AS (SELECT meter, quantity, hour, hn - row_number() OVER ("
+	"   PARTITION BY meter, quantity ORDER BY hn) AS run FROM z WHERE value = 0),"
+	" long AS (SELECT meter, quantity, run FROM runs GROUP BY meter, quantity, run"
+	"   HAVING count(*) > (SELECT value FROM settings WHERE name = 'zero_run_hours'))"
+	" UPDATE meter_hour AS m SET suspect = 'zero-run'"
+	" FROM runs r JOIN long USING (meter, quantity, run) JOIN usual USING (meter, quantity)"
+	" WHERE m.hour = r.hour AND m.participant = ?1 AND m.meter = r.meter"
+	" AND m.quantity = r.quantity AND m.suspect IS NULL",
+};
+
+static void touch(struct mt_db *db, const char *participant, mt_time_t hour)
+{
+	struct span *sp = NULL;
+
+	for (size_t i = 0; i < db->nspans && sp == NULL; i++)
+		if (strcmp(db->spans[i].participant, participant) == 0)
+			sp = &db->spans[i];
+	if (sp == NULL) {
+		db->spans = mt_xrealloc(db->spans, (db->nspans + 1) * sizeof *db->spans);
+		sp = &db->spans[db->nspans++];
+		*sp = (struct span){ mt_xstrdup(participant), hour, hour };
+	}
+	if (hour < sp->lo)
+		sp->lo = hour;
+	if (hour > sp->hi)
+		sp->hi = hour;
+}
+
+static int history_days(struct mt_db *db, double *days, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT value FROM settings WHERE name = "
+	    "'history_days'", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	rc = sqlite3_step(st);
+	*days = rc == SQLITE_ROW ? sqlite3_column_double(st, 0) : 28;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
+}
+
+static int judge_span(struct mt_db *db, const struct span *sp, double days,
+    struct mt_err *err)
+{
+	char lo[32], hi[32], from[32];
+
+	mt_time_format(lo, sp->lo);
+	mt_time_format(hi, sp->hi);
+	mt_time_format(from, sp->lo - (mt_time_t)(days * 86400000.0));
+	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++) {
+		sqlite3_stmt *st;
+		int rc;
+		if (sqlite3_prepare_v2(db->h, judge_sql[i], -1, &st, NULL) != SQLITE_OK)
+			return db_fail(db, err, "cannot prepare statement");
+		bind_text(st, 1, sp->participant);
+		bind_text(st, 2, lo);
+		bind_text(st, 3, hi);
+		bind_text(st, 4, from);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(db, err, "cannot judge meter hours");
+	}
+	return 0;
+}
+
+int mt_db_stale_meters(struct mt_db *db, const char *participant,
+    mt_db_stale_fn fn, void *ctx, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT m.id, m.quantity, s.last_hour"
+	    " FROM meter m LEFT JOIN meter_span s ON s.participant = m.participant"
+	    " AND s.meter = m.id AND s.quantity = m.quantity WHERE m.participant = ?"
+	    " AND (s.last_hour IS NULL OR (julianday('now') - julianday(s.last_hour))"
+	    " * 24 - 1 > (SELECT value FROM settings WHERE name = 'stale_hours'))"
+	    " ORDER BY m.id", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	bind_text(st, 1, participant);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
+}
+
+int mt_db_judge_hours(struct mt_db *db, struct mt_err *err)
+{
+	double days;
+
+	if (db->nspans > 0 && history_days(db, &days, err) < 0)
+		return -1;
+	for (size_t i = 0; i < db->nspans; i++)
+		if (judge_span(db, &db->spans[i], days, err) < 0)
+			return -1;
+	for (size_t i = 0; i < db->nspans; i++)
+		free(db->spans[i].participant);
+	db->nspans = 0;
+	return 0;
 }
 
 /* ---- local calendar of a property ---- */
@@ -568,8 +723,12 @@ static int put_rows(struct mt_db *db, const struct mt_config *cfg,
 		const char *a[] = { cfg->id, m->id, m->property, m->q->name,
 			m->unit ? m->unit : m->q->unit, m->kind, m->contract,
 			m->external ? "1" : "0" };
+		/* when a meter was first configured: a meter that never
+		 * delivers is expected to from then on */
 		if (run_sql(db, "INSERT INTO meter VALUES (?, ?, ?, ?, ?, ?, ?, "
-		    "CAST(? AS INTEGER))", a, 8, err) < 0)
+		    "CAST(? AS INTEGER))", a, 8, err) < 0 ||
+		    run_sql(db, "INSERT OR IGNORE INTO meter_seen VALUES (?, ?, "
+		    "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))", a, 2, err) < 0)
 			return -1;
 	}
 	return 0;
