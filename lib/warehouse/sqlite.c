@@ -306,6 +306,8 @@ static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err)
 }
 
 static void touch(struct mt_db *db, const char *participant, mt_time_t hour);
+static int run_sql(struct mt_db *db, const char *sql, const char *const *args,
+    int nargs, struct mt_err *err);
 
 int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
     struct mt_err *err)
@@ -329,49 +331,65 @@ int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
 
 /* ---- suspect hours ---- */
 
-/* Each statement judges the meter hours of participant ?1 from ?2 to ?3
- * (RFC 3339 strings compare in time order) against the history from ?4;
- * the thresholds are the settings table's (meter-warehouse(5)). */
+/* Each statement judges the meter hours of the participants in
+ * temp.judged from ?2 to ?3 (RFC 3339 strings compare in time order)
+ * against the history from ?4, in one pass over those hours whatever the
+ * number of participants; the thresholds are the settings table's
+ * (meter-warehouse(5)). */
+#define JUDGED "participant IN (SELECT participant FROM temp.judged)"
 static const char *const judge_sql[] = {
-	"INSERT INTO meter_span SELECT participant, meter, quantity, min(hour),"
-	" max(hour) FROM meter_hour WHERE hour BETWEEN ?2 AND ?3 AND participant = ?1"
-	" GROUP BY meter, quantity ON CONFLICT DO UPDATE SET"
+	/* one pass over the history and the hours: each meter's span, mean
+	 * and share of zeros */
+	"DROP TABLE IF EXISTS temp.judged_meter",
+	"CREATE TEMP TABLE judged_meter AS SELECT participant, meter, quantity,"
+	" min(hour) AS first_hour, max(hour) AS last_hour, avg(value) AS mean,"
+	" avg(value = 0) AS zero_share, count(*) AS n FROM meter_hour"
+	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
+	" GROUP BY participant, meter, quantity",
+	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
+	" last_hour FROM temp.judged_meter WHERE true ON CONFLICT DO UPDATE SET"
 	" first_hour = min(first_hour, excluded.first_hour),"
 	" last_hour = max(last_hour, excluded.last_hour)",
-	"UPDATE meter_hour SET suspect = NULL WHERE hour BETWEEN ?2 AND ?3"
-	" AND participant = ?1 AND suspect IS NOT NULL",
-	/* what no meter of these quantities can read */
-	"UPDATE meter_hour SET suspect = 'negative' WHERE hour BETWEEN ?2 AND ?3"
-	" AND participant = ?1 AND value < 0"
-	" AND quantity NOT IN ('temperature', 'outside_temperature')",
-	/* far above the meter's 99th percentile of the history and the hours */
-	"WITH w AS (SELECT meter, quantity, value,"
-	"   percent_rank() OVER (PARTITION BY meter, quantity ORDER BY value) AS pr,"
-	"   count(*) OVER (PARTITION BY meter, quantity) AS n"
-	"   FROM meter_hour WHERE hour BETWEEN ?4 AND ?3 AND participant = ?1),"
-	" p99 AS (SELECT meter, quantity, min(value) AS v FROM w"
-	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM settings"
-	"   WHERE name = 'spike_min_hours') GROUP BY meter, quantity)"
+	/* clear what was judged before; below zero no meter of these
+	 * quantities can read */
+	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND quantity NOT IN"
+	" ('temperature', 'outside_temperature') THEN 'negative' END"
+	" WHERE hour BETWEEN ?2 AND ?3 AND " JUDGED
+	" AND (suspect IS NOT NULL OR value < 0)",
+	/* far above the meter's 99th percentile of the history and the hours;
+	 * the percentile (a sort) is taken only of meters with an hour far
+	 * above their mean */
+	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor'),"
+	" cand AS (SELECT DISTINCT m.participant, m.meter, m.quantity"
+	"   FROM meter_hour m JOIN temp.judged_meter j USING (participant, meter, quantity)"
+	"   WHERE m.hour BETWEEN ?2 AND ?3 AND m." JUDGED
+	"   AND j.n >= (SELECT value FROM settings WHERE name = 'spike_min_hours')"
+	"   AND m.value > (SELECT value FROM k) * j.mean),"
+	" w AS (SELECT participant, meter, quantity, value,"
+	"   percent_rank() OVER m AS pr FROM meter_hour"
+	"   WHERE hour BETWEEN ?4 AND ?3 AND (participant, meter, quantity) IN cand"
+	"   WINDOW m AS (PARTITION BY participant, meter, quantity ORDER BY value)),"
+	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w"
+	"   WHERE pr >= 0.99 GROUP BY participant, meter, quantity)"
 	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
-	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = ?1"
+	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = p99.participant"
 	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
-	" AND m.value > p99.v * (SELECT value FROM settings"
-	"   WHERE name = 'spike_factor') AND m.suspect IS NULL",
+	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL",
 	/* long runs of exact zeros on a meter mostly above zero: a source that
 	 * fills what it lacks with 0 */
-	"WITH z AS (SELECT meter, quantity, hour, value,"
-	"   CAST(round(julianday(hour) * 24) AS INTEGER) AS hn"
-	"   FROM meter_hour WHERE hour BETWEEN ?4 AND ?3 AND participant = ?1),"
-	" usual AS (SELECT meter, quantity FROM z GROUP BY meter, quantity"
-	"   HAVING avg(value = 0) < 0.5),"
-	" runs AS (SELECT meter, quantity, hour, hn - row_number() OVER ("
-	"   PARTITION BY meter, quantity ORDER BY hn) AS run FROM z WHERE value = 0),"
-	" long AS (SELECT meter, quantity, run FROM runs GROUP BY meter, quantity, run"
-	"   HAVING count(*) > (SELECT value FROM settings WHERE name = 'zero_run_hours'))"
+	"WITH runs AS (SELECT participant, meter, quantity, hour,"
+	"   CAST(round(julianday(hour) * 24) AS INTEGER) - row_number() OVER ("
+	"   PARTITION BY participant, meter, quantity ORDER BY hour) AS run"
+	"   FROM meter_hour WHERE hour BETWEEN ?4 AND ?3 AND value = 0"
+	"   AND (participant, meter, quantity) IN (SELECT participant, meter,"
+	"   quantity FROM temp.judged_meter WHERE zero_share < 0.5)),"
+	" long AS (SELECT participant, meter, quantity, run FROM runs"
+	"   GROUP BY participant, meter, quantity, run HAVING count(*) >"
+	"   (SELECT value FROM settings WHERE name = 'zero_run_hours'))"
 	" UPDATE meter_hour AS m SET suspect = 'zero-run'"
-	" FROM runs r JOIN long USING (meter, quantity, run) JOIN usual USING (meter, quantity)"
-	" WHERE m.hour = r.hour AND m.participant = ?1 AND m.meter = r.meter"
-	" AND m.quantity = r.quantity AND m.suspect IS NULL",
+	" FROM runs r JOIN long USING (participant, meter, quantity, run)"
+	" WHERE m.hour = r.hour AND m.participant = r.participant"
+	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",
 };
 
 static void touch(struct mt_db *db, const char *participant, mt_time_t hour)
@@ -406,27 +424,48 @@ static int history_days(struct mt_db *db, double *days, struct mt_err *err)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
 
-static int judge_span(struct mt_db *db, const struct span *sp, double days,
+static int judge_all(struct mt_db *db, mt_time_t lo, mt_time_t hi, double days,
     struct mt_err *err)
 {
-	char lo[32], hi[32], from[32];
+	char from[32], to[32], history[32];
 
-	mt_time_format(lo, sp->lo);
-	mt_time_format(hi, sp->hi);
-	mt_time_format(from, sp->lo - (mt_time_t)(days * 86400000.0));
+	mt_time_format(from, lo);
+	mt_time_format(to, hi);
+	mt_time_format(history, lo - (mt_time_t)(days * 86400000.0));
 	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++) {
 		sqlite3_stmt *st;
 		int rc;
 		if (sqlite3_prepare_v2(db->h, judge_sql[i], -1, &st, NULL) != SQLITE_OK)
 			return db_fail(db, err, "cannot prepare statement");
-		bind_text(st, 1, sp->participant);
-		bind_text(st, 2, lo);
-		bind_text(st, 3, hi);
-		bind_text(st, 4, from);
+		bind_text(st, 2, from);
+		bind_text(st, 3, to);
+		bind_text(st, 4, history);
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
 			return db_fail(db, err, "cannot judge meter hours");
+	}
+	return 0;
+}
+
+/* The participants whose hours were written, in a temporary table the
+ * statements read, and the hours they span together. */
+static int list_judged(struct mt_db *db, mt_time_t *lo, mt_time_t *hi,
+    struct mt_err *err)
+{
+	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS judged (participant TEXT "
+	    "PRIMARY KEY); DELETE FROM temp.judged", err) < 0)
+		return -1;
+	*lo = db->spans[0].lo;
+	*hi = db->spans[0].hi;
+	for (size_t i = 0; i < db->nspans; i++) {
+		const char *a[] = { db->spans[i].participant };
+		if (run_sql(db, "INSERT INTO temp.judged VALUES (?)", a, 1, err) < 0)
+			return -1;
+		if (db->spans[i].lo < *lo)
+			*lo = db->spans[i].lo;
+		if (db->spans[i].hi > *hi)
+			*hi = db->spans[i].hi;
 	}
 	return 0;
 }
@@ -455,13 +494,14 @@ int mt_db_stale_meters(struct mt_db *db, const char *participant,
 
 int mt_db_judge_hours(struct mt_db *db, struct mt_err *err)
 {
+	mt_time_t lo, hi;
 	double days;
 
-	if (db->nspans > 0 && history_days(db, &days, err) < 0)
+	if (db->nspans == 0)
+		return 0;
+	if (history_days(db, &days, err) < 0 || list_judged(db, &lo, &hi, err) < 0 ||
+	    judge_all(db, lo, hi, days, err) < 0)
 		return -1;
-	for (size_t i = 0; i < db->nspans; i++)
-		if (judge_span(db, &db->spans[i], days, err) < 0)
-			return -1;
 	for (size_t i = 0; i < db->nspans; i++)
 		free(db->spans[i].participant);
 	db->nspans = 0;
