@@ -81,8 +81,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: return -1;
 		}
 	}
-	if (o->warn_stale && o->participant == NULL) {
-		mt_warnx("--warn-stale tells about one participant's meters: give -p");
+	if (o->warn_stale && (o->participant == NULL || o->config != NULL ||
+	    argc - optind != 1)) {
+		mt_warnx("--warn-stale tells about one participant's meters: give -p "
+		    "and the warehouse only");
 		return -1;
 	}
 	if (o->check && o->config == NULL) {
@@ -260,8 +262,10 @@ static int load_config(struct mt_db *db, struct mt_config *cfg)
 static void stale_meter(void *ctx, const char *meter, const char *quantity,
     const char *last_hour)
 {
-	(void)ctx;
-	if (last_hour == NULL)
+	if (meter == NULL)
+		mt_warnx("warning: the warehouse %s has no meter of participant %s "
+		    "(load its configuration with -c)", (const char *)ctx, quantity);
+	else if (last_hour == NULL)
 		mt_warnx("warning: meter %s (%s): never delivered", meter, quantity);
 	else
 		mt_warnx("warning: meter %s (%s): stale, its last hour is %s", meter,
@@ -271,11 +275,11 @@ static void stale_meter(void *ctx, const char *meter, const char *quantity,
 /* One line per meter of the participant that never delivered an hour or
  * has not for longer than the warehouse's stale_hours (meter-hourly logs
  * them after each run). */
-static int warn_stale(struct mt_db *db, const char *participant)
+static int warn_stale(struct mt_db *db, const char *path, const char *participant)
 {
 	struct mt_err err;
 
-	if (mt_db_stale_meters(db, participant, stale_meter, NULL, &err) < 0) {
+	if (mt_db_stale_meters(db, participant, stale_meter, (void *)path, &err) < 0) {
 		mt_diag_err(&err);
 		return MT_EXIT_IO;
 	}
@@ -307,6 +311,11 @@ int main(int argc, char **argv)
 		return MT_EXIT_IO;
 	}
 	rj.quiet = o.quiet;
+	if (o.warn_stale && access(argv[0], F_OK) != 0) {
+		mt_warnx("%s: no such warehouse", argv[0]);
+		mt_rejects_close(&rj);
+		return MT_EXIT_USAGE;
+	}
 	/* a bad configuration is found before the warehouse is touched */
 	if ((o.config != NULL &&
 	    (cfg = mt_config_load_for(o.config, o.participant, &err)) == NULL) ||
@@ -322,7 +331,7 @@ int main(int argc, char **argv)
 		return mt_finish_stdout(mt_cli_finish(&rj, o.rejects, status));
 	}
 	if (o.warn_stale) {
-		status = warn_stale(db, o.participant);
+		status = warn_stale(db, argv[0], o.participant);
 		mt_db_close(db);
 		mt_rejects_close(&rj);
 		return mt_finish_stdout(status);

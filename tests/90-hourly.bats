@@ -69,7 +69,7 @@ month_value() {
 	run -1 sh "$HOURLY" r
 	dump r/warehouse.db > second
 	cmp first second
-	[ "$(tail -1 r/participants/greenbutton/log/meter-hourly.log | grep -o 'fetched=[0-9]*')" = fetched=0 ]
+	[ "$(grep ' run=' r/participants/greenbutton/log/meter-hourly.log | tail -1 | grep -o 'fetched=[0-9]*')" = fetched=0 ]
 }
 
 # reveal DIR N: the first N data rows of the Cambridge sources, the rest

@@ -37,15 +37,19 @@ struct mt_db {
 	struct tzinfo **tzs;
 	size_t ntzs;
 	int busy;                        /* the last failure was SQLITE_BUSY */
-	struct span *spans;              /* meter hours loaded, per participant */
+	struct span *spans;              /* meter hours loaded, per meter */
 	size_t nspans;
+	struct mt_map *span_index;       /* participant\0meter\0quantity -> + 1 */
+	struct span *last_span;
 };
 
-/* The hours a load wrote of one participant, to judge for suspects. */
+/* The hours a load wrote of one meter, to judge for suspects. */
 struct span {
-	char *participant;
+	char *participant, *meter, *quantity;
 	mt_time_t lo, hi;
 };
+
+static void forget_spans(struct mt_db *db);
 
 static int db_fail(struct mt_db *db, struct mt_err *err, const char *what)
 {
@@ -261,8 +265,7 @@ void mt_db_close(struct mt_db *db)
 		free(db->tzs[i]);
 	}
 	free(db->tzs);
-	for (size_t i = 0; i < db->nspans; i++)
-		free(db->spans[i].participant);
+	forget_spans(db);
 	free(db->spans);
 	mt_map_free(db->tz_by_property);
 	mt_map_free(db->months);
@@ -305,7 +308,7 @@ static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err)
 	return 0;
 }
 
-static void touch(struct mt_db *db, const char *participant, mt_time_t hour);
+static void touch(struct mt_db *db, const struct mt_meter_hour *h);
 static int run_sql(struct mt_db *db, const char *sql, const char *const *args,
     int nargs, struct mt_err *err);
 
@@ -325,89 +328,143 @@ int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
 	bind_text(st, 7, h->unit);
 	bind_text(st, 8, mt_quality_name(h->quality));
 	sqlite3_bind_double(st, 9, h->coverage);
-	touch(db, h->participant, h->hour);
+	touch(db, h);
 	return step(db, st, err);
 }
 
 /* ---- suspect hours ---- */
 
-/* Each statement judges the meter hours of the participants in
- * temp.judged from ?2 to ?3 (RFC 3339 strings compare in time order)
- * against the history from ?4, in one pass over those hours whatever the
- * number of participants; the thresholds are the settings table's
- * (meter-warehouse(5)). */
-#define JUDGED "participant IN (SELECT participant FROM temp.judged)"
+/* Each statement judges the hours from ?2 to ?3 (RFC 3339 strings compare
+ * in time order) of the meters in temp.judged, against their history from
+ * ?4, in one pass whatever the number of meters; the thresholds are the
+ * settings table's (meter-warehouse(5)).  Levels such as temperatures are
+ * never judged: below zero and far from usual they may well be. */
+#define JUDGED "(participant, meter, quantity) IN temp.judged"
+#define JUDGED_QUANTITY "quantity NOT IN ('temperature', 'outside_temperature', " \
+	"'humidity', 'occupancy', 'co2')"
 static const char *const judge_sql[] = {
-	/* one pass over the history and the hours: each meter's span, mean
-	 * and share of zeros */
+	/* one pass over the history and the hours: each meter's span, its
+	 * mean, and its hours before the load */
 	"DROP TABLE IF EXISTS temp.judged_meter",
 	"CREATE TEMP TABLE judged_meter AS SELECT participant, meter, quantity,"
 	" min(hour) AS first_hour, max(hour) AS last_hour, avg(value) AS mean,"
-	" avg(value = 0) AS zero_share, count(*) AS n FROM meter_hour"
+	" sum(hour < ?2) AS n_before FROM meter_hour"
 	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
 	" GROUP BY participant, meter, quantity",
 	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
 	" last_hour FROM temp.judged_meter WHERE true ON CONFLICT DO UPDATE SET"
 	" first_hour = min(first_hour, excluded.first_hour),"
 	" last_hour = max(last_hour, excluded.last_hour)",
-	/* clear what was judged before; below zero no meter of these
-	 * quantities can read */
-	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND quantity NOT IN"
-	" ('temperature', 'outside_temperature') THEN 'negative' END"
-	" WHERE hour BETWEEN ?2 AND ?3 AND " JUDGED
-	" AND (suspect IS NOT NULL OR value < 0)",
-	/* far above the meter's 99th percentile of the history and the hours;
-	 * the percentile (a sort) is taken only of meters with an hour far
-	 * above their mean */
+	/* clear what is judged again: every flag of the loaded hours, and the
+	 * zero runs of the history (a run is judged whole); below zero no
+	 * meter of these quantities can read */
+	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
+	" THEN 'negative' END"
+	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
+	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))"
+	"   OR suspect = 'zero-run')",
+	/* far above the meter's 99th percentile: of the history before the
+	 * load when it has enough hours, else of the history and the load
+	 * (a first load of a year); the percentile, a sort, is taken only of
+	 * meters with an hour above the factor times their mean */
 	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor'),"
+	" least AS (SELECT value FROM settings WHERE name = 'spike_min_hours'),"
 	" cand AS (SELECT DISTINCT m.participant, m.meter, m.quantity"
 	"   FROM meter_hour m JOIN temp.judged_meter j USING (participant, meter, quantity)"
-	"   WHERE m.hour BETWEEN ?2 AND ?3 AND m." JUDGED
-	"   AND j.n >= (SELECT value FROM settings WHERE name = 'spike_min_hours')"
+	"   WHERE m.hour BETWEEN ?2 AND ?3 AND (m.participant, m.meter, m.quantity)"
+	"   IN temp.judged AND m." JUDGED_QUANTITY
 	"   AND m.value > (SELECT value FROM k) * j.mean),"
-	" w AS (SELECT participant, meter, quantity, value,"
-	"   percent_rank() OVER m AS pr FROM meter_hour"
-	"   WHERE hour BETWEEN ?4 AND ?3 AND (participant, meter, quantity) IN cand"
-	"   WINDOW m AS (PARTITION BY participant, meter, quantity ORDER BY value)),"
+	" w AS (SELECT h.participant, h.meter, h.quantity, h.value,"
+	"   percent_rank() OVER m AS pr, count(*) OVER m AS n FROM meter_hour h"
+	"   JOIN temp.judged_meter j USING (participant, meter, quantity)"
+	"   WHERE h.hour BETWEEN ?4 AND ?3"
+	"   AND (h.participant, h.meter, h.quantity) IN cand"
+	"   AND (h.hour < ?2 OR j.n_before < (SELECT value FROM least))"
+	"   WINDOW m AS (PARTITION BY h.participant, h.meter, h.quantity"
+	"   ORDER BY h.value)),"
 	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w"
-	"   WHERE pr >= 0.99 GROUP BY participant, meter, quantity)"
+	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)"
+	"   GROUP BY participant, meter, quantity)"
 	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
 	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = p99.participant"
 	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
 	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL",
-	/* long runs of exact zeros on a meter mostly above zero: a source that
-	 * fills what it lacks with 0 */
-	"WITH runs AS (SELECT participant, meter, quantity, hour,"
-	"   CAST(round(julianday(hour) * 24) AS INTEGER) - row_number() OVER ("
-	"   PARTITION BY participant, meter, quantity ORDER BY hour) AS run"
-	"   FROM meter_hour WHERE hour BETWEEN ?4 AND ?3 AND value = 0"
-	"   AND (participant, meter, quantity) IN (SELECT participant, meter,"
-	"   quantity FROM temp.judged_meter WHERE zero_share < 0.5)),"
-	" long AS (SELECT participant, meter, quantity, run FROM runs"
-	"   GROUP BY participant, meter, quantity, run HAVING count(*) >"
-	"   (SELECT value FROM settings WHERE name = 'zero_run_hours'))"
+	/* a run of exact zeros longer than zero_run_hours where the week
+	 * before it was mostly above zero (a source that writes 0 for what it
+	 * lacks, not a gas meter's summer), or one that goes on from a run
+	 * judged so before the history */
+	"WITH z AS (SELECT participant, meter, quantity, hour,"
+	"   CAST(round(julianday(hour) * 24) AS INTEGER) AS hn FROM meter_hour"
+	"   WHERE hour BETWEEN ?4 AND ?3 AND value = 0 AND " JUDGED
+	"   AND " JUDGED_QUANTITY "),"
+	" runs AS (SELECT participant, meter, quantity, hour, hn - row_number()"
+	"   OVER (PARTITION BY participant, meter, quantity ORDER BY hn) AS run"
+	"   FROM z),"
+	" long AS (SELECT participant, meter, quantity, run, min(hour) AS first,"
+	"   count(*) AS len FROM runs GROUP BY participant, meter, quantity, run"
+	"   HAVING len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
+	"   OR first = ?4),"
+	" judged_runs AS (SELECT participant, meter, quantity, run FROM long l"
+	"   WHERE (len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
+	"   AND (SELECT avg(b.value = 0) FROM meter_hour b"
+	"     WHERE b.hour >= strftime('%Y-%m-%dT%H:%M:%SZ', l.first, '-168 hours')"
+	"     AND b.hour < l.first AND b.participant = l.participant"
+	"     AND b.meter = l.meter AND b.quantity = l.quantity) < 0.5)"
+	"   OR EXISTS (SELECT 1 FROM meter_hour p"
+	"     WHERE p.hour = strftime('%Y-%m-%dT%H:%M:%SZ', l.first, '-1 hour')"
+	"     AND p.participant = l.participant AND p.meter = l.meter"
+	"     AND p.quantity = l.quantity AND p.suspect = 'zero-run'))"
 	" UPDATE meter_hour AS m SET suspect = 'zero-run'"
-	" FROM runs r JOIN long USING (participant, meter, quantity, run)"
+	" FROM runs r JOIN judged_runs USING (participant, meter, quantity, run)"
 	" WHERE m.hour = r.hour AND m.participant = r.participant"
 	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",
 };
 
-static void touch(struct mt_db *db, const char *participant, mt_time_t hour)
+static int same_meter(const struct span *sp, const struct mt_meter_hour *h)
 {
-	struct span *sp = NULL;
+	return strcmp(sp->meter, h->meter) == 0 &&
+	    strcmp(sp->participant, h->participant) == 0 &&
+	    strcmp(sp->quantity, h->q->name) == 0;
+}
 
-	for (size_t i = 0; i < db->nspans && sp == NULL; i++)
-		if (strcmp(db->spans[i].participant, participant) == 0)
-			sp = &db->spans[i];
-	if (sp == NULL) {
-		db->spans = mt_xrealloc(db->spans, (db->nspans + 1) * sizeof *db->spans);
-		sp = &db->spans[db->nspans++];
-		*sp = (struct span){ mt_xstrdup(participant), hour, hour };
+static void touch(struct mt_db *db, const struct mt_meter_hour *h)
+{
+	struct span *sp = db->last_span;
+	char key[3 * (MT_ID_MAX + 1) + 64];
+	size_t n;
+	uintptr_t i;
+
+	if (sp == NULL || !same_meter(sp, h)) {
+		n = (size_t)snprintf(key, sizeof key, "%s%c%s%c%s", h->participant, 0,
+		    h->meter, 0, h->q->name);
+		if (db->span_index == NULL)
+			db->span_index = mt_map_new();
+		if ((i = (uintptr_t)mt_map_get(db->span_index, key, n)) == 0) {
+			db->spans = mt_xrealloc(db->spans, (db->nspans + 1) * sizeof *db->spans);
+			db->spans[db->nspans] = (struct span){ mt_xstrdup(h->participant),
+			    mt_xstrdup(h->meter), mt_xstrdup(h->q->name), h->hour, h->hour };
+			i = ++db->nspans;
+			mt_map_put(db->span_index, key, n, (void *)i);
+		}
+		sp = db->last_span = &db->spans[i - 1];
 	}
-	if (hour < sp->lo)
-		sp->lo = hour;
-	if (hour > sp->hi)
-		sp->hi = hour;
+	if (h->hour < sp->lo)
+		sp->lo = h->hour;
+	if (h->hour > sp->hi)
+		sp->hi = h->hour;
+}
+
+static void forget_spans(struct mt_db *db)
+{
+	for (size_t i = 0; i < db->nspans; i++) {
+		free(db->spans[i].participant);
+		free(db->spans[i].meter);
+		free(db->spans[i].quantity);
+	}
+	db->nspans = 0;
+	db->last_span = NULL;
+	mt_map_free(db->span_index);
+	db->span_index = NULL;
 }
 
 static int history_days(struct mt_db *db, double *days, struct mt_err *err)
@@ -448,19 +505,21 @@ static int judge_all(struct mt_db *db, mt_time_t lo, mt_time_t hi, double days,
 	return 0;
 }
 
-/* The participants whose hours were written, in a temporary table the
+/* The meters whose hours were written, in a temporary table the
  * statements read, and the hours they span together. */
 static int list_judged(struct mt_db *db, mt_time_t *lo, mt_time_t *hi,
     struct mt_err *err)
 {
-	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS judged (participant TEXT "
-	    "PRIMARY KEY); DELETE FROM temp.judged", err) < 0)
+	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS judged (participant TEXT, "
+	    "meter TEXT, quantity TEXT, PRIMARY KEY (participant, meter, quantity)) "
+	    "WITHOUT ROWID; DELETE FROM temp.judged", err) < 0)
 		return -1;
 	*lo = db->spans[0].lo;
 	*hi = db->spans[0].hi;
 	for (size_t i = 0; i < db->nspans; i++) {
-		const char *a[] = { db->spans[i].participant };
-		if (run_sql(db, "INSERT INTO temp.judged VALUES (?)", a, 1, err) < 0)
+		const char *a[] = { db->spans[i].participant, db->spans[i].meter,
+			db->spans[i].quantity };
+		if (run_sql(db, "INSERT INTO temp.judged VALUES (?, ?, ?)", a, 3, err) < 0)
 			return -1;
 		if (db->spans[i].lo < *lo)
 			*lo = db->spans[i].lo;
@@ -476,18 +535,31 @@ int mt_db_stale_meters(struct mt_db *db, const char *participant,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db->h, "SELECT m.id, m.quantity, s.last_hour"
+	int any = 0;
+
+	/* the end of the period as data_quality has it: the participant's
+	 * last run, else the hour after its latest hour */
+	if (sqlite3_prepare_v2(db->h, "WITH as_of AS (SELECT coalesce("
+	    "  (SELECT julianday(max(finished)) FROM runs WHERE participant = ?1),"
+	    "  (SELECT julianday(max(last_hour)) + 1.0 / 24 FROM meter_span"
+	    "   WHERE participant = ?1)) AS t)"
+	    " SELECT m.id, m.quantity, s.last_hour, s.last_hour IS NULL OR"
+	    "  (SELECT t FROM as_of) - julianday(s.last_hour) - 1.0 / 24 >"
+	    "  (SELECT value FROM settings WHERE name = 'stale_hours') / 24.0"
 	    " FROM meter m LEFT JOIN meter_span s ON s.participant = m.participant"
-	    " AND s.meter = m.id AND s.quantity = m.quantity WHERE m.participant = ?"
-	    " AND (s.last_hour IS NULL OR (julianday('now') - julianday(s.last_hour))"
-	    " * 24 - 1 > (SELECT value FROM settings WHERE name = 'stale_hours'))"
+	    " AND s.meter = m.id AND s.quantity = m.quantity WHERE m.participant = ?1"
 	    " ORDER BY m.id", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot prepare statement");
 	bind_text(st, 1, participant);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(ctx, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		any = 1;
+		if (sqlite3_column_int(st, 3))
+			fn(ctx, (const char *)sqlite3_column_text(st, 0),
+			    (const char *)sqlite3_column_text(st, 1),
+			    (const char *)sqlite3_column_text(st, 2));
+	}
+	if (rc == SQLITE_DONE && !any)
+		fn(ctx, NULL, participant, NULL);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
@@ -502,9 +574,7 @@ int mt_db_judge_hours(struct mt_db *db, struct mt_err *err)
 	if (history_days(db, &days, err) < 0 || list_judged(db, &lo, &hi, err) < 0 ||
 	    judge_all(db, lo, hi, days, err) < 0)
 		return -1;
-	for (size_t i = 0; i < db->nspans; i++)
-		free(db->spans[i].participant);
-	db->nspans = 0;
+	forget_spans(db);
 	return 0;
 }
 
