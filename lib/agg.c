@@ -309,7 +309,9 @@ static struct cache *cache_for(struct mt_agg *a, const struct series *s,
 	if (mt_db_meter_hours_range(a->o.db, s->participant, s->q, c->from, c->to,
 	    cache_row, ctx, err) < 0)
 		return NULL;
-	qsort(c->rows, c->n, sizeof *c->rows, by_hour_property);
+	/* no stored hour yet: rows is NULL, which qsort may not be given */
+	if (c->n > 1)
+		qsort(c->rows, c->n, sizeof *c->rows, by_hour_property);
 	return c;
 }
 

@@ -100,6 +100,16 @@ series() {
 	[ "$(jq -r .error rej.ndjson)" = "late: its property hour was written already: give the files as arguments (they are read in time order), sort the input by hour, widen --window, or give --db to complete it from the warehouse" ]
 }
 
+@test "--db on a warehouse that holds no hour yet completes nothing and fails nothing" {
+	# the first run of a new platform: aggregate reads a warehouse with no
+	# stored meter hour (under UBSan this once passed NULL to qsort)
+	meter-load -c "$FIX/campus.xml" w.db
+	{ m el-1 electricity $H 2; m el-2 electricity $H 3; } > in.ndjson
+	run --separate-stderr -0 agg --db w.db --stats in.ndjson
+	[ "$(fields <<<"$output")" = "main electricity $H 5 2 2 1 measured" ]
+	[[ "$stderr" == *"completed 0"* ]]
+}
+
 @test "--db: data a day late still gives the right property totals in the warehouse" {
 	series > all.ndjson
 	# one run with everything
