@@ -212,30 +212,31 @@ static int configured_jobs(struct mt_fetcher *f, struct mt_err *err)
  * (.../gas/2019.csv with 1 is "gas-2019"). */
 static char *meter_from(const char *arg, int parents)
 {
-	const char *end = arg + strlen(arg), *start = end;
-	char buf[4 * MT_ID_MAX], *id;
-	size_t n;
+	const char *start, *end, *name;
+	char buf[MT_ID_MAX + 1], *id;
+	size_t n = 0;
 
 	if (strcmp(arg, "-") == 0)
 		return mt_xstrdup("stdin");
 	if (strstr(arg, "://") != NULL)
 		arg = strstr(arg, "://") + 3;
+	/* the path without query, fragment or trailing slashes */
 	end = arg + strcspn(arg, "?#");
 	while (end > arg && end[-1] == '/')
 		end--;
-	for (int k = 0; k <= parents && start > arg; k++) {
-		for (start = end; start > arg && start[-1] != '/'; start--)
+	/* the file's own name, up to its first dot */
+	for (name = end; name > arg && name[-1] != '/'; name--)
+		;
+	if (name + strcspn(name, ".") < end)
+		end = name + strcspn(name, ".");
+	/* and `parents` directories before it */
+	start = name;
+	for (int k = 0; k < parents && start > arg; k++)
+		for (start--; start > arg && start[-1] != '/'; start--)
 			;
-		if (k < parents && start > arg)
-			end = start - 1;
-	}
-	n = 0;
-	for (const char *p = start; p < arg + strcspn(arg, "?#") && n + 1 < sizeof buf; p++) {
-		if (p == start + strcspn(start, ".") && strchr(p, '/') == NULL)
-			break;        /* the file's own name stops at its first dot */
+	for (const char *p = start; p < end && n < MT_ID_MAX; p++)
 		buf[n++] = *p == '/' ? '-' : *p;
-	}
-	buf[n < MT_ID_MAX ? n : MT_ID_MAX] = '\0';
+	buf[n] = '\0';
 	id = mt_xstrdup(buf);
 	for (char *p = id; *p; p++)
 		if (!mt_id_validn(p, 1) || *p == '.')

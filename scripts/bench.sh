@@ -31,7 +31,7 @@ measure() {
 	name=$1
 	shift
 	secs=999999 kib=0
-	for run in 1 2 3; do
+	for _ in 1 2 3; do
 		/usr/bin/time -f '%U %S %M' -o "$DATA/time.out" "$@" > /dev/null
 		read -r u sy k < "$DATA/time.out"
 		s=$(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }')
@@ -174,7 +174,7 @@ measure_wall() {
 	name=$1 units=$2
 	shift 2
 	secs=999999 kib=0
-	for run in 1 2 3; do
+	for _ in 1 2 3; do
 		rm -rf "$F/raw" "$F/state"
 		/usr/bin/time -f '%e %M' -o "$DATA/time.out" "$@" > "$DATA/fetch.out"
 		read -r e k < "$DATA/time.out"

@@ -12,6 +12,7 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # PKGS is this script's own fixed list of package names, split on purpose
 $SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+# shellcheck disable=SC2086 # counted as words, as apt-get gets them
 echo "deps: installed $(echo $PKGS | wc -w) packages"

@@ -143,9 +143,9 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 	    prepare(db, &db->get_mh, "SELECT property, meter, value, unit, quality, "
 	    "coverage FROM meter_hour WHERE hour = ? AND participant = ? AND "
 	    "quantity = ?", err) < 0 ||
-	    prepare(db, &db->get_range, "SELECT property, meter, hour, value, "
-	    "quality, coverage FROM meter_hour WHERE hour >= ? AND hour < ? AND "
-	    "participant = ? AND quantity = ?", err) < 0 ||
+	    prepare(db, &db->get_range, "SELECT property, meter, value, unit, "
+	    "quality, coverage, hour FROM meter_hour WHERE hour >= ? AND hour < ? "
+	    "AND participant = ? AND quantity = ?", err) < 0 ||
 	    prepare(db, &db->put_load, "INSERT INTO loads (started, finished, "
 	    "source, records_in, loaded, rejected, duration_s) VALUES "
 	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
@@ -906,6 +906,25 @@ int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
 	return relocalize(db, cfg->id, err);
 }
 
+/* A stored meter hour from a row of get_mh or get_range (property,
+ * meter, value, unit, quality, coverage); strings borrow from the row. */
+static void stored_hour(sqlite3_stmt *st, const char *participant,
+    const struct mt_quantity *q, struct mt_meter_hour *h)
+{
+	*h = (struct mt_meter_hour){
+		.participant = participant, .q = q,
+		.property = (const char *)sqlite3_column_text(st, 0),
+		.meter = (const char *)sqlite3_column_text(st, 1),
+		.value = sqlite3_column_double(st, 2),
+		.unit = (const char *)sqlite3_column_text(st, 3),
+		.coverage = sqlite3_column_double(st, 5),
+	};
+	/* a quality this program does not know counts as a guess */
+	if (mt_quality_parse((const char *)sqlite3_column_text(st, 4),
+	    &h->quality) < 0)
+		h->quality = MT_ESTIMATED;
+}
+
 int mt_db_meter_hours_range(struct mt_db *db, const char *participant,
     const struct mt_quantity *q, mt_time_t from, mt_time_t to, mt_db_hour_fn fn,
     void *ctx, struct mt_err *err)
@@ -921,21 +940,13 @@ int mt_db_meter_hours_range(struct mt_db *db, const char *participant,
 	bind_text(st, 3, participant);
 	bind_text(st, 4, q->name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *hour = (const char *)sqlite3_column_text(st, 2);
-		struct mt_meter_hour h = {
-			.participant = participant, .q = q,
-			.property = (const char *)sqlite3_column_text(st, 0),
-			.meter = (const char *)sqlite3_column_text(st, 1),
-			.value = sqlite3_column_double(st, 3),
-			.coverage = sqlite3_column_double(st, 5),
-		};
+		const char *hour = (const char *)sqlite3_column_text(st, 6);
+		struct mt_meter_hour h;
 		enum mt_tsform form;
+		stored_hour(st, participant, q, &h);
 		if (hour == NULL || mt_time_parse(hour, strlen(hour), &h.hour, &form,
 		    NULL) < 0)
 			continue;
-		if (mt_quality_parse((const char *)sqlite3_column_text(st, 4),
-		    &h.quality) < 0)
-			h.quality = MT_ESTIMATED;
 		fn(ctx, &h);
 	}
 	sqlite3_reset(st);
@@ -957,17 +968,9 @@ int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
 	bind_text(st, 2, participant);
 	bind_text(st, 3, q->name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct mt_meter_hour h = {
-			.participant = participant, .q = q, .hour = hour,
-			.property = (const char *)sqlite3_column_text(st, 0),
-			.meter = (const char *)sqlite3_column_text(st, 1),
-			.value = sqlite3_column_double(st, 2),
-			.unit = (const char *)sqlite3_column_text(st, 3),
-			.coverage = sqlite3_column_double(st, 5),
-		};
-		if (mt_quality_parse((const char *)sqlite3_column_text(st, 4),
-		    &h.quality) < 0)
-			h.quality = MT_ESTIMATED;
+		struct mt_meter_hour h;
+		stored_hour(st, participant, q, &h);
+		h.hour = hour;
 		fn(ctx, &h);
 	}
 	sqlite3_reset(st);
