@@ -44,10 +44,11 @@ LIBS_meter-load = $(call pc,yajl libxml-2.0 sqlite3) -lm
 LIBS_meter-aggregate = $(call pc,yajl libxml-2.0 sqlite3) -lm
 LIBS_meter-enrich = $(call pc,yajl libxml-2.0 libical zlib) -lcsv -lm
 LIBS_meter-inbox = -lm
+LIBS_meter-report = $(call pc,yajl libxml-2.0 sqlite3) -lcsv -lm
 # what every library object may need: the fuzz harnesses and yajl-floor
 LIBS = $(call pc,$(PKGS)) -lcsv -lm
 
-PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox
+PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report
 SCRIPTS = meter-hourly meter-init
 LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
@@ -57,7 +58,7 @@ MAN7 = $(wildcard man/*.7)
 
 all: $(PROGS:%=$(BIN)/%)
 
-$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/meter_priv.h lib/conn/types.def lib/warehouse/schema.sql.h
+$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/meter_priv.h lib/conn/types.def lib/warehouse/schema.sql.h lib/warehouse/benchmark.sql.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -15,7 +15,7 @@ root=$out/root
 
 echo "== meter-hourly $root   (fetch, standardize, load, aggregate, enrich, load)"
 status=0
-METER_BIN=$BIN sh scripts/meter-hourly "$root" || status=$?
+METER_BIN=$BIN sh scripts/meter-hourly --report "$out/report.html" "$root" || status=$?
 echo "(exit status $status: cambridge's b1-water meter points at a missing file on purpose)"
 echo
 echo "== the run log, one line per participant (participants/*/log/meter-hourly.log)"
@@ -53,4 +53,12 @@ METER_BIN=$BIN sh scripts/meter-hourly "$root" 2>/dev/null || true
 after=$(sqlite3 "$root/warehouse.db" "SELECT count(*), round(sum(value), 6) FROM property_hour")
 echo "property hours and their sum before: $before, after: $after"
 echo
+echo "== benchmark: the figures behind the report (view benchmark), the demo's weeks"
+sqlite3 -column -header "$root/warehouse.db" "SELECT property, quantity, energy_kwh,
+	kwh_per_m2, baseload_kw, peak_kw, round(outside_office_share, 3) AS outside_office,
+	hdd_slope_kwh_per_dd AS kwh_per_dd, hdd_r2 FROM benchmark
+	WHERE participant = 'cambridge' AND period = '2019' ORDER BY property, quantity"
+echo
 echo "data root in $root, warehouse $root/warehouse.db"
+echo "report: $out/report.html ($(wc -c < "$out/report.html") bytes; open it in a browser,"
+echo "        or write it again with: $BIN/meter-report -o report.html $root/warehouse.db)"

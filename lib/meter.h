@@ -86,6 +86,16 @@ int mt_has_control(const char *s);
 int mt_id_validn(const char *id, size_t n);
 
 /* ---- file.c: the files and directories the platform makes ---- */
+/* Write PATH atomically: a temp file in the same directory, fsync, rename,
+ * fsync of the directory, so a crash leaves the old file or the new one.
+ * mt_atomic_open returns the temp file to write and its name in *tmp
+ * (owned); mt_atomic_commit closes and renames it, or removes it on any
+ * failure, and frees *tmp. */
+FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err);
+int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
+/* Give up on it: close and remove the temp file, free tmp. */
+void mt_atomic_abandon(FILE *fp, char *tmp);
+
 /* mkdir -p with mode 0750 (and the parent's setgid bit) whatever the umask;
  * path is modified on the way and restored. */
 int mt_mkdirs(char *path, struct mt_err *err);
@@ -639,13 +649,26 @@ const struct mt_fetcher_stats *mt_fetcher_stats(const struct mt_fetcher *f);
 int mt_fetcher_io_failed(const struct mt_fetcher *f);
 
 /* ---- db.c: the warehouse (SQLite) ---- */
-#define MT_SCHEMA_VERSION 2
+
 
 struct mt_db;
 /* Open or create the warehouse and bring its schema up to date.  Refuses
  * a schema newer than this program knows. */
 struct mt_db *mt_db_open(const char *path, struct mt_err *err);
 void mt_db_close(struct mt_db *db);
+/* The same for a warehouse that must exist already (a reader's open):
+ * none is MT_EXIT_USAGE. */
+struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err);
+/* A read transaction: the selects until mt_db_commit see one snapshot. */
+int mt_db_read_begin(struct mt_db *db, struct mt_err *err);
+/* Run a query with text parameters (NULL binds SQL NULL): a first call
+ * with the column names (cols NULL), then one per row with the columns as
+ * text (names NULL; NULL for SQL NULL), valid during the call; fn returns
+ * -1 to stop. */
+typedef int (*mt_db_row_fn)(void *ctx, int ncols, const char *const *cols,
+    const char *const *names);
+int mt_db_select(struct mt_db *db, const char *sql, const char *const *params,
+    int nparams, mt_db_row_fn fn, void *ctx, struct mt_err *err);
 /* Write transactions: begin takes the write lock, waiting for other
  * writers (busy timeout); commit makes everything since begin durable. */
 int mt_db_begin(struct mt_db *db, struct mt_err *err);
@@ -695,6 +718,51 @@ int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
  * "message"}; 0 stored, 1 not a run record, -1 a bad one or a database
  * failure (err->status tells which). */
 int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err);
+
+/* ---- chart.c: the report's SVG charts and number formatting ---- */
+/* Text escaped for HTML content and attribute values. */
+void mt_html_text(FILE *out, const char *s);
+/* Numbers for people: commas between thousands, a fixed number of
+ * decimals; mt_fmt_auto keeps four significant digits (at most four
+ * decimals); not finite gives an en dash.  Return buf. */
+int mt_fmt_decimals(double v);
+char *mt_fmt_num(char *buf, size_t cap, double v, int decimals);
+char *mt_fmt_auto(char *buf, size_t cap, double v);
+struct mt_chart_series {
+	const char *name, *colour;
+	const double *v;           /* a value per category, NAN for none */
+};
+struct mt_chart_fit {
+	double slope, intercept, r2;
+};
+/* A quantity's colour (Okabe-Ito), alike in every chart and table. */
+const char *mt_chart_colour(const char *quantity);
+void mt_chart_bars(FILE *out, const char *label, const char *const *cats,
+    size_t ncat, const struct mt_chart_series *s, size_t ns, const char *unit);
+void mt_chart_heatmap(FILE *out, const char *label, const double v[7][24],
+    const char *unit);
+void mt_chart_scatter(FILE *out, const char *label, const double *x,
+    const double *y, size_t n, const struct mt_chart_fit *fit,
+    const char *xunit, const char *yunit, const char *colour);
+/* first_weekday: ISO weekday (1 Monday) of dates[0] */
+void mt_chart_calendar(FILE *out, const char *label, const char *const *dates,
+    const double *cover, size_t n, int first_weekday);
+
+/* ---- report.c: meter-report's page ---- */
+struct mt_report_opts {
+	const char *source;                  /* the warehouse, as named */
+	const char *const *participants;     /* none: every participant */
+	size_t nparticipants;
+	const char *type, *quantity;         /* NULL: every one */
+	const char *year;                    /* a calendar year, or NULL */
+	const char *from, *to;               /* a local date range, or NULL */
+	const char *title, *csv_dir;
+	long max_rows, max_buildings;
+};
+/* The HTML page of the benchmark figures the options select (meter-report(1)),
+ * and with csv_dir its tables as CSV files there. */
+int mt_report_write(struct mt_db *db, const struct mt_report_opts *o,
+    FILE *out, struct mt_err *err);
 
 /* ---- context.c: weather, CO2 and holiday files for meter-enrich ---- */
 struct mt_series;

@@ -9,14 +9,6 @@
 
 #include "meter.h"
 
-/* Write PATH atomically: a temp file in the same directory, fsync, rename,
- * fsync of the directory, so a crash leaves the old file or the new one.
- * mt_atomic_open returns the temp file to write and its name in *tmp
- * (owned); mt_atomic_commit closes and renames it, or removes it on any
- * failure, and frees *tmp. */
-FILE *mt_atomic_open(const char *path, char **tmp, struct mt_err *err);
-int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err);
-
 /* String-keyed hash map; keys are copied, values are borrowed pointers. */
 struct mt_map;
 struct mt_map *mt_map_new(void);

@@ -167,6 +167,13 @@ int mt_atomic_commit(FILE *fp, char *tmp, const char *path, struct mt_err *err)
 	return ok ? 0 : -1;
 }
 
+void mt_atomic_abandon(FILE *fp, char *tmp)
+{
+	fclose(fp);
+	unlink(tmp);
+	free(tmp);
+}
+
 /* Open addressing with linear probing.  Keys are hashed eight bytes at a
  * time with a multiply-xorshift mix: keys here are ids and times, tens of
  * bytes, and the map sits on the per-record path. */

@@ -3,6 +3,8 @@
  * applied in order in one transaction (db.c).  meter-warehouse(5)
  * documents the tables and views. */
 
+#include "benchmark.sql.h"
+
 static const char *const migrations[] = {
 	/* 1: configuration dimensions, the two fact tables, the load history
 	 * and the views analysts query. */
@@ -329,6 +331,26 @@ static const char *const migrations[] = {
 	"       WHERE name = 'coverage_min') THEN 'gappy'"
 	"     ELSE 'ok' END AS status"
 	" FROM judged;",
+
+	/* 4: the benchmark figures (benchmark.sql.h): the daily roll-up of
+	 * the energy hours, filled here once and kept by every load; per day
+	 * and per period the intensities, baseload, peak, shares and the
+	 * energy signature, ranked within property type.  The partial index
+	 * finds the rare suspect hours without a scan. */
+	"CREATE INDEX meter_hour_suspect ON meter_hour"
+	"  (participant, property, quantity, hour) WHERE suspect IS NOT NULL;"
+	"INSERT INTO settings VALUES"
+	"  ('baseload_percentile', 0.1, 'baseload is this percentile (nearest rank)"
+	" of the days'' mean night load, 00:00 to 05:00 local'),"
+	"  ('signature_min_days', 7, 'complete days an energy signature needs"
+	" before it is fitted');"
+	MT_PROPERTY_DAY_TABLE
+	" INSERT INTO property_day SELECT" MT_DAY_FIGURES("1")
+	" FROM property_hour ph WHERE ph.quantity IN " MT_ENERGY MT_DAY_GROUP ";"
+	MT_BENCHMARK_DAY_VIEW
+	" CREATE VIEW benchmark AS WITH"
+	MT_BENCHMARK_YEARS
+	MT_BENCHMARK_FIGURES ";",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -41,6 +41,20 @@ struct mt_db {
 	size_t nspans;
 	struct mt_map *span_index;       /* participant\0meter\0quantity -> + 1 */
 	struct span *last_span;
+	sqlite3_stmt *roll_day;
+	struct day *days;                /* energy days written, to roll up */
+	size_t ndays, capdays;
+	struct mt_map *day_index;        /* participant\0property\0quantity\0date -> + 1 */
+};
+
+/* A local day of a property's energy quantity that a load wrote hours of:
+ * property_day is recomputed from its hours before the commit.  from is
+ * an hour before its local midnight (the hours from there over 27 hours
+ * cover any day, 23 to 25 hours long). */
+struct day {
+	char *key;
+	size_t klen;
+	mt_time_t from;
 };
 
 /* The hours a load wrote of one meter, to judge for suspects. */
@@ -50,6 +64,9 @@ struct span {
 };
 
 static void forget_spans(struct mt_db *db);
+static void forget_days(struct mt_db *db);
+static void bind_text(sqlite3_stmt *st, int i, const char *s);
+static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err);
 
 static int db_fail(struct mt_db *db, struct mt_err *err, const char *what)
 {
@@ -146,6 +163,14 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 	    prepare(db, &db->get_range, "SELECT property, meter, value, unit, "
 	    "quality, coverage, hour FROM meter_hour WHERE hour >= ? AND hour < ? "
 	    "AND participant = ? AND quantity = ?", err) < 0 ||
+	    prepare(db, &db->roll_day, "WITH RECURSIVE c(h, n) AS ("
+	    " SELECT ?5, 0 UNION ALL"
+	    " SELECT strftime('%Y-%m-%dT%H:%M:%SZ', h, '+1 hour'), n + 1 FROM c"
+	    " WHERE n < 27)"
+	    " INSERT OR REPLACE INTO property_day SELECT" MT_DAY_FIGURES("1")
+	    " FROM c JOIN property_hour ph ON ph.hour = c.h AND ph.participant = ?1"
+	    " AND ph.property = ?2 AND ph.quantity = ?3"
+	    " WHERE substr(ph.local, 1, 10) = ?4" MT_DAY_GROUP, err) < 0 ||
 	    prepare(db, &db->put_load, "INSERT INTO loads (started, finished, "
 	    "source, records_in, loaded, rejected, duration_s) VALUES "
 	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
@@ -198,7 +223,8 @@ static int open_once(struct mt_db *db, struct mt_err *err)
 static void close_handle(struct mt_db *db)
 {
 	sqlite3_stmt **st[] = { &db->put_mh, &db->put_ph, &db->put_month,
-		&db->find_tz, &db->put_load, &db->get_mh, &db->get_range };
+		&db->find_tz, &db->put_load, &db->get_mh, &db->get_range,
+		&db->roll_day };
 
 	for (size_t i = 0; i < sizeof st / sizeof *st; i++) {
 		sqlite3_finalize(*st[i]);
@@ -255,6 +281,57 @@ struct mt_db *mt_db_open(const char *path, struct mt_err *err)
 	return db;
 }
 
+struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err)
+{
+	if (access(path, F_OK) != 0) {
+		mt_err_set(err, path, 0, "no such warehouse: %s (meter-load or "
+		    "meter-hourly makes one)", strerror(errno));
+		err->status = MT_EXIT_USAGE;
+		return NULL;
+	}
+	return mt_db_open(path, err);
+}
+
+int mt_db_read_begin(struct mt_db *db, struct mt_err *err)
+{
+	return exec(db, "BEGIN", err);
+}
+
+int mt_db_select(struct mt_db *db, const char *sql, const char *const *params,
+    int nparams, mt_db_row_fn fn, void *ctx, struct mt_err *err)
+{
+	const char **cols = NULL;
+	sqlite3_stmt *st;
+	int i, n, rc = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare query");
+	for (i = 0; i < nparams; i++)
+		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	n = sqlite3_column_count(st);
+	cols = mt_xcalloc((size_t)n + 1, sizeof *cols);
+	for (i = 0; i < n; i++)
+		cols[i] = sqlite3_column_name(st, i);
+	if (fn(ctx, n, NULL, cols) < 0)
+		n = 0;        /* the caller wants no rows */
+	while (n > 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < n; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if (fn(ctx, n, cols, NULL) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(cols);
+	if (n > 0 && rc != SQLITE_DONE) {
+		db_fail(db, err, "query failed");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 void mt_db_close(struct mt_db *db)
 {
 	if (db == NULL)
@@ -267,10 +344,73 @@ void mt_db_close(struct mt_db *db)
 	free(db->tzs);
 	forget_spans(db);
 	free(db->spans);
+	forget_days(db);
+	free(db->days);
 	mt_map_free(db->tz_by_property);
 	mt_map_free(db->months);
 	free(db->path);
 	free(db);
+}
+
+static void forget_days(struct mt_db *db)
+{
+	for (size_t i = 0; i < db->ndays; i++)
+		free(db->days[i].key);
+	db->ndays = 0;
+	mt_map_free(db->day_index);
+	db->day_index = NULL;
+}
+
+static void touch_day(struct mt_db *db, const struct mt_property_hour *h,
+    const struct mt_local *lt)
+{
+	char key[512];
+	int n = snprintf(key, sizeof key, "%s%c%s%c%s%c%.10s", h->participant, 0,
+	    h->property, 0, h->q->name, 0, lt->text);
+	mt_time_t from = h->hour - (mt_time_t)(lt->minute / 60 + 1) * 3600000;
+	uintptr_t at;
+
+	if (n < 0 || (size_t)n >= sizeof key)
+		return;
+	if (db->day_index == NULL)
+		db->day_index = mt_map_new();
+	if ((at = (uintptr_t)mt_map_get(db->day_index, key, (size_t)n)) != 0) {
+		if (from < db->days[at - 1].from)
+			db->days[at - 1].from = from;
+		return;
+	}
+	if (db->ndays == db->capdays) {
+		db->capdays = db->capdays ? db->capdays * 2 : 256;
+		db->days = mt_xrealloc(db->days, db->capdays * sizeof *db->days);
+	}
+	db->days[db->ndays] = (struct day){ mt_xstrndup(key, (size_t)n), (size_t)n,
+	    from };
+	mt_map_put(db->day_index, key, (size_t)n, (void *)(uintptr_t)++db->ndays);
+}
+
+/* Recompute property_day for the days written since the last commit,
+ * inside the transaction: the roll-up commits with its hours or not at
+ * all. */
+static int roll_days(struct mt_db *db, struct mt_err *err)
+{
+	sqlite3_stmt *st = db->roll_day;
+	int rc = 0;
+
+	for (size_t i = 0; i < db->ndays && rc == 0; i++) {
+		const char *k = db->days[i].key, *prop = k + strlen(k) + 1;
+		const char *q = prop + strlen(prop) + 1, *date = q + strlen(q) + 1;
+		char from[32];
+
+		mt_time_format(from, db->days[i].from);
+		bind_text(st, 1, k);
+		bind_text(st, 2, prop);
+		bind_text(st, 3, q);
+		bind_text(st, 4, date);
+		bind_text(st, 5, from);
+		rc = step(db, st, err);
+	}
+	forget_days(db);
+	return rc;
 }
 
 int mt_db_begin(struct mt_db *db, struct mt_err *err)
@@ -280,11 +420,14 @@ int mt_db_begin(struct mt_db *db, struct mt_err *err)
 
 int mt_db_commit(struct mt_db *db, struct mt_err *err)
 {
+	if (roll_days(db, err) < 0)
+		return -1;
 	return exec(db, "COMMIT", err);
 }
 
 void mt_db_rollback(struct mt_db *db)
 {
+	forget_days(db);
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -726,6 +869,8 @@ int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
 	bind_local(st, 11, tz, &lt);
 	for (int i = 0; i < 9; i++)
 		bind_extra(st, 16 + i, h->rec, extras[i]);
+	if (strcmp(h->q->dimension, "energy") == 0)
+		touch_day(db, h, &lt);
 	return step(db, st, err);
 }
 
@@ -889,6 +1034,14 @@ static int relocalize(struct mt_db *db, const char *participant,
 	}
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
+	if (rc == 0) {
+		const char *id[] = { participant };
+
+		rc = run_sql(db, "DELETE FROM property_day WHERE participant = ?",
+		    id, 1, err) < 0 || run_sql(db, "INSERT INTO property_day SELECT"
+		    MT_DAY_FIGURES("1") " FROM property_hour ph WHERE ph.participant = ?"
+		    " AND ph.quantity IN " MT_ENERGY MT_DAY_GROUP, id, 1, err) < 0 ? -1 : 0;
+	}
 	return rc;
 }
 

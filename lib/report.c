@@ -1,0 +1,934 @@
+/* report.c - meter-report's page: the benchmark figures of the warehouse
+ * (the view benchmark, or its formulas over a date range) as one HTML file
+ * with a ranking table, findings and per-building charts, and the same
+ * tables as CSV.  The numbers come from SQL only; this file selects,
+ * arranges and formats them. */
+#define _POSIX_C_SOURCE 200809L
+#include "meter.h"
+#include "meter_priv.h"
+#include "warehouse/benchmark.sql.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENERGY "('electricity', 'gas', 'heat', 'cooling')"
+
+/* ---- query results kept as text ---- */
+
+struct table {
+	int ncols;
+	char **names;
+	char ***rows;
+	size_t nrows, cap;
+};
+
+static int collect(void *ctx, int n, const char *const *cols,
+    const char *const *names)
+{
+	struct table *t = ctx;
+	int i;
+
+	if (names != NULL) {
+		t->ncols = n;
+		t->names = mt_xcalloc((size_t)n, sizeof *t->names);
+		for (i = 0; i < n; i++)
+			t->names[i] = mt_xstrdup(names[i]);
+		return 0;
+	}
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->rows = mt_xrealloc(t->rows, t->cap * sizeof *t->rows);
+	}
+	t->rows[t->nrows] = mt_xcalloc((size_t)n, sizeof **t->rows);
+	for (i = 0; i < n; i++)
+		t->rows[t->nrows][i] = cols[i] ? mt_xstrdup(cols[i]) : NULL;
+	t->nrows++;
+	return 0;
+}
+
+static void table_free(struct table *t)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++)
+			free(t->rows[r][i]);
+		free(t->rows[r]);
+	}
+	for (i = 0; i < t->ncols; i++)
+		free(t->names[i]);
+	free(t->rows);
+	free(t->names);
+	memset(t, 0, sizeof *t);
+}
+
+static int col(const struct table *t, const char *name)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *cell(const struct table *t, size_t r, const char *name)
+{
+	int i = col(t, name);
+
+	return i < 0 ? NULL : t->rows[r][i];
+}
+
+static double num(const struct table *t, size_t r, const char *name)
+{
+	const char *s = cell(t, r, name);
+
+	return s == NULL ? NAN : strtod(s, NULL);
+}
+
+static int run(struct mt_db *db, struct table *t, const char *sql,
+    const char *const *params, int n, struct mt_err *err)
+{
+	memset(t, 0, sizeof *t);
+	return mt_db_select(db, sql, params, n, collect, t, err);
+}
+
+/* ---- CSV ---- */
+
+struct csvdir {
+	const char *dir;
+	int failed;
+	struct mt_err err;
+};
+
+/* One table as DIR/NAME.csv, replaced atomically; the first failure is
+ * kept and reported at the end. */
+static void csv_table(struct csvdir *c, const char *name, const struct table *t)
+{
+	char path[4096], *tmp;
+	FILE *fp;
+	size_t r;
+	int i;
+
+	if (c->dir == NULL || c->failed)
+		return;
+	snprintf(path, sizeof path, "%s/%s.csv", c->dir, name);
+	if ((fp = mt_atomic_open(path, &tmp, &c->err)) == NULL) {
+		c->failed = 1;
+		return;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		if (i)
+			fputc(',', fp);
+		csv_fwrite(fp, t->names[i], strlen(t->names[i]));
+	}
+	fputc('\n', fp);
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			if (i)
+				fputc(',', fp);
+			if (t->rows[r][i] != NULL)
+				csv_fwrite(fp, t->rows[r][i], strlen(t->rows[r][i]));
+		}
+		fputc('\n', fp);
+	}
+	if (mt_atomic_commit(fp, tmp, path, &c->err) < 0)
+		c->failed = 1;
+}
+
+/* Rows of one building's chart data, gathered for the CSV of every
+ * building: participant and property first. */
+static void append_rows(struct table *all, const struct table *t,
+    const char *participant, const char *property)
+{
+	size_t r;
+	int i;
+
+	if (all->names == NULL) {
+		all->ncols = t->ncols + 2;
+		all->names = mt_xcalloc((size_t)all->ncols, sizeof *all->names);
+		all->names[0] = mt_xstrdup("participant");
+		all->names[1] = mt_xstrdup("property");
+		for (i = 0; i < t->ncols; i++)
+			all->names[i + 2] = mt_xstrdup(t->names[i]);
+	}
+	for (r = 0; r < t->nrows; r++) {
+		const char *row[64];
+
+		if (t->ncols + 2 > 64)
+			return;
+		row[0] = participant;
+		row[1] = property;
+		for (i = 0; i < t->ncols; i++)
+			row[i + 2] = t->rows[r][i];
+		collect(all, all->ncols, row, NULL);
+	}
+}
+
+/* ---- the selection ---- */
+
+static const char *const quantity_order[] = { "total", "electricity", "gas",
+    "heat", "cooling" };
+
+/* The benchmark rows the options select, ordered for the tables: by
+ * quantity, type, rank by intensity (unranked last), then id. */
+static int select_rows(struct mt_db *db, const struct mt_report_opts *o,
+    const char *period, struct table *t, struct mt_err *err)
+{
+	char *sql;
+	size_t len, i, cap;
+	const char *params[64];
+	int n = 0, rc;
+
+	if (o->nparticipants > 32) {
+		mt_err_set(err, NULL, 0, "at most 32 participants at once (-p)");
+		err->status = MT_EXIT_USAGE;
+		return -1;
+	}
+	cap = strlen(MT_BENCHMARK_FIGURES) + 4096;
+	sql = mt_xmalloc(cap);
+	params[n++] = period;
+	params[n++] = o->from;
+	params[n++] = o->to;
+	params[n++] = o->type;
+	params[n++] = o->quantity;
+	if (o->from != NULL)
+		len = (size_t)snprintf(sql, cap, "%s%s%s", "SELECT * FROM (WITH periods AS ("
+		    "SELECT DISTINCT participant, property, ?1 AS period,"
+		    " ?2 AS first_date, ?3 AS last_date,"
+		    " CAST(round((julianday(?3, '+1 day') - julianday(?2)) * 24)"
+		    " AS INTEGER) AS hours_expected"
+		    " FROM property_hour WHERE quantity IN " ENERGY "),",
+		    MT_BENCHMARK_FIGURES, ") WHERE 1");
+	else
+		len = (size_t)snprintf(sql, cap, "SELECT * FROM benchmark"
+		    " WHERE period = ?1 AND coalesce(?2, ?3) IS NULL");
+	len += (size_t)snprintf(sql + len, cap - len, " AND (?4 IS NULL OR type = ?4)"
+	    " AND (?5 IS NULL OR quantity = ?5)");
+	for (i = 0; i < o->nparticipants; i++) {
+		len += (size_t)snprintf(sql + len, cap - len, "%s?%d",
+		    i ? ", " : " AND participant IN (", n + 1);
+		params[n++] = o->participants[i];
+	}
+	snprintf(sql + len, cap - len, "%s ORDER BY CASE quantity WHEN 'total'"
+	    " THEN 0 WHEN 'electricity' THEN 1 WHEN 'gas' THEN 2 WHEN 'heat'"
+	    " THEN 3 ELSE 4 END, type, rank_kwh_per_m2 IS NULL, rank_kwh_per_m2,"
+	    " kwh_per_m2, participant, property", o->nparticipants ? ")" : "");
+	rc = run(db, t, sql, params, n, err);
+	free(sql);
+	return rc;
+}
+
+/* ---- findings: sentences computed from the selected rows ---- */
+
+struct findings {
+	char line[12][320];
+	int n;
+};
+
+static void finding(struct findings *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void finding(struct findings *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->n == 12)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->line[f->n++], sizeof f->line[0], fmt, ap);
+	va_end(ap);
+}
+
+/* The row of quantity q with the largest (sign 1) or smallest (-1)
+ * finite value of column c among the rows of its type, and how many rows
+ * of that type have one; -1 when none. */
+static long extreme(const struct table *t, const char *q, const char *type,
+    const char *c, int sign, int *among)
+{
+	long best = -1;
+	size_t r;
+
+	*among = 0;
+	for (r = 0; r < t->nrows; r++) {
+		const char *ty = cell(t, r, "type");
+		double v = num(t, r, c);
+
+		if (strcmp(cell(t, r, "quantity"), q) != 0 || !isfinite(v) ||
+		    strcmp(ty ? ty : "", type ? type : "") != 0)
+			continue;
+		(*among)++;
+		if (best < 0 || sign * v > sign * num(t, (size_t)best, c))
+			best = (long)r;
+	}
+	return best;
+}
+
+static const char *type_name(const char *type)
+{
+	return type && *type ? type : "untyped";
+}
+
+static void find_per_type(struct findings *f, const struct table *t,
+    const char *type)
+{
+	char a[64], b[64];
+	int among;
+	long r;
+	size_t i;
+
+	if ((r = extreme(t, "total", type, "kwh_per_m2", 1, &among)) >= 0 && among > 1)
+		finding(f, "%s uses %s kWh/m\xc2\xb2 of energy in the period, the most "
+		    "of %d %s buildings.", cell(t, (size_t)r, "property"),
+		    mt_fmt_auto(a, sizeof a, num(t, (size_t)r, "kwh_per_m2")), among,
+		    type_name(type));
+	for (i = 1; i < sizeof quantity_order / sizeof quantity_order[0]; i++) {
+		const char *q = quantity_order[i];
+
+		if ((r = extreme(t, q, type, "outside_office_share", 1, &among)) >= 0)
+			finding(f, "%s uses %s%% of its %s outside office hours, %s %s "
+			    "buildings.", cell(t, (size_t)r, "property"),
+			    mt_fmt_num(a, sizeof a, 100 * num(t, (size_t)r,
+			    "outside_office_share"), 0), q, among > 1 ?
+			    "the most among" : "the only one of the", type_name(type));
+		if ((r = extreme(t, q, type, "hdd_slope_kwh_per_dd", 1, &among)) >= 0 &&
+		    num(t, (size_t)r, "hdd_slope_kwh_per_dd") > 0)
+			finding(f, "%s's %s rises by %s kWh a day per heating degree "
+			    "day (R\xc2\xb2 %s), %s %s buildings with an energy "
+			    "signature.", cell(t, (size_t)r, "property"), q,
+			    mt_fmt_auto(a, sizeof a, num(t, (size_t)r,
+			    "hdd_slope_kwh_per_dd")), mt_fmt_num(b, sizeof b, num(t,
+			    (size_t)r, "hdd_r2"), 2), among > 1 ? "the steepest of the" :
+			    "the only one of the", type_name(type));
+	}
+}
+
+/* One sentence for the buildings the period does not cover enough. */
+static void unranked(struct findings *f, const struct table *t)
+{
+	char names[200] = "";
+	size_t r, len = 0;
+	int n = 0, all = 0;
+
+	for (r = 0; r < t->nrows; r++) {
+		if (strcmp(cell(t, r, "quantity"), "total") != 0)
+			continue;
+		all++;
+		if (cell(t, r, "not_ranked") == NULL)
+			continue;
+		if (n++ < 5 && len < sizeof names)
+			len += (size_t)snprintf(names + len, sizeof names - len, "%s%s: %s",
+			    n > 1 ? "; " : "", cell(t, r, "property"),
+			    cell(t, r, "not_ranked"));
+	}
+	if (n > 0)
+		finding(f, "%d of %d buildings are not ranked for the period (%s%s).",
+		    n, all, names, n > 5 ? "; ..." : "");
+}
+
+static void find_all(struct findings *f, const struct table *t)
+{
+	const char *types[64];
+	size_t ntypes = 0, r, k;
+	char a[64], b[64];
+
+	for (r = 0; r < t->nrows && ntypes < 64; r++) {
+		const char *ty = cell(t, r, "type");
+
+		for (k = 0; k < ntypes; k++)
+			if (strcmp(types[k] ? types[k] : "", ty ? ty : "") == 0)
+				break;
+		if (k == ntypes)
+			types[ntypes++] = ty;
+	}
+	for (k = 0; k < ntypes; k++)
+		find_per_type(f, t, types[k]);
+	unranked(f, t);
+	for (r = 0; r < t->nrows; r++)
+		if (strcmp(cell(t, r, "quantity"), "total") == 0 &&
+		    num(t, r, "suspect_hours") > 0)
+			finding(f, "%s has %s suspect hours (%s kWh) left out of its "
+			    "figures.", cell(t, r, "property"), mt_fmt_num(a, sizeof a,
+			    num(t, r, "suspect_hours"), 0), mt_fmt_auto(b, sizeof b,
+			    num(t, r, "suspect_kwh")));
+}
+
+/* ---- the page ---- */
+
+static const char *const css =
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;"
+    "color:#222;padding:0 1em}"
+    "h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em;"
+    "border-bottom:1px solid #ccc}h3{font-size:1.05em}"
+    "table{border-collapse:collapse;font-size:.85em;margin:.5em 0}"
+    "th,td{padding:.25em .5em;border-bottom:1px solid #e4e4e4;text-align:left}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".rank{color:#555;font-size:.85em}.muted{color:#666}"
+    ".empty{padding:1em;background:#f4f4f4;border-left:4px solid #999}"
+    "svg.chart{display:block;margin:.5em 0;max-width:100%;height:auto}"
+    "section.building{page-break-inside:avoid}"
+    "@media print{body{margin:0}h2{page-break-before:auto}}";
+
+static void head(FILE *out, const char *title)
+{
+	/* polyglot markup: HTML5 that is also well-formed XML, so an XML
+	 * parser can check every page */
+	fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" "
+	    "lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
+	    "<title>", out);
+	mt_html_text(out, title);
+	fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", css);
+	mt_html_text(out, title);
+	fputs("</h1>\n", out);
+}
+
+static void td_num(FILE *out, double v, int decimals, const char *suffix,
+    const char *rank)
+{
+	char b[64];
+
+	fprintf(out, "<td class=\"num\">%s%s", mt_fmt_num(b, sizeof b, v, decimals),
+	    isfinite(v) ? suffix : "");
+	if (rank != NULL)
+		fprintf(out, " <span class=\"rank\">#%s</span>", rank);
+	fputs("</td>", out);
+}
+
+static void td_auto(FILE *out, double v, const char *rank)
+{
+	td_num(out, v, mt_fmt_decimals(v), "", rank);
+}
+
+struct column {
+	const char *heading, *name, *rank;
+	int percent;        /* shown as a percentage, one decimal */
+	int per_quantity;   /* not shown for the total */
+};
+
+static const struct column columns[] = {
+	{ "Area m\xc2\xb2", "area_m2", NULL, 0, 0 },
+	{ "Coverage", "coverage", NULL, 1, 0 },
+	{ "Energy kWh", "energy_kwh", NULL, 0, 0 },
+	{ "kWh/m\xc2\xb2", "kwh_per_m2", "rank_kwh_per_m2", 0, 0 },
+	{ "CO\xe2\x82\x82 kg/m\xc2\xb2", "co2_kg_per_m2", "rank_co2_per_m2", 0, 0 },
+	{ "Baseload kW", "baseload_kw", "rank_baseload", 0, 1 },
+	{ "Peak kW", "peak_kw", "rank_peak", 0, 1 },
+	{ "Load factor", "load_factor", "rank_load_factor", 0, 1 },
+	{ "Outside office hours", "outside_office_share", "rank_outside_office", 1, 0 },
+	{ "Weekends &amp; holidays", "weekend_holiday_share", "rank_weekend_holiday", 1, 0 },
+	{ "Heating kWh/DD", "hdd_slope_kwh_per_dd", "rank_heating", 0, 1 },
+	{ "R\xc2\xb2", "hdd_r2", NULL, 0, 1 },
+	{ "Suspect hours", "suspect_hours", NULL, 0, 0 },
+};
+
+static void ranking_row(FILE *out, const struct table *t, size_t r, int total)
+{
+	const char *why = cell(t, r, "not_ranked");
+	size_t k;
+
+	fputs("<tr><td>", out);
+	mt_html_text(out, cell(t, r, "participant"));
+	fputs(" / <b>", out);
+	mt_html_text(out, cell(t, r, "property"));
+	fputs("</b></td><td>", out);
+	mt_html_text(out, cell(t, r, "type"));
+	fputs("</td>", out);
+	for (k = 0; k < sizeof columns / sizeof columns[0]; k++) {
+		const struct column *c = &columns[k];
+		double v = num(t, r, c->name);
+
+		if (total && c->per_quantity)
+			continue;
+		if (c->percent)
+			td_num(out, 100 * v, 1, "%", NULL);
+		else
+			td_auto(out, v, c->rank ? cell(t, r, c->rank) : NULL);
+	}
+	fputs("<td class=\"muted\">", out);
+	mt_html_text(out, why ? why : "");
+	fputs("</td></tr>\n", out);
+}
+
+static void ranking_tables(FILE *out, const struct table *t, long max_rows)
+{
+	size_t q, r, k;
+
+	for (q = 0; q < sizeof quantity_order / sizeof quantity_order[0]; q++) {
+		const char *name = quantity_order[q];
+		int total = q == 0;
+		long shown = 0, rows = 0;
+
+		for (r = 0; r < t->nrows; r++)
+			rows += strcmp(cell(t, r, "quantity"), name) == 0;
+		if (rows == 0)
+			continue;
+		fprintf(out, "<h3>%s</h3>\n<table class=\"ranking\" data-quantity=\"%s\">"
+		    "\n<tr><th>Building</th><th>Type</th>", total ? "All energy" : name,
+		    name);
+		for (k = 0; k < sizeof columns / sizeof columns[0]; k++)
+			if (!(total && columns[k].per_quantity))
+				fprintf(out, "<th class=\"num\">%s</th>", columns[k].heading);
+		fputs("<th>Not ranked</th></tr>\n", out);
+		for (r = 0; r < t->nrows && shown < max_rows; r++)
+			if (strcmp(cell(t, r, "quantity"), name) == 0) {
+				ranking_row(out, t, r, total);
+				shown++;
+			}
+		fputs("</table>\n", out);
+		if (rows > shown)
+			fprintf(out, "<p class=\"muted\">%ld more buildings not shown "
+			    "(--max-rows %ld): narrow the selection with -p or -t, or "
+			    "see every row with --csv.</p>\n", rows - shown, max_rows);
+	}
+}
+
+/* ---- a building's charts ---- */
+
+struct building {
+	const char *participant, *property, *first, *last;
+	double slope, intercept, r2;
+	const char *heating;      /* the quantity of its energy signature */
+};
+
+struct gathered {
+	struct table monthly, profile, signature, coverage;
+};
+
+static const char *const detail_sql[] = {
+	/* monthly: the month index serves it */
+	"SELECT month, quantity, round(sum(value), 3) AS kwh, count(*) AS hours"
+	" FROM property_hour WHERE participant = ?1 AND property = ?2"
+	" AND quantity IN " ENERGY
+	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
+	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
+	" GROUP BY month, quantity ORDER BY month, quantity",
+	/* the average week of one quantity */
+	"SELECT weekday, local_hour, round(avg(value), 4) AS mean_kwh,"
+	" count(*) AS hours FROM property_hour"
+	" WHERE participant = ?1 AND property = ?2 AND quantity = ?5"
+	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
+	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
+	" GROUP BY weekday, local_hour ORDER BY weekday, local_hour",
+	/* the complete days the energy signature was fitted on */
+	"SELECT local_date, hdd, kwh FROM benchmark_day"
+	" WHERE participant = ?1 AND property = ?2 AND quantity = ?6"
+	" AND local_date BETWEEN ?3 AND ?4 AND complete ORDER BY local_date",
+	/* hours present per local day: the least of its energy quantities */
+	"SELECT local_date, min(hours) AS hours FROM ("
+	" SELECT substr(local, 1, 10) AS local_date, quantity, count(*) AS hours"
+	" FROM property_hour WHERE participant = ?1 AND property = ?2"
+	" AND quantity IN " ENERGY
+	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
+	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
+	" GROUP BY substr(local, 1, 10), quantity) GROUP BY local_date"
+	" ORDER BY local_date",
+};
+
+static void monthly_chart(FILE *out, const struct building *b,
+    const struct table *t)
+{
+	const char *months[480], *names[8];
+	double *v[8];
+	struct mt_chart_series s[8];
+	size_t nm = 0, ns = 0, r, i, k;
+	char label[256];
+
+	for (r = 0; r < t->nrows; r++) {
+		if (nm == 0 || strcmp(months[nm - 1], t->rows[r][0]) != 0) {
+			if (nm == 480)
+				break;
+			months[nm++] = t->rows[r][0];
+		}
+		for (k = 0; k < ns && strcmp(names[k], t->rows[r][1]) != 0; k++)
+			;
+		if (k == ns && ns < 8)
+			names[ns++] = t->rows[r][1];
+	}
+	for (k = 0; k < ns; k++) {
+		v[k] = mt_xmalloc((nm ? nm : 1) * sizeof *v[k]);
+		for (i = 0; i < nm; i++)
+			v[k][i] = NAN;
+		s[k] = (struct mt_chart_series){ names[k], mt_chart_colour(names[k]), v[k] };
+	}
+	for (r = 0, i = 0; r < t->nrows; r++) {
+		while (i < nm && strcmp(months[i], t->rows[r][0]) != 0)
+			i++;
+		for (k = 0; k < ns && strcmp(names[k], t->rows[r][1]) != 0; k++)
+			;
+		if (i < nm && k < ns)
+			v[k][i] = strtod(t->rows[r][2], NULL);
+	}
+	snprintf(label, sizeof label, "Energy by month at %s, kWh", b->property);
+	fputs("<h4>Energy by month</h4>\n", out);
+	mt_chart_bars(out, label, months, nm, s, ns, "kWh");
+	for (k = 0; k < ns; k++)
+		free(v[k]);
+}
+
+static void profile_chart(FILE *out, const struct building *b, const char *q,
+    const struct table *t)
+{
+	double v[7][24];
+	char label[256];
+	size_t r;
+	int d, h;
+
+	for (d = 0; d < 7; d++)
+		for (h = 0; h < 24; h++)
+			v[d][h] = NAN;
+	for (r = 0; r < t->nrows; r++) {
+		d = atoi(t->rows[r][0]);
+		h = atoi(t->rows[r][1]);
+		if (d >= 1 && d <= 7 && h >= 0 && h < 24)
+			v[d - 1][h] = strtod(t->rows[r][2], NULL);
+	}
+	snprintf(label, sizeof label, "Average %s use by weekday and hour at %s, "
+	    "kWh per hour", q, b->property);
+	fprintf(out, "<h4>The average week: %s, kWh per hour (mean kW)</h4>\n", q);
+	mt_chart_heatmap(out, label, (const double (*)[24])v, "kW");
+}
+
+static void signature_chart(FILE *out, const struct building *b,
+    const struct table *t, long min_days)
+{
+	struct mt_chart_fit fit = { b->slope, b->intercept, b->r2 };
+	double *x, *y;
+	char label[256];
+	size_t r;
+
+	fprintf(out, "<h4>Energy signature: daily %s against heating degree days"
+	    "</h4>\n", b->heating ? b->heating : "energy");
+	if (b->heating == NULL || t->nrows == 0 || !isfinite(b->slope)) {
+		fprintf(out, "<p class=\"empty\">No energy signature: it needs %ld "
+		    "complete days with outside temperatures (meter-enrich --weather); "
+		    "this building has %zu.</p>\n", min_days, t->nrows);
+		return;
+	}
+	x = mt_xmalloc(t->nrows * sizeof *x);
+	y = mt_xmalloc(t->nrows * sizeof *y);
+	for (r = 0; r < t->nrows; r++) {
+		x[r] = t->rows[r][1] ? strtod(t->rows[r][1], NULL) : NAN;
+		y[r] = t->rows[r][2] ? strtod(t->rows[r][2], NULL) : NAN;
+	}
+	snprintf(label, sizeof label, "Daily %s at %s against heating degree days, "
+	    "with the least-squares line", b->heating, b->property);
+	mt_chart_scatter(out, label, x, y, t->nrows, &fit,
+	    "heating degree days (\xc2\xb0" "C\xc2\xb7" "day)", "kWh per day",
+	    mt_chart_colour(b->heating));
+	free(x);
+	free(y);
+}
+
+/* A local date's day number (days since 1970-01-01), or -1. */
+static int64_t day_number(const char *date)
+{
+	int y;
+	unsigned m, d;
+
+	if (date == NULL || sscanf(date, "%d-%u-%u", &y, &m, &d) != 3)
+		return -1;
+	return mt_days_from_civil(y, m, d);
+}
+
+static void coverage_chart(FILE *out, const struct building *b,
+    const struct table *t)
+{
+	int64_t first = day_number(b->first), n = day_number(b->last) - first + 1, i;
+	char **dates, label[256];
+	double *cover;
+	size_t r = 0;
+
+	fputs("<h4>Data coverage by day</h4>\n", out);
+	if (first < 0 || n <= 0 || n > 3700) {
+		fputs("<p class=\"empty\">No days to show.</p>\n", out);
+		return;
+	}
+	dates = mt_xcalloc((size_t)n, sizeof *dates);
+	cover = mt_xmalloc((size_t)n * sizeof *cover);
+	for (i = 0; i < n; i++) {
+		int y;
+		unsigned m, d;
+
+		mt_civil_from_days(first + i, &y, &m, &d);
+		dates[i] = mt_xmalloc(16);
+		snprintf(dates[i], 16, "%04d-%02u-%02u", y, m, d);
+		cover[i] = NAN;
+		while (r < t->nrows && strcmp(t->rows[r][0], dates[i]) < 0)
+			r++;
+		if (r < t->nrows && strcmp(t->rows[r][0], dates[i]) == 0)
+			cover[i] = fmin(1, atoi(t->rows[r][1]) / 24.0);
+	}
+	snprintf(label, sizeof label, "Share of hours present per day at %s, %s to %s",
+	    b->property, b->first, b->last);
+	/* 1970-01-01, day 0, was a Thursday (ISO 4) */
+	mt_chart_calendar(out, label, (const char *const *)dates, cover, (size_t)n,
+	    (int)(((first % 7) + 7 + 3) % 7) + 1);
+	for (i = 0; i < n; i++)
+		free(dates[i]);
+	free(dates);
+	free(cover);
+}
+
+/* The quantity of the building's average week (-Q, else electricity, else
+ * its first) and of its energy signature (the one with a fit, heating
+ * fuels first). */
+static void pick_quantities(const struct table *t, struct building *b,
+    const char **profile_q)
+{
+	static const char *const heating_order[] = { "gas", "heat", "electricity",
+	    "cooling" };
+	size_t r, k;
+
+	*profile_q = NULL;
+	b->heating = NULL;
+	b->slope = b->intercept = b->r2 = NAN;
+	for (k = 0; k < 4 && b->heating == NULL; k++)
+		for (r = 0; r < t->nrows; r++) {
+			if (strcmp(cell(t, r, "participant"), b->participant) != 0 ||
+			    strcmp(cell(t, r, "property"), b->property) != 0)
+				continue;
+			if (*profile_q == NULL && strcmp(cell(t, r, "quantity"), "total") != 0)
+				*profile_q = cell(t, r, "quantity");
+			if (strcmp(cell(t, r, "quantity"), "electricity") == 0)
+				*profile_q = "electricity";
+			if (strcmp(cell(t, r, "quantity"), heating_order[k]) == 0 &&
+			    isfinite(num(t, r, "hdd_slope_kwh_per_dd"))) {
+				b->heating = heating_order[k];
+				b->slope = num(t, r, "hdd_slope_kwh_per_dd");
+				b->intercept = num(t, r, "hdd_intercept_kwh");
+				b->r2 = num(t, r, "hdd_r2");
+			}
+		}
+	if (b->heating == NULL)
+		b->heating = *profile_q;
+}
+
+static int building_section(FILE *out, struct mt_db *db, const struct table *t,
+    size_t row, struct gathered *all, long min_days, struct mt_err *err)
+{
+	struct building b = { .participant = cell(t, row, "participant"),
+	    .property = cell(t, row, "property"), .first = cell(t, row, "first_date"),
+	    .last = cell(t, row, "last_date") };
+	struct table d[4];
+	const char *profile_q, *params[6];
+	int i, rc = 0;
+
+	pick_quantities(t, &b, &profile_q);
+	params[0] = b.participant;
+	params[1] = b.property;
+	params[2] = b.first;
+	params[3] = b.last;
+	params[4] = profile_q;
+	params[5] = b.heating;
+	for (i = 0; i < 4; i++)
+		memset(&d[i], 0, sizeof d[i]);
+	for (i = 0; i < 4 && rc == 0; i++)
+		rc = run(db, &d[i], detail_sql[i], params, 6, err);
+	if (rc == 0) {
+		fputs("<section class=\"building\">\n<h3>", out);
+		mt_html_text(out, b.participant);
+		fputs(" / ", out);
+		mt_html_text(out, b.property);
+		fprintf(out, " <span class=\"muted\">%s to %s</span></h3>\n", b.first,
+		    b.last);
+		monthly_chart(out, &b, &d[0]);
+		if (profile_q != NULL)
+			profile_chart(out, &b, profile_q, &d[1]);
+		signature_chart(out, &b, &d[2], min_days);
+		coverage_chart(out, &b, &d[3]);
+		fputs("</section>\n", out);
+		append_rows(&all->monthly, &d[0], b.participant, b.property);
+		append_rows(&all->profile, &d[1], b.participant, b.property);
+		append_rows(&all->signature, &d[2], b.participant, b.property);
+		append_rows(&all->coverage, &d[3], b.participant, b.property);
+	}
+	for (i = 0; i < 4; i++)
+		table_free(&d[i]);
+	return rc;
+}
+
+/* The buildings in the order of the first table (the total's), each once. */
+static int buildings(FILE *out, struct mt_db *db, const struct table *t,
+    const struct mt_report_opts *o, struct gathered *all, long min_days,
+    struct mt_err *err)
+{
+	long shown = 0, count = 0;
+	size_t r, k;
+
+	for (r = 0; r < t->nrows; r++) {
+		for (k = 0; k < r; k++)
+			if (strcmp(cell(t, k, "participant"), cell(t, r, "participant")) == 0 &&
+			    strcmp(cell(t, k, "property"), cell(t, r, "property")) == 0)
+				break;
+		if (k < r)
+			continue;
+		count++;
+		if (shown < o->max_buildings) {
+			if (building_section(out, db, t, r, all, min_days, err) < 0)
+				return -1;
+			shown++;
+		}
+	}
+	if (count > shown)
+		fprintf(out, "<p class=\"muted\">Charts of %ld more buildings not shown "
+		    "(--max-buildings %ld): narrow the selection with -p or -t.</p>\n",
+		    count - shown, o->max_buildings);
+	return 0;
+}
+
+static void selection_line(FILE *out, const struct mt_report_opts *o,
+    const char *period)
+{
+	size_t i;
+
+	fputs("<p class=\"muted\">Warehouse <code>", out);
+	mt_html_text(out, o->source);
+	fputs("</code>; period ", out);
+	mt_html_text(out, period);
+	if (o->nparticipants) {
+		fputs("; participants ", out);
+		for (i = 0; i < o->nparticipants; i++) {
+			fputs(i ? ", " : "", out);
+			mt_html_text(out, o->participants[i]);
+		}
+	}
+	if (o->type) {
+		fputs("; property type ", out);
+		mt_html_text(out, o->type);
+	}
+	if (o->quantity) {
+		fputs("; quantity ", out);
+		mt_html_text(out, o->quantity);
+	}
+	fputs(".</p>\n", out);
+}
+
+static void methods(FILE *out)
+{
+	fputs("<h2>How the figures are computed</h2>\n<p class=\"muted\">"
+	    "Per building, period and energy quantity, from its hourly values "
+	    "in the warehouse; suspect hours are left out. kWh/m\xc2\xb2 and "
+	    "CO\xe2\x82\x82 kg/m\xc2\xb2 over the property's floor area. "
+	    "Baseload: the 10th percentile of the hours from 00:00 to 05:00 "
+	    "local time (kWh in an hour = mean kW). Peak: the largest hour. "
+	    "Load factor: mean over peak. Outside office hours: the share of "
+	    "the energy of hours outside the property's office hours. Weekends "
+	    "&amp; holidays: the share on Saturdays, Sundays and holidays. "
+	    "Heating kWh/DD: the least-squares slope of daily energy against "
+	    "heating degree days (\xc2\xb0" "C\xc2\xb7" "day below the base "
+	    "temperature) over complete days, with its R\xc2\xb2. "
+	    "# is the rank among buildings of the same type in the warehouse "
+	    "(1 the lowest; for load factor the highest), given when the period "
+	    "is covered enough. meter-warehouse(5) gives every formula and "
+	    "setting.</p>\n", out);
+}
+
+static void findings_list(FILE *out, const struct findings *f)
+{
+	int i;
+
+	fputs("<h2>Findings</h2>\n", out);
+	if (f->n == 0) {
+		fputs("<p class=\"muted\">Nothing stands out.</p>\n", out);
+		return;
+	}
+	fputs("<ul class=\"findings\">\n", out);
+	for (i = 0; i < f->n; i++) {
+		fputs("<li>", out);
+		mt_html_text(out, f->line[i]);
+		fputs("</li>\n", out);
+	}
+	fputs("</ul>\n", out);
+}
+
+static void findings_table(const struct findings *f, struct table *t)
+{
+	const char *name = "finding";
+	int i;
+
+	collect(t, 1, NULL, &name);
+	for (i = 0; i < f->n; i++) {
+		const char *line = f->line[i];
+
+		collect(t, 1, &line, NULL);
+	}
+}
+
+static long setting(struct mt_db *db, const char *name, long dflt)
+{
+	struct table t;
+	struct mt_err ignored;
+	long v = dflt;
+
+	if (run(db, &t, "SELECT value FROM settings WHERE name = ?1", &name, 1,
+	    &ignored) == 0 && t.nrows == 1 && t.rows[0][0] != NULL)
+		v = atol(t.rows[0][0]);
+	table_free(&t);
+	return v;
+}
+
+int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
+    struct mt_err *err)
+{
+	char period[64];
+	struct table rows = { 0 }, found = { 0 };
+	struct gathered all = { { 0 }, { 0 }, { 0 }, { 0 } };
+	struct findings f = { .n = 0 };
+	struct csvdir csv = { .dir = o->csv_dir, .failed = 0 };
+	long min_days;
+	int rc = -1;
+
+	if (o->from != NULL)
+		snprintf(period, sizeof period, "%s..%s", o->from, o->to);
+	else
+		snprintf(period, sizeof period, "%s", o->year ? o->year : "trailing-12m");
+	if (mt_db_read_begin(db, err) < 0)
+		return -1;
+	min_days = setting(db, "signature_min_days", 7);
+	if (select_rows(db, o, period, &rows, err) < 0)
+		goto done;
+	head(out, o->title ? o->title : "Energy benchmarking report");
+	selection_line(out, o, period);
+	if (rows.nrows == 0) {
+		fputs("<p class=\"empty\">No energy data for this selection: the "
+		    "warehouse has no electricity, gas, heat or cooling hours of the "
+		    "selected buildings in this period. Load property hours with "
+		    "meter-load (or run meter-hourly), or choose another period "
+		    "(--year, --from and --to).</p>\n", out);
+	} else {
+		find_all(&f, &rows);
+		findings_list(out, &f);
+		fputs("<h2>Ranking</h2>\n", out);
+		ranking_tables(out, &rows, o->max_rows);
+		fputs("<h2>Buildings</h2>\n", out);
+		if (buildings(out, db, &rows, o, &all, min_days, err) < 0)
+			goto done;
+	}
+	methods(out);
+	fputs("</body>\n</html>\n", out);
+	findings_table(&f, &found);
+	csv_table(&csv, "ranking", &rows);
+	csv_table(&csv, "findings", &found);
+	csv_table(&csv, "monthly", &all.monthly);
+	csv_table(&csv, "profile", &all.profile);
+	csv_table(&csv, "signature", &all.signature);
+	csv_table(&csv, "coverage", &all.coverage);
+	if (csv.failed) {
+		*err = csv.err;
+		goto done;
+	}
+	rc = 0;
+done:
+	mt_db_rollback(db);
+	table_free(&rows);
+	table_free(&found);
+	table_free(&all.monthly);
+	table_free(&all.profile);
+	table_free(&all.signature);
+	table_free(&all.coverage);
+	return rc;
+}

@@ -1,0 +1,328 @@
+#!/usr/bin/env bats
+# The benchmark figures (views benchmark_day and benchmark) and meter-report.
+# Real data: a year of the Cambridge estate's b0 and b1, electricity and
+# gas (fixtures/cambridge/), with the Met Office's Bedford temperatures of
+# 2019 and England's 2019 bank holidays.  The expected figures come from
+# tests/benchmark_ref.py, a second computation in plain Python over the
+# same enriched hours, written from meter-warehouse(5)'s definitions.
+load helper
+
+CAM="$BATS_TEST_DIRNAME/fixtures/cambridge"
+METERS="b0-electricity b0-gas b1-electricity b1-gas"
+AREAS="cambridge/b0=3296.5 cambridge/b1=856.7"
+
+setup_file() {
+	cd "$BATS_FILE_TMPDIR" || return 1
+	cat > cam.xml <<'XML'
+<participant id="cambridge" timezone="Europe/London">
+  <contract id="grid" co2-kg-per-kwh="0.233"/>
+  <contract id="gas" co2-kg-per-kwh="0.184"/>
+  <property id="b0" type="university" area-m2="3296.5" region="GB">
+    <office-hours days="mon-fri" from="08:00" to="18:00"/>
+    <meter id="b0-electricity" quantity="electricity" contract="grid"/>
+    <meter id="b0-gas" quantity="gas" contract="gas"/>
+  </property>
+  <property id="b1" type="university" area-m2="856.7" region="GB">
+    <office-hours days="mon-fri" from="07:30" to="17:30"/>
+    <meter id="b1-electricity" quantity="electricity" contract="grid"/>
+    <meter id="b1-gas" quantity="gas" contract="gas"/>
+  </property>
+</participant>
+XML
+	for m in $METERS; do
+		col="equipment load"
+		[ "${m#*-}" = gas ] && col="heating load"
+		meter-fetch -t csv -p cambridge -P "${m%%-*}" -m "$m" -Q "${m#*-}" \
+			-o ts-column=datetime -o "value-column=$col" -o kind=interval \
+			-o duration=1h -o timezone=UTC "$CAM/$m-2019.csv.gz" |
+			meter-standardize > "std-$m.ndjson"
+	done
+	meter-aggregate -c cam.xml std-*.ndjson |
+		meter-enrich -c cam.xml --holidays "GB=$FIX/GB_ENG-2019.json" \
+			--weather "GB=$FIX/bedford-weather-2019.csv.gz" > ph.ndjson
+	meter-load -c cam.xml w.db
+	meter-load w.db ph.ndjson
+	[ "$(wc -l < ph.ndjson)" -eq $((4 * 8760)) ]
+}
+
+setup() {
+	cd "$BATS_FILE_TMPDIR" || return 1
+}
+
+# decimals the view rounds a column to
+decimals() {
+	case $1 in
+	energy_kwh|co2_kg|hdd_intercept_kwh) echo 3 ;;
+	hours_present|signature_days) echo 0 ;;
+	*) echo 4 ;;
+	esac
+}
+
+# agree EXPECTED GOT: "key column value" lines, the same keys, each value
+# within half a unit of the view's last decimal
+agree() {
+	join -j1 <(awk '{ print $1 "|" $2, $3 }' "$1" | sort) \
+		<(awk '{ print $1 "|" $2, $3 }' "$2" | sort) > joined
+	[ "$(wc -l < joined)" -eq "$(wc -l < "$1")" ] || { echo "keys differ"; diff <(cut -d' ' -f1-2 "$1" | sort) <(cut -d' ' -f1-2 "$2" | sort); return 1; }
+	while read -r key want got; do
+		d=$(decimals "${key##*|}")
+		awk -v w="$want" -v g="$got" -v d="$d" -v k="$key" 'BEGIN {
+			e = w - g; if (e < 0) e = -e
+			if (e > 0.5 * 10 ^ -d + 1e-9) { print "differs: " k " want " w " got " g; exit 1 } }' || return 1
+	done < joined
+}
+
+# the view's figures as "participant/property/period/quantity column value"
+view_figures() {
+	for c in energy_kwh kwh_per_m2 co2_kg_per_m2 peak_kw load_factor \
+		outside_office_share weekend_holiday_share baseload_kw \
+		hdd_slope_kwh_per_dd hdd_intercept_kwh hdd_r2 signature_days \
+		hours_present coverage; do
+		sqlite3 -separator ' ' "$1" "SELECT participant || '/' || property || '/'
+			|| period || '/' || quantity, '$c', $c FROM benchmark
+			WHERE $c IS NOT NULL AND period = '$2'"
+	done
+}
+
+ref_figures() {
+	python3 "$BATS_TEST_DIRNAME/benchmark_ref.py" ph.ndjson "$1" "$2" "$3" $AREAS |
+		awk -F'\t' '{ print $1 "/" $2 "/" $3 "/" $4, $5, $6 }'
+}
+
+@test "benchmark: every figure of 2019 equals a second computation in Python over the same hours" {
+	ref_figures 2019-01-01 2019-12-31 2019 > want
+	view_figures w.db 2019 > got
+	# 2 buildings x (2 quantities x 14 + total x 7 figures)
+	[ "$(wc -l < want)" -eq $((2 * (2 * 14 + 7))) ]
+	agree want got
+	# the figures a reader checks by eye: b0's year of electricity, and the
+	# gas signature is a heating one (positive, days with temperatures)
+	[ "$(sqlite3 w.db "SELECT energy_kwh FROM benchmark WHERE property = 'b0' AND period = '2019' AND quantity = 'electricity'")" = \
+		"$(zcat "$CAM/b0-electricity-2019.csv.gz" | awk -F, 'NR > 1 { s += $2 } END { printf "%.3f", s }' | sed 's/0*$//; s/\.$//')" ]
+	[ "$(sqlite3 w.db "SELECT hdd_slope_kwh_per_dd > 0 AND signature_days > 300 FROM benchmark WHERE property = 'b0' AND period = '2019' AND quantity = 'gas'")" = 1 ]
+}
+
+@test "benchmark: a date range of meter-report's own (--from/--to) gives the Python figures of that range" {
+	meter-report -q --from 2019-03-01 --to 2019-05-31 --csv range -o range.html w.db
+	ref_figures 2019-03-01 2019-05-31 2019-03-01..2019-05-31 > want
+	python3 - range/ranking.csv > got <<'PY'
+import csv, sys
+cols = ["energy_kwh", "kwh_per_m2", "co2_kg_per_m2", "peak_kw", "load_factor",
+        "outside_office_share", "weekend_holiday_share", "baseload_kw",
+        "hdd_slope_kwh_per_dd", "hdd_intercept_kwh", "hdd_r2", "signature_days",
+        "hours_present", "coverage"]
+for r in csv.DictReader(open(sys.argv[1])):
+    for c in cols:
+        if r[c] != "":
+            print(f"{r['participant']}/{r['property']}/{r['period']}/{r['quantity']} {c} {r[c]}")
+PY
+	agree want got
+	# 92 days of 24 hours; March 31st has 23 in London
+	[ "$(python3 -c 'import csv, sys; print(next(csv.DictReader(open(sys.argv[1])))["hours_expected"])' range/ranking.csv)" -eq $((92 * 24)) ]
+}
+
+@test "benchmark: ranks within the property type, 1 the lowest (load factor: the highest)" {
+	# both buildings cover 2019 whole: ranked; b1 uses more per m2 than b0?
+	run sqlite3 w.db "SELECT property, quantity, kwh_per_m2, rank_kwh_per_m2, load_factor,
+		rank_load_factor FROM benchmark WHERE period = '2019' AND quantity = 'electricity' ORDER BY property"
+	b0=(${lines[0]//|/ }) b1=(${lines[1]//|/ })
+	if awk -v a="${b0[2]}" -v b="${b1[2]}" 'BEGIN { exit !(a < b) }'; then
+		[ "${b0[3]}" -eq 1 ] && [ "${b1[3]}" -eq 2 ]
+	else
+		[ "${b0[3]}" -eq 2 ] && [ "${b1[3]}" -eq 1 ]
+	fi
+	if awk -v a="${b0[4]}" -v b="${b1[4]}" 'BEGIN { exit !(a > b) }'; then
+		[ "${b0[5]}" -eq 1 ] && [ "${b1[5]}" -eq 2 ]
+	else
+		[ "${b0[5]}" -eq 2 ] && [ "${b1[5]}" -eq 1 ]
+	fi
+	[ "$(sqlite3 w.db "SELECT count(*) FROM benchmark WHERE period = '2019' AND not_ranked IS NULL")" -eq 6 ]
+}
+
+@test "property_day: every load keeps the daily roll-up equal to a recomputation from the hours" {
+	cp w.db r.db
+	# replace a week of b0's electricity with other values, in two loads,
+	# and move b1 to another zone: the roll-up follows each time
+	jq -c 'select(.property == "b0" and .quantity == "electricity" and .hour >= "2019-06-03" and .hour < "2019-06-10") | .value = .value * 2' ph.ndjson > twice.ndjson
+	head -50 twice.ndjson > part1.ndjson
+	tail -n +51 twice.ndjson > part2.ndjson
+	meter-load r.db part1.ndjson
+	meter-load --batch 7 r.db part2.ndjson
+	[ "$(sqlite3 r.db "SELECT printf('%.3f', kwh) FROM property_day WHERE property = 'b0' AND quantity = 'electricity' AND local_date = '2019-06-05'")" = \
+		"$(jq -r 'select(.local_date == "2019-06-05") | .value' twice.ndjson | awk '{ s += $1 } END { printf "%.3f", s }')" ]
+	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' cam.xml > tokyo.xml
+	meter-load -c tokyo.xml r.db
+	sqlite3 r.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4" > rolled
+	sqlite3 r.db "SELECT ph.participant, ph.property, ph.quantity, substr(local, 1, 10), substr(local, 1, 7),
+		sum(value), sum(co2_kg), count(*), max(value), sum(value) FILTER (WHERE office_hours IS NOT NULL),
+		sum(value) FILTER (WHERE office_hours = 0), sum(value) FILTER (WHERE weekday >= 6 OR holiday = '1'),
+		sum(value) FILTER (WHERE local_hour < 5), count(*) FILTER (WHERE local_hour < 5),
+		sum(hdd) / 24.0, sum(cdd) / 24.0, count(hdd), max(area_m2), count(*), min(local), max(local)
+		FROM property_hour ph GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" > recomputed
+	diff recomputed rolled
+	[ "$(sqlite3 r.db "SELECT count(*) FROM property_day WHERE property = 'b1' AND last_local LIKE '%+09:00'")" -eq $((2 * 366)) ]
+}
+
+@test "benchmark_day: a suspect hour is left out of its day, and the day is not complete" {
+	cp w.db s.db
+	day_before=$(sqlite3 s.db "SELECT kwh, hours_present, complete FROM benchmark_day WHERE property = 'b1' AND quantity = 'gas' AND local_date = '2019-02-12'")
+	[ "${day_before##*|}" = 1 ]
+	hour=2019-02-12T09:00:00Z
+	v=$(sqlite3 s.db "SELECT value FROM property_hour WHERE property = 'b1' AND quantity = 'gas' AND hour = '$hour'")
+	# the judge's verdict on the meter hour behind it
+	sqlite3 s.db "INSERT INTO meter_hour (participant, property, meter, quantity, hour, value, unit, quality, coverage, suspect)
+		VALUES ('cambridge', 'b1', 'b1-gas', 'gas', '$hour', $v, 'kWh', 'measured', 1, 'spike')"
+	run sqlite3 s.db "SELECT kwh, hours_present, suspect_hours, suspect_kwh, complete FROM benchmark_day
+		WHERE property = 'b1' AND quantity = 'gas' AND local_date = '2019-02-12'"
+	want=$(awk -v a="${day_before%%|*}" -v b="$v" 'BEGIN { printf "%.6f", a - b }')
+	IFS='|' read -r kwh n ns skwh complete <<< "$output"
+	[ "$(awk -v k="$kwh" 'BEGIN { printf "%.6f", k }')" = "$want" ]
+	[ "$n" -eq 23 ] && [ "$ns" -eq 1 ] && [ "$skwh" = "$v" ] && [ "$complete" -eq 0 ]
+	# the year's figures leave it out too
+	[ "$(sqlite3 s.db "SELECT suspect_hours, hours_present FROM benchmark WHERE property = 'b1' AND quantity = 'gas' AND period = '2019'")" = "1|8759" ]
+}
+
+# the ranking tables' cells as "participant/property/period/quantity column value"
+html_cells() {
+	python3 - "$1" <<'PY'
+import re, sys
+import xml.etree.ElementTree as ET
+ns = {"h": "http://www.w3.org/1999/xhtml"}
+doc = ET.parse(sys.argv[1]).getroot()
+period = re.search(r"period (\S+?)[.;]", "".join(doc.find(".//h:p", ns).itertext())).group(1)
+heads = {"Area m²": "area_m2", "Coverage": "coverage", "Energy kWh": "energy_kwh",
+         "kWh/m²": "kwh_per_m2", "CO₂ kg/m²": "co2_kg_per_m2", "Baseload kW": "baseload_kw",
+         "Peak kW": "peak_kw", "Load factor": "load_factor",
+         "Outside office hours": "outside_office_share",
+         "Weekends & holidays": "weekend_holiday_share",
+         "Heating kWh/DD": "hdd_slope_kwh_per_dd", "R²": "hdd_r2",
+         "Suspect hours": "suspect_hours"}
+for table in doc.iterfind(".//h:table", ns):
+    q = table.get("data-quantity")
+    rows = table.findall("h:tr", ns)
+    cols = ["".join(th.itertext()) for th in rows[0]]
+    for tr in rows[1:]:
+        cells = ["".join(td.itertext()) for td in tr]
+        who = cells[0].replace(" / ", "/")
+        for name, text in zip(cols, cells):
+            if name not in heads:
+                continue
+            m = re.match(r"\s*([-0-9,.]+)(%?)", text)
+            if not m:
+                print(f"{who}/{period}/{q} {heads[name]} -")
+                continue
+            v = float(m.group(1).replace(",", ""))
+            if m.group(2):
+                v /= 100
+            decimals = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
+            print(f"{who}/{period}/{q} {heads[name]} {v!r} {decimals + (2 if m.group(2) else 0)}")
+PY
+}
+
+@test "meter-report: well-formed, and every number of the ranking tables is the view's, as printed" {
+	run meter-report --year 2019 -o r.html w.db
+	[ "$status" -eq 0 ] && [ "$output" = "meter-report: wrote r.html" ]
+	xmllint --noout r.html
+	[ "$(grep -c '<script' r.html)" -eq 0 ]
+	! grep -Eq '(src|href)="(https?:|//|file:)' r.html
+	html_cells r.html > cells
+	[ "$(wc -l < cells)" -eq $((2 * 8 + 4 * 13)) ]
+	while read -r key col shown dec; do
+		want=$(sqlite3 w.db "SELECT coalesce($col, 'null') FROM benchmark WHERE participant || '/' || property || '/' || period || '/' || quantity = '$key'")
+		if [ "$shown" = - ]; then [ "$want" = null ] || { echo "$key $col: shown - but $want"; return 1; }; continue; fi
+		awk -v w="$want" -v s="$shown" -v d="$dec" -v k="$key $col" 'BEGIN {
+			e = w - s; if (e < 0) e = -e
+			if (e > 0.5 * 10 ^ -d + 1e-12) { print k ": shown " s ", view " w; exit 1 } }'
+	done < cells
+	# numbers for people: 4,571 not 4571.4
+	grep -q '>[0-9]\{1,3\},[0-9][0-9][0-9]<' r.html
+}
+
+@test "meter-report: the findings are computed from the figures" {
+	meter-report -q --year 2019 -o r.html w.db
+	b=$(sqlite3 w.db "SELECT property, CAST(round(100 * outside_office_share) AS INTEGER) FROM benchmark WHERE period = '2019'
+		AND quantity = 'electricity' ORDER BY outside_office_share DESC LIMIT 1")
+	grep -q "<li>${b%%|*} uses ${b##*|}% of its electricity outside office hours, the most among university buildings.</li>" r.html
+	b=$(sqlite3 w.db "SELECT property FROM benchmark WHERE period = '2019' AND quantity = 'total' ORDER BY kwh_per_m2 DESC LIMIT 1")
+	grep -q "<li>$b uses [0-9.,]* kWh/m² of energy in the period, the most of 2 university buildings.</li>" r.html
+}
+
+@test "meter-report --csv: each table as a CSV file; the ranking is the view's rows" {
+	meter-report -q --year 2019 --csv out -o r.html w.db
+	[ "$(ls out | tr '\n' ' ')" = "coverage.csv findings.csv monthly.csv profile.csv ranking.csv signature.csv " ]
+	python3 -c 'import csv, sys; [print("|".join(r)) for r in list(csv.reader(open(sys.argv[1])))[1:]]' out/ranking.csv | sort > got
+	sqlite3 w.db "SELECT * FROM benchmark WHERE period = '2019'" | sort > want
+	diff want got
+	# the monthly chart's numbers: the sums of the hours by local month
+	[ "$(python3 -c 'import csv, sys; [print(r["kwh"]) for r in csv.DictReader(open(sys.argv[1])) if r["property"] == "b0" and r["month"] == "2019-07" and r["quantity"] == "electricity"]' out/monthly.csv)" = \
+		"$(jq -r 'select(.property == "b0" and .quantity == "electricity" and .local_date[0:7] == "2019-07") | .value' ph.ndjson | awk '{ s += $1 } END { printf "%.3f", s }' | sed 's/0*$//; s/\.$//')" ]
+	[ "$(wc -l < out/coverage.csv)" -eq $((2 * 365 + 1)) ]
+	[ "$(wc -l < out/profile.csv)" -eq $((2 * 168 + 1)) ]
+}
+
+@test "meter-report: -p, -t and -Q select; a selection without data says so" {
+	meter-report -q --year 2019 -p cambridge -t university -Q gas -o g.html w.db
+	[ "$(grep -c '<table class="ranking"' g.html)" -eq 1 ]
+	grep -q 'data-quantity="gas"' g.html
+	meter-report -q --year 2019 -t office -o none.html w.db
+	xmllint --noout none.html
+	grep -q 'class="empty">No energy data for this selection' none.html
+	[ "$(grep -c '<svg' none.html)" -eq 0 ]
+	meter-report -q --year 2019 -p nobody -o none2.html w.db
+	grep -q 'No energy data for this selection' none2.html
+}
+
+@test "meter-report: one building with one day of data gets its charts and a clear word where one cannot be drawn" {
+	meter-load -c cam.xml one.db
+	jq -c 'select(.property == "b1" and .quantity == "electricity" and .local_date == "2019-03-05")' ph.ndjson > day.ndjson
+	[ "$(wc -l < day.ndjson)" -eq 24 ]
+	meter-load one.db day.ndjson
+	meter-report -q -o one.html one.db
+	xmllint --noout one.html
+	grep -q 'No energy signature: it needs 7 complete days with outside temperatures (meter-enrich --weather); this building has 1.' one.html
+	[ "$(grep -c '<svg' one.html)" -eq 3 ]
+	grep -q 'b1 is not ranked\|1 of 1 buildings are not ranked' one.html
+}
+
+@test "meter-report: bad options and a missing warehouse are refused with the reason" {
+	run meter-report --year 19 w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *'bad value for --year: "19" (a year such as 2024)'* ]]
+	run meter-report --from 2019-03-01 w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *"--from and --to go together"* ]]
+	run meter-report --from 2019-05-01 --to 2019-03-01 w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *"--from 2019-05-01 is after --to 2019-03-01"* ]]
+	run meter-report --from 2019-02-30 --to 2019-03-01 w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *'bad value for --from: "2019-02-30"'* ]]
+	run meter-report -Q water w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *'bad value for -Q: "water" (total, electricity, gas, heat or cooling)'* ]]
+	run meter-report -p '../x' w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *'bad value for -p'* ]]
+	run meter-report nowhere.db
+	[ "$status" -eq 2 ] && [[ "$output" == *"nowhere.db: no such warehouse"* ]]
+	[ ! -e nowhere.db ]
+	run meter-report -o /nonexistent/r.html w.db
+	[ "$status" -eq 3 ] && [[ "$output" == *"/nonexistent/r.html"* ]]
+	run meter-report --max-rows -1 w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *"bad value for --max-rows"* ]]
+}
+
+@test "meter-report: beyond --max-rows and --max-buildings the page says what it leaves out" {
+	meter-report -q --year 2019 --max-rows 1 --max-buildings 1 -o small.html w.db
+	grep -q '1 more buildings not shown (--max-rows 1): narrow the selection with -p or -t, or see every row with --csv.' small.html
+	grep -q 'Charts of 1 more buildings not shown (--max-buildings 1)' small.html
+	[ "$(grep -c '<section class="building">' small.html)" -eq 1 ]
+}
+
+@test "schema 4: a warehouse of schema 3 gets its daily roll-up from the hours it holds when it is opened" {
+	cp w.db old.db
+	# what a schema 3 warehouse holds: no roll-up, no benchmark views
+	sqlite3 old.db "DROP VIEW benchmark; DROP VIEW benchmark_day; DROP TABLE property_day;
+		DROP INDEX meter_hour_suspect; DELETE FROM settings WHERE name IN
+		('baseload_percentile', 'signature_min_days'); PRAGMA user_version = 3"
+	meter-report -q --year 2019 -o old.html old.db
+	[ "$(sqlite3 old.db 'PRAGMA user_version')" -eq 4 ]
+	diff <(sqlite3 w.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4") \
+		<(sqlite3 old.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4")
+	diff <(sqlite3 w.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7") \
+		<(sqlite3 old.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7")
+}
