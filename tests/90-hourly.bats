@@ -243,11 +243,14 @@ greenbutton|failed" ]
 	mkdir clone && cp -R "$top/examples" clone/ && mkdir clone/tests && cp -R "$top/tests/fixtures" clone/tests/
 	awk '/^## Using it/ { f = 1 } /^The platform itself/ { f = 0 } f && /^    / { sub(/^    /, ""); print }' \
 		"$top/README.md" | sed 's|^export PATH=.*|export PATH="$METER_BIN:$PATH"|' > using.sh
-	[ "$(grep -c '^meter-' using.sh)" -eq 9 ]
+	[ "$(grep -c '^meter-' using.sh)" -eq 10 ]
 	cd clone
 	run --separate-stderr bash ../using.sh
 	# the only failure is the demo's meter that points at a missing file on purpose
-	[ "$(grep -v 'no reading after the cursor' <<<"$stderr" | sort -u)" = "meter-fetch: data/b1-water.csv: meter b1-water: cannot open: No such file or directory" ]
+	[ "$(grep -v 'no reading after the cursor\|^meter-report: wrote report.html$' <<<"$stderr" | sort -u)" = "meter-fetch: data/b1-water.csv: meter b1-water: cannot open: No such file or directory" ]
+	grep -q '^meter-report: wrote report.html$' <<<"$stderr"
+	xmllint --noout try/report.html
+	grep -q '<h3>cambridge / b0 ' try/report.html
 	d=examples/demo/participants/cambridge/data
 	want=$(awk -F, 'NR > 1 { s += $2 } END { printf "%.1f", s }' $d/b0-electricity.csv)
 	[ "$(sqlite3 try/warehouse.db "SELECT printf('%.1f', value) FROM monthly_consumption WHERE property = 'b0' AND quantity = 'electricity'")" = "$want" ]
@@ -256,7 +259,7 @@ greenbutton|failed" ]
 }
 
 @test "every program: --help on stdout with exit 0, --version, a bad option named with exit 2" {
-	for prog in meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox "$HOURLY" "$INIT"; do
+	for prog in meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report "$HOURLY" "$INIT"; do
 		case $prog in /*) cmd=(sh "$prog") name=${prog##*/} ;; *) cmd=("$prog") name=$prog ;; esac
 		run --separate-stderr -0 "${cmd[@]}" --help
 		[[ "$output" == "usage: $name "* ]]
