@@ -369,6 +369,7 @@ static const char *const css =
     ".rank{color:#555;font-size:.85em}.muted{color:#666}"
     ".empty{padding:1em;background:#f4f4f4;border-left:4px solid #999}"
     "svg.chart{display:block;margin:.5em 0;max-width:100%;height:auto}"
+    "div.wide{overflow-x:auto}"
     "section.building{page-break-inside:avoid}"
     "@media print{body{margin:0}h2{page-break-before:auto}}";
 
@@ -466,7 +467,8 @@ static void ranking_tables(FILE *out, const struct table *t, long max_rows)
 			rows += strcmp(cell(t, r, "quantity"), name) == 0;
 		if (rows == 0)
 			continue;
-		fprintf(out, "<h3>%s</h3>\n<table class=\"ranking\" data-quantity=\"%s\">"
+		fprintf(out, "<h3>%s</h3>\n<div class=\"wide\"><table class=\"ranking\" "
+		    "data-quantity=\"%s\">"
 		    "\n<tr><th>Building</th><th>Type</th>", total ? "All energy" : name,
 		    name);
 		for (k = 0; k < sizeof columns / sizeof columns[0]; k++)
@@ -478,7 +480,7 @@ static void ranking_tables(FILE *out, const struct table *t, long max_rows)
 				ranking_row(out, t, r, total);
 				shown++;
 			}
-		fputs("</table>\n", out);
+		fputs("</table></div>\n", out);
 		if (rows > shown)
 			fprintf(out, "<p class=\"muted\">%ld more buildings not shown "
 			    "(--max-rows %ld): narrow the selection with -p or -t, or "
@@ -528,43 +530,57 @@ static const char *const detail_sql[] = {
 	" ORDER BY local_date",
 };
 
+/* months since year 0 of a "YYYY-MM..." text, or -1 */
+static long month_number(const char *s)
+{
+	int y, m;
+
+	return s != NULL && sscanf(s, "%4d-%2d", &y, &m) == 2 ? y * 12L + m - 1 : -1;
+}
+
+/* Every month of the period is a category, those without data too: a
+ * gap shows as a gap. */
 static void monthly_chart(FILE *out, const struct building *b,
     const struct table *t)
 {
-	const char *months[480], *names[8];
+	enum { MAX_MONTHS = 480 };
+	char months[MAX_MONTHS][24], label[256];
+	const char *cats[MAX_MONTHS], *names[8];
 	double *v[8];
 	struct mt_chart_series s[8];
-	size_t nm = 0, ns = 0, r, i, k;
-	char label[256];
+	long first = month_number(b->first), nm = month_number(b->last) - first + 1;
+	size_t ns = 0, r, k;
+	long i;
 
+	if (first < 0 || nm < 1 || nm > MAX_MONTHS)
+		nm = 0;
+	for (i = 0; i < nm; i++) {
+		snprintf(months[i], sizeof months[i], "%04ld-%02ld", (first + i) / 12,
+		    (first + i) % 12 + 1);
+		cats[i] = months[i];
+	}
 	for (r = 0; r < t->nrows; r++) {
-		if (nm == 0 || strcmp(months[nm - 1], t->rows[r][0]) != 0) {
-			if (nm == 480)
-				break;
-			months[nm++] = t->rows[r][0];
-		}
 		for (k = 0; k < ns && strcmp(names[k], t->rows[r][1]) != 0; k++)
 			;
 		if (k == ns && ns < 8)
 			names[ns++] = t->rows[r][1];
 	}
 	for (k = 0; k < ns; k++) {
-		v[k] = mt_xmalloc((nm ? nm : 1) * sizeof *v[k]);
+		v[k] = mt_xmalloc((size_t)(nm ? nm : 1) * sizeof *v[k]);
 		for (i = 0; i < nm; i++)
 			v[k][i] = NAN;
 		s[k] = (struct mt_chart_series){ names[k], mt_chart_colour(names[k]), v[k] };
 	}
-	for (r = 0, i = 0; r < t->nrows; r++) {
-		while (i < nm && strcmp(months[i], t->rows[r][0]) != 0)
-			i++;
+	for (r = 0; r < t->nrows; r++) {
+		i = month_number(t->rows[r][0]) - first;
 		for (k = 0; k < ns && strcmp(names[k], t->rows[r][1]) != 0; k++)
 			;
-		if (i < nm && k < ns)
+		if (i >= 0 && i < nm && k < ns)
 			v[k][i] = strtod(t->rows[r][2], NULL);
 	}
 	snprintf(label, sizeof label, "Energy by month at %s, kWh", b->property);
 	fputs("<h4>Energy by month</h4>\n", out);
-	mt_chart_bars(out, label, months, nm, s, ns, "kWh");
+	mt_chart_bars(out, label, cats, (size_t)nm, s, ns, "kWh");
 	for (k = 0; k < ns; k++)
 		free(v[k]);
 }

@@ -198,3 +198,53 @@ for j in 1 8; do
 			curl -sS --no-progress-meter -Z --parallel-max $j -K "$F/curl.cfg"
 	fi
 done
+
+# meter-report: the page of 1,000 buildings (10 participants, 3 property
+# types) x a year of hourly electricity, 8,760,000 property hours enriched
+# with the year's weather, loaded once into $DATA/report.db (a few minutes
+# the first time); beside the sqlite3 shell reading every row of the view
+# benchmark, the page's largest query.  Wall-clock time, best of three.
+REP=$DATA/report.db
+if [ ! -s "$REP" ]; then
+	echo
+	echo "making $REP: 1,000 buildings x 8,760 hours (once)"
+	rm -f "$REP" "$REP-wal" "$REP-shm"
+	set --
+	for p in 0 1 2 3 4 5 6 7 8 9; do
+		{
+			echo "<participant id=\"p$p\" timezone=\"Europe/London\"><contract id=\"c\" co2-kg-per-kwh=\"0.2\"/>"
+			for b in $(seq "$p" 10 999); do
+				echo "<property id=\"b$b\" type=\"type$((b % 3))\" area-m2=\"$((1000 + b))\" region=\"GB\"><office-hours days=\"mon-fri\" from=\"08:00\" to=\"18:00\"/><meter id=\"m$b\" quantity=\"electricity\" contract=\"c\"/></property>"
+			done
+			echo '</participant>'
+		} > "$DATA/report-p$p.xml"
+		"$BIN/meter-load" -c "$DATA/report-p$p.xml" "$REP"
+		set -- "$@" -c "$DATA/report-p$p.xml"
+	done
+	awk 'BEGIN {
+		t0 = 1546300800   # 2019-01-01T00:00:00Z
+		for (i = 0; i < 8760; i++) {
+			h = strftime("%Y-%m-%dT%H:%M:%SZ", t0 + i * 3600, 1)
+			hod = i % 24
+			for (b = 0; b < 1000; b++)
+				printf "{\"participant\":\"p%d\",\"property\":\"b%d\",\"quantity\":\"electricity\",\"hour\":\"%s\",\"value\":%.2f,\"unit\":\"kWh\",\"meters\":1,\"meters_expected\":1,\"coverage\":1,\"quality\":\"measured\"}\n", b % 10, b, h, (b % 17) + 2 + (hod >= 8 && hod < 18 ? (b % 7) + 3 : 0) + (i % 5) * 0.1
+		}
+	}' | "$BIN/meter-enrich" -q "$@" --weather "GB=tests/fixtures/bedford-weather-2019.csv.gz" |
+		"$BIN/meter-load" -q "$REP"
+fi
+echo
+echo "input: $REP (1,000 buildings x 8,760 property hours)"
+echo "target: the page in under 30 s"
+secs=999999 kib=0
+for _ in 1 2 3; do
+	/usr/bin/time -f '%e %M' -o "$DATA/time.out" "$BIN/meter-report" -q -o "$DATA/report.html" "$REP"
+	read -r e k < "$DATA/time.out"
+	secs=$(awk -v a="$secs" -v b="$e" 'BEGIN { print (b < a ? b : a) }')
+	kib=$(awk -v a="$kib" -v b="$k" 'BEGIN { print (b > a ? b : a) }')
+done
+printf "%-34s %6.2f s %8.0f buildings/s %6.1f MB peak, page %d bytes\n" "meter-report (20 buildings drawn)" \
+	"$secs" "$(awk -v s="$secs" 'BEGIN { print 1000 / s }')" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" \
+	"$(wc -c < "$DATA/report.html")"
+/usr/bin/time -f '%e %M' -o "$DATA/time.out" sqlite3 "$REP" "SELECT * FROM benchmark" > /dev/null
+read -r e k < "$DATA/time.out"
+printf "%-34s %6.2f s %22s %6.1f MB peak\n" "sqlite3 SELECT * FROM benchmark" "$e" "" "$(awk -v k="$k" 'BEGIN { print k / 1024 }')"
