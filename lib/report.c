@@ -105,6 +105,30 @@ struct csvdir {
 	struct mt_err err;
 };
 
+/* A field as CSV (always quoted, by libcsv).  Text that a spreadsheet
+ * would run as a formula (=, +, -, @ first, and not a number) gets a
+ * leading apostrophe: a participant names its properties and types. */
+static void csv_field(FILE *fp, const char *v)
+{
+	double ignored;
+	char *quoted;
+	size_t n;
+
+	if (v == NULL)
+		return;
+	n = strlen(v);
+	if (n > 0 && strchr("=+-@\t\r", v[0]) != NULL &&
+	    mt_parse_double(v, &ignored) < 0) {
+		quoted = mt_xmalloc(n + 2);
+		quoted[0] = '\'';
+		memcpy(quoted + 1, v, n + 1);
+		csv_fwrite(fp, quoted, n + 1);
+		free(quoted);
+		return;
+	}
+	csv_fwrite(fp, v, n);
+}
+
 /* One table as DIR/NAME.csv, replaced atomically; the first failure is
  * kept and reported at the end. */
 static void csv_table(struct csvdir *c, const char *name, const struct table *t)
@@ -124,15 +148,14 @@ static void csv_table(struct csvdir *c, const char *name, const struct table *t)
 	for (i = 0; i < t->ncols; i++) {
 		if (i)
 			fputc(',', fp);
-		csv_fwrite(fp, t->names[i], strlen(t->names[i]));
+		csv_field(fp, t->names[i]);
 	}
 	fputc('\n', fp);
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			if (i)
 				fputc(',', fp);
-			if (t->rows[r][i] != NULL)
-				csv_fwrite(fp, t->rows[r][i], strlen(t->rows[r][i]));
+			csv_field(fp, t->rows[r][i]);
 		}
 		fputc('\n', fp);
 	}

@@ -326,3 +326,16 @@ PY
 	diff <(sqlite3 w.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7") \
 		<(sqlite3 old.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7")
 }
+
+@test "meter-report: a participant's names are text: escaped in the page, never a formula in the CSV" {
+	# the type and the participant's own name come from its configuration
+	sed 's|type="university"|type="=HYPERLINK(\&quot;http://x\&quot;)\&lt;script\&gt;"|' cam.xml > evil.xml
+	meter-load -c evil.xml w2.db
+	jq -c 'select(.local_date == "2019-03-05")' ph.ndjson | meter-load w2.db
+	meter-report -q --csv evilcsv -o evil.html w2.db
+	xmllint --noout evil.html
+	! grep -q '<script' evil.html
+	grep -q '=HYPERLINK(&quot;http://x&quot;)&lt;script&gt;' evil.html
+	python3 -c 'import csv, sys; print({r["type"] for r in csv.DictReader(open(sys.argv[1]))})' evilcsv/ranking.csv > types
+	[ "$(cat types)" = "{'\\'=HYPERLINK(\"http://x\")<script>'}" ]
+}
