@@ -55,6 +55,25 @@ static int count_opt(const char *opt, const char *val, long *out)
 	return 0;
 }
 
+/* UTF-8 without control characters: what the page can carry as its
+ * title and still be well-formed. */
+static int plain_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 :
+		    (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n < 0 || *p < 0x20 || *p == 0x7f || (n == 1 && *p < 0xc2))
+			return 0;
+		for (p++; n > 0; n--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
 static int check_args(struct opts *o)
 {
 	static const char *const quantities[] = { "total", "electricity", "gas",
@@ -89,6 +108,12 @@ static int check_args(struct opts *o)
 	for (i = 0; i < o->r.nparticipants; i++)
 		if (!mt_id_valid(o->participants[i]))
 			return bad("-p", o->participants[i], "a participant id");
+	if (o->output != NULL && *o->output == '\0')
+		return bad("-o", o->output, "a file name");
+	if (o->r.csv_dir != NULL && *o->r.csv_dir == '\0')
+		return bad("--csv", o->r.csv_dir, "a directory name");
+	if (o->r.title != NULL && !plain_text(o->r.title))
+		return bad("--title", o->r.title, "UTF-8 text without control characters");
 	return 0;
 }
 
@@ -182,6 +207,29 @@ static int csv_dir(const char *dir)
 	return 0;
 }
 
+/* -o must name a file in a directory that exists, and never the
+ * warehouse itself. */
+static int check_output(const struct opts *o)
+{
+	char dir[4096];
+	const char *slash = strrchr(o->output, '/');
+	struct stat out, wh;
+
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->output) + 1 : 1,
+	    slash ? o->output : ".");
+	if (stat(dir, &out) != 0 || !S_ISDIR(out.st_mode)) {
+		mt_warnx("-o %s: no such directory %s", o->output, dir);
+		return -1;
+	}
+	if (stat(o->output, &out) == 0 && stat(o->r.source, &wh) == 0 &&
+	    out.st_dev == wh.st_dev && out.st_ino == wh.st_ino) {
+		mt_warnx("-o %s is the warehouse itself: name another file",
+		    o->output);
+		return -1;
+	}
+	return 0;
+}
+
 static int write_report(struct mt_db *db, const struct opts *o)
 {
 	struct mt_err err;
@@ -222,6 +270,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return MT_EXIT_USAGE;
 	}
+	if (o.output != NULL && check_output(&o) < 0)
+		return MT_EXIT_USAGE;
 	if (o.r.csv_dir != NULL && csv_dir(o.r.csv_dir) < 0)
 		return MT_EXIT_IO;
 	if ((db = mt_db_open_existing(o.r.source, &err)) == NULL) {

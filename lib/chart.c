@@ -115,6 +115,22 @@ static void tick_label(char *buf, size_t cap, const struct axis *a, double v)
 	mt_fmt_num(buf, cap, v, dec);
 }
 
+/* The left margin a y axis needs: its widest tick label (about 6.5 units
+ * a character at the charts' font size) and the rotated title beside. */
+static int axis_left(const struct axis *y)
+{
+	char lab[64];
+	size_t w = 0;
+	double v;
+
+	for (v = y->lo; v <= y->hi + y->step / 2; v += y->step) {
+		tick_label(lab, sizeof lab, y, v);
+		if (strlen(lab) > w)
+			w = strlen(lab);
+	}
+	return w * 13 / 2 + 30 > 64 ? (int)(w * 13 / 2 + 30) : 64;
+}
+
 /* The y axis on the left with grid lines across the plot, and its title. */
 static void y_axis(FILE *out, const struct axis *y, int left, int right,
     const char *title)
@@ -190,17 +206,19 @@ const char *mt_chart_colour(const char *quantity)
 void mt_chart_bars(FILE *out, const char *label, const char *const *cats,
     size_t ncat, const struct mt_chart_series *s, size_t ns, const char *unit)
 {
-	const int h = 260, left = 64, right = W - 10, top = 30, bottom = h - 50;
+	const int h = 260, right = W - 10, top = 30, bottom = h - 50;
 	struct axis y = { .x0 = bottom, .x1 = top };
 	double hi = 0, group, bar;
 	char lab[64];
 	size_t c, i;
+	int left;
 
 	for (i = 0; i < ns; i++)
 		for (c = 0; c < ncat; c++)
 			if (isfinite(s[i].v[c]) && s[i].v[c] > hi)
 				hi = s[i].v[c];
 	axis_fit(&y, 0, hi, 1);
+	left = axis_left(&y);
 	svg_open(out, h, label);
 	y_axis(out, &y, left, right, unit);
 	group = (double)(right - left) / (ncat ? ncat : 1);
@@ -234,8 +252,8 @@ void mt_chart_bars(FILE *out, const char *label, const char *const *cats,
 	    ">month (local)</text>", (left + right) / 2, bottom + 30);
 	for (i = 0; i < ns; i++) {
 		fprintf(out, "<rect x=\"%zu\" y=\"8\" width=\"12\" height=\"12\" "
-		    "fill=\"%s\"/><text x=\"%zu\" y=\"18\" " FONT ">", left + i * 110,
-		    s[i].colour, left + i * 110 + 16);
+		    "fill=\"%s\"/><text x=\"%zu\" y=\"18\" " FONT ">",
+		    (size_t)left + i * 110, s[i].colour, (size_t)left + i * 110 + 16);
 		mt_html_text(out, s[i].name);
 		fputs("</text>", out);
 	}
@@ -300,6 +318,9 @@ void mt_chart_heatmap(FILE *out, const char *label, const double v[7][24],
 				lo = fmin(lo, v[d][k]);
 				hi = fmax(hi, v[d][k]);
 			}
+	/* the scale starts at zero (or below): a flat load looks flat */
+	if (lo > 0)
+		lo = 0;
 	svg_open(out, h, label);
 	for (d = 0; d < 7; d++) {
 		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" " FONT
@@ -336,11 +357,13 @@ void mt_chart_scatter(FILE *out, const char *label, const double *x,
     const double *y, size_t n, const struct mt_chart_fit *fit,
     const char *xunit, const char *yunit, const char *colour)
 {
-	const int h = 300, left = 64, right = W - 20, top = 30, bottom = h - 50;
-	struct axis ax = { .x0 = left, .x1 = right }, ay = { .x0 = bottom, .x1 = top };
+	static int clip_ids;      /* clip paths need ids unique in the page */
+	const int h = 300, right = W - 20, top = 30, bottom = h - 50;
+	struct axis ax = { .x1 = right }, ay = { .x0 = bottom, .x1 = top };
 	double xlo = INFINITY, xhi = -INFINITY, yhi = 0;
 	char a[64], b[64], c[64];
 	size_t i;
+	int left, clip = ++clip_ids;
 
 	for (i = 0; i < n; i++) {
 		xlo = fmin(xlo, x[i]);
@@ -349,6 +372,7 @@ void mt_chart_scatter(FILE *out, const char *label, const double *x,
 	}
 	axis_fit(&ax, fmin(xlo, 0), xhi, 1);
 	axis_fit(&ay, 0, yhi, 1);
+	left = ax.x0 = axis_left(&ay);
 	svg_open(out, h, label);
 	y_axis(out, &ay, left, right, yunit);
 	x_axis_numeric(out, &ax, bottom, xunit);
@@ -359,10 +383,14 @@ void mt_chart_scatter(FILE *out, const char *label, const double *x,
 		double y0 = fit->intercept + fit->slope * ax.lo;
 		double y1 = fit->intercept + fit->slope * ax.hi;
 
+		/* the line stays inside the plot, whatever its intercept */
+		fprintf(out, "<clipPath id=\"fit%d\"><rect x=\"%d\" y=\"%d\" "
+		    "width=\"%d\" height=\"%d\"/></clipPath>", clip, left, top,
+		    right - left, bottom - top);
 		fprintf(out, "<path d=\"M%.1f %.1f L%.1f %.1f\" stroke=\"#000\" "
-		    "stroke-width=\"2\" stroke-dasharray=\"6 3\" fill=\"none\"/>",
-		    axis_px(&ax, ax.lo), axis_px(&ay, y0), axis_px(&ax, ax.hi),
-		    axis_px(&ay, y1));
+		    "stroke-width=\"2\" stroke-dasharray=\"6 3\" fill=\"none\" "
+		    "clip-path=\"url(#fit%d)\"/>", axis_px(&ax, ax.lo),
+		    axis_px(&ay, y0), axis_px(&ax, ax.hi), axis_px(&ay, y1), clip);
 		fprintf(out, "<path d=\"M%d 14 h24\" stroke=\"#000\" stroke-width=\"2\" "
 		    "stroke-dasharray=\"6 3\"/><text x=\"%d\" y=\"18\" " FONT ">"
 		    "fit: %s + %s \xc3\x97 degree days, R\xc2\xb2 %s</text>",

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ENERGY "('electricity', 'gas', 'heat', 'cooling')"
 
@@ -248,8 +249,10 @@ static int select_rows(struct mt_db *db, const struct mt_report_opts *o,
 
 /* ---- findings: sentences computed from the selected rows ---- */
 
+#define MAX_FINDINGS 12
+
 struct findings {
-	char line[12][320];
+	char *line[MAX_FINDINGS];
 	int n;
 };
 
@@ -258,36 +261,31 @@ static void finding(struct findings *f, const char *fmt, ...)
 static void finding(struct findings *f, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
-	if (f->n == 12)
+	if (f->n == MAX_FINDINGS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(f->line[f->n++], sizeof f->line[0], fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	f->line[f->n] = mt_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(f->line[f->n++], (size_t)n + 1, fmt, ap);
 	va_end(ap);
 }
 
-/* The row of quantity q with the largest (sign 1) or smallest (-1)
- * finite value of column c among the rows of its type, and how many rows
- * of that type have one; -1 when none. */
-static long extreme(const struct table *t, const char *q, const char *type,
-    const char *c, int sign, int *among)
+static void findings_free(struct findings *f)
 {
-	long best = -1;
-	size_t r;
+	for (int i = 0; i < f->n; i++)
+		free(f->line[i]);
+	f->n = 0;
+}
 
-	*among = 0;
-	for (r = 0; r < t->nrows; r++) {
-		const char *ty = cell(t, r, "type");
-		double v = num(t, r, c);
-
-		if (strcmp(cell(t, r, "quantity"), q) != 0 || !isfinite(v) ||
-		    strcmp(ty ? ty : "", type ? type : "") != 0)
-			continue;
-		(*among)++;
-		if (best < 0 || sign * v > sign * num(t, (size_t)best, c))
-			best = (long)r;
-	}
-	return best;
+/* "participant/property": ids are unique only within a participant */
+static const char *who(const struct table *t, size_t r, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", cell(t, r, "participant"), cell(t, r, "property"));
+	return buf;
 }
 
 static const char *type_name(const char *type)
@@ -295,44 +293,50 @@ static const char *type_name(const char *type)
 	return type && *type ? type : "untyped";
 }
 
-static void find_per_type(struct findings *f, const struct table *t,
-    const char *type)
+/* Rows whose rank in column rank is the last of their type, period and
+ * quantity: the most of the buildings ranked, in the warehouse, as the
+ * tables rank them. */
+static int is_last(const struct table *t, size_t r, const char *rank)
 {
-	char a[64], b[64];
-	int among;
-	long r;
-	size_t i;
+	double k = num(t, r, rank), of = num(t, r, "ranked_in_type");
 
-	if ((r = extreme(t, "total", type, "kwh_per_m2", 1, &among)) >= 0 && among > 1)
-		finding(f, "%s uses %s kWh/m\xc2\xb2 of energy in the period, the most "
-		    "of %d %s buildings.", cell(t, (size_t)r, "property"),
-		    mt_fmt_auto(a, sizeof a, num(t, (size_t)r, "kwh_per_m2")), among,
-		    type_name(type));
-	for (i = 1; i < sizeof quantity_order / sizeof quantity_order[0]; i++) {
-		const char *q = quantity_order[i];
+	return isfinite(k) && of > 1 && k == of;
+}
 
-		if ((r = extreme(t, q, type, "outside_office_share", 1, &among)) >= 0)
-			finding(f, "%s uses %s%% of its %s outside office hours, %s %s "
-			    "buildings.", cell(t, (size_t)r, "property"),
-			    mt_fmt_num(a, sizeof a, 100 * num(t, (size_t)r,
-			    "outside_office_share"), 0), q, among > 1 ?
-			    "the most among" : "the only one of the", type_name(type));
-		if ((r = extreme(t, q, type, "hdd_slope_kwh_per_dd", 1, &among)) >= 0 &&
-		    num(t, (size_t)r, "hdd_slope_kwh_per_dd") > 0)
-			finding(f, "%s's %s rises by %s kWh a day per heating degree "
-			    "day (R\xc2\xb2 %s), %s %s buildings with an energy "
-			    "signature.", cell(t, (size_t)r, "property"), q,
-			    mt_fmt_auto(a, sizeof a, num(t, (size_t)r,
-			    "hdd_slope_kwh_per_dd")), mt_fmt_num(b, sizeof b, num(t,
-			    (size_t)r, "hdd_r2"), 2), among > 1 ? "the steepest of the" :
-			    "the only one of the", type_name(type));
+static void find_row(struct findings *f, const struct table *t, size_t r)
+{
+	const char *q = cell(t, r, "quantity"), *type = type_name(cell(t, r, "type"));
+	char w[256], a[64], b[64];
+	int of = (int)num(t, r, "ranked_in_type");
+
+	who(t, r, w, sizeof w);
+	if (strcmp(q, "total") == 0) {
+		if (is_last(t, r, "rank_kwh_per_m2"))
+			finding(f, "%s uses the most energy per m\xc2\xb2 of the %d %s "
+			    "buildings ranked: %s kWh/m\xc2\xb2.", w, of, type,
+			    mt_fmt_auto(a, sizeof a, num(t, r, "kwh_per_m2")));
+		return;
 	}
+	if (is_last(t, r, "rank_outside_office"))
+		finding(f, "%s uses %s%% of its %s outside office hours, the most "
+		    "among the %d %s buildings ranked.", w, mt_fmt_num(a, sizeof a,
+		    100 * num(t, r, "outside_office_share"), 1), q, of, type);
+	if (is_last(t, r, "rank_heating"))
+		finding(f, "%s's %s rises the most with the cold for its floor area "
+		    "among the %d %s buildings ranked: %s kWh a day per heating "
+		    "degree day (R\xc2\xb2 %s).", w, q, of, type,
+		    mt_fmt_auto(a, sizeof a, num(t, r, "hdd_slope_kwh_per_dd")),
+		    mt_fmt_num(b, sizeof b, num(t, r, "hdd_r2"), 2));
+	if (is_last(t, r, "rank_baseload"))
+		finding(f, "%s has the highest %s baseload for its floor area among "
+		    "the %d %s buildings ranked: %s kW at night.", w, q, of, type,
+		    mt_fmt_auto(a, sizeof a, num(t, r, "baseload_kw")));
 }
 
 /* One sentence for the buildings the period does not cover enough. */
 static void unranked(struct findings *f, const struct table *t)
 {
-	char names[200] = "";
+	char names[400] = "", w[256];
 	size_t r, len = 0;
 	int n = 0, all = 0;
 
@@ -344,37 +348,28 @@ static void unranked(struct findings *f, const struct table *t)
 			continue;
 		if (n++ < 5 && len < sizeof names)
 			len += (size_t)snprintf(names + len, sizeof names - len, "%s%s: %s",
-			    n > 1 ? "; " : "", cell(t, r, "property"),
+			    n > 1 ? "; " : "", who(t, r, w, sizeof w),
 			    cell(t, r, "not_ranked"));
 	}
 	if (n > 0)
-		finding(f, "%d of %d buildings are not ranked for the period (%s%s).",
-		    n, all, names, n > 5 ? "; ..." : "");
+		finding(f, "%d of the %d buildings shown %s not ranked (%s%s).", n,
+		    all, n == 1 ? "is" : "are", names, n > 5 ? "; ..." : "");
 }
 
 static void find_all(struct findings *f, const struct table *t)
 {
-	const char *types[64];
-	size_t ntypes = 0, r, k;
-	char a[64], b[64];
+	char w[256], a[64], b[64];
+	size_t r;
 
-	for (r = 0; r < t->nrows && ntypes < 64; r++) {
-		const char *ty = cell(t, r, "type");
-
-		for (k = 0; k < ntypes; k++)
-			if (strcmp(types[k] ? types[k] : "", ty ? ty : "") == 0)
-				break;
-		if (k == ntypes)
-			types[ntypes++] = ty;
-	}
-	for (k = 0; k < ntypes; k++)
-		find_per_type(f, t, types[k]);
+	for (r = 0; r < t->nrows; r++)
+		find_row(f, t, r);
 	unranked(f, t);
 	for (r = 0; r < t->nrows; r++)
 		if (strcmp(cell(t, r, "quantity"), "total") == 0 &&
 		    num(t, r, "suspect_hours") > 0)
 			finding(f, "%s has %s suspect hours (%s kWh) left out of its "
-			    "figures.", cell(t, r, "property"), mt_fmt_num(a, sizeof a,
+			    "figures (meter-warehouse(5), Suspect hours).",
+			    who(t, r, w, sizeof w), mt_fmt_num(a, sizeof a,
 			    num(t, r, "suspect_hours"), 0), mt_fmt_auto(b, sizeof b,
 			    num(t, r, "suspect_kwh")));
 }
@@ -394,7 +389,9 @@ static const char *const css =
     "svg.chart{display:block;margin:.5em 0;max-width:100%;height:auto}"
     "div.wide{overflow-x:auto}"
     "section.building{page-break-inside:avoid}"
-    "@media print{body{margin:0}h2{page-break-before:auto}}";
+    "@media print{body{margin:0;max-width:none}div.wide{overflow:visible}"
+    "table{font-size:6.5pt}th,td{padding:.1em .2em}}"
+    "@page{size:A4 landscape;margin:10mm}";
 
 static void head(FILE *out, const char *title)
 {
@@ -505,9 +502,10 @@ static void ranking_tables(FILE *out, const struct table *t, long max_rows)
 			}
 		fputs("</table></div>\n", out);
 		if (rows > shown)
-			fprintf(out, "<p class=\"muted\">%ld more buildings not shown "
+			fprintf(out, "<p class=\"muted\">%ld more building%s not shown "
 			    "(--max-rows %ld): narrow the selection with -p or -t, or "
-			    "see every row with --csv.</p>\n", rows - shown, max_rows);
+			    "see every row with --csv.</p>\n", rows - shown,
+			    rows - shown == 1 ? "" : "s", max_rows);
 	}
 }
 
@@ -542,9 +540,12 @@ static const char *const detail_sql[] = {
 	"SELECT local_date, hdd, kwh FROM benchmark_day"
 	" WHERE participant = ?1 AND property = ?2 AND quantity = ?6"
 	" AND local_date BETWEEN ?3 AND ?4 AND complete ORDER BY local_date",
-	/* hours present per local day: the least of its energy quantities */
-	"SELECT local_date, min(hours) AS hours FROM ("
-	" SELECT substr(local, 1, 10) AS local_date, quantity, count(*) AS hours"
+	/* hours present per local day, the least of its energy quantities,
+	 * and the day's length: 24, 23 or 25 by the offsets of its hours */
+	"SELECT local_date, min(hours) AS hours, max(day_hours) AS day_hours FROM ("
+	" SELECT substr(local, 1, 10) AS local_date, quantity, count(*) AS hours,"
+	" 24 + (" MT_OFFSET_MIN("min(local)") " - " MT_OFFSET_MIN("max(local)")
+	" ) / 60 AS day_hours"
 	" FROM property_hour WHERE participant = ?1 AND property = ?2"
 	" AND quantity IN " ENERGY
 	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
@@ -683,7 +684,9 @@ static void coverage_chart(FILE *out, const struct building *b,
 
 	fputs("<h4>Data coverage by day</h4>\n", out);
 	if (first < 0 || n <= 0 || n > 3700) {
-		fputs("<p class=\"empty\">No days to show.</p>\n", out);
+		fprintf(out, "<p class=\"empty\">The period has %ld days: the calendar "
+		    "shows at most 3,700 (ten years); choose a shorter one with --year "
+		    "or --from and --to.</p>\n", (long)n);
 		return;
 	}
 	dates = mt_xcalloc((size_t)n, sizeof *dates);
@@ -699,7 +702,7 @@ static void coverage_chart(FILE *out, const struct building *b,
 		while (r < t->nrows && strcmp(t->rows[r][0], dates[i]) < 0)
 			r++;
 		if (r < t->nrows && strcmp(t->rows[r][0], dates[i]) == 0)
-			cover[i] = fmin(1, atoi(t->rows[r][1]) / 24.0);
+			cover[i] = fmin(1, atof(t->rows[r][1]) / atof(t->rows[r][2]));
 	}
 	snprintf(label, sizeof label, "Share of hours present per day at %s, %s to %s",
 	    b->property, b->first, b->last);
@@ -813,23 +816,27 @@ static int buildings(FILE *out, struct mt_db *db, const struct table *t,
 		}
 	}
 	if (count > shown)
-		fprintf(out, "<p class=\"muted\">Charts of %ld more buildings not shown "
-		    "(--max-buildings %ld): narrow the selection with -p or -t.</p>\n",
-		    count - shown, o->max_buildings);
+		fprintf(out, "<p class=\"muted\">Charts of %ld more building%s not "
+		    "shown (--max-buildings %ld): narrow the selection with -p or "
+		    "-t.</p>\n", count - shown, count - shown == 1 ? "" : "s",
+		    o->max_buildings);
 	return 0;
 }
 
-static void selection_line(FILE *out, const struct mt_report_opts *o,
-    const char *period)
+/* What the page covers, in words: the warehouse by its file name only
+ * (the page is mailed; the server's paths stay on the server). */
+static void selection_text(FILE *out, const struct mt_report_opts *o)
 {
 	size_t i;
 
-	fputs("<p class=\"muted\">Warehouse <code>", out);
-	mt_html_text(out, o->source);
-	fputs("</code>; period ", out);
-	mt_html_text(out, period);
+	if (o->from != NULL)
+		fprintf(out, "from %s to %s", o->from, o->to);
+	else if (o->year != NULL)
+		fprintf(out, "the year %s", o->year);
+	else
+		fputs("the last 12 months of each building's data", out);
 	if (o->nparticipants) {
-		fputs("; participants ", out);
+		fputs(o->nparticipants > 1 ? "; participants " : "; participant ", out);
 		for (i = 0; i < o->nparticipants; i++) {
 			fputs(i ? ", " : "", out);
 			mt_html_text(out, o->participants[i]);
@@ -843,7 +850,21 @@ static void selection_line(FILE *out, const struct mt_report_opts *o,
 		fputs("; quantity ", out);
 		mt_html_text(out, o->quantity);
 	}
-	fputs(".</p>\n", out);
+}
+
+static void selection_line(FILE *out, const struct mt_report_opts *o)
+{
+	const char *base = strrchr(o->source, '/');
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &tm));
+	fputs("<p class=\"muted\">Warehouse <code>", out);
+	mt_html_text(out, base ? base + 1 : o->source);
+	fputs("</code>; ", out);
+	selection_text(out, o);
+	fprintf(out, ". Written %s.</p>\n", when);
 }
 
 static void methods(FILE *out)
@@ -852,8 +873,8 @@ static void methods(FILE *out)
 	    "Per building, period and energy quantity, from its hourly values "
 	    "in the warehouse; suspect hours are left out. kWh/m\xc2\xb2 and "
 	    "CO\xe2\x82\x82 kg/m\xc2\xb2 over the property's floor area. "
-	    "Baseload: the 10th percentile of the hours from 00:00 to 05:00 "
-	    "local time (kWh in an hour = mean kW). Peak: the largest hour. "
+	    "Baseload: the 10th percentile of the days' mean night load, the "
+	    "hours starting 00:00 to 04:00 local time (kWh in an hour = mean kW). Peak: the largest hour. "
 	    "Load factor: mean over peak. Outside office hours: the share of "
 	    "the energy of hours outside the property's office hours. Weekends "
 	    "&amp; holidays: the share on Saturdays, Sundays and holidays. "
@@ -931,13 +952,15 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 	if (select_rows(db, o, period, &rows, err) < 0)
 		goto done;
 	head(out, o->title ? o->title : "Energy benchmarking report");
-	selection_line(out, o, period);
+	selection_line(out, o);
 	if (rows.nrows == 0) {
-		fputs("<p class=\"empty\">No energy data for this selection: the "
-		    "warehouse has no electricity, gas, heat or cooling hours of the "
-		    "selected buildings in this period. Load property hours with "
-		    "meter-load (or run meter-hourly), or choose another period "
-		    "(--year, --from and --to).</p>\n", out);
+		fputs("<p class=\"empty\">No energy data for this selection (", out);
+		selection_text(out, o);
+		fputs("): the warehouse has no electricity, gas, heat or cooling "
+		    "hours of such buildings in this period. Check the participant "
+		    "ids (-p) and the property type (-t) against the configurations "
+		    "loaded, choose another period (--year, --from and --to), or load "
+		    "property hours with meter-load (or run meter-hourly).</p>\n", out);
 	} else {
 		find_all(&f, &rows);
 		findings_list(out, &f);
@@ -963,6 +986,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 	rc = 0;
 done:
 	mt_db_rollback(db);
+	findings_free(&f);
 	table_free(&rows);
 	table_free(&found);
 	table_free(&all.monthly);

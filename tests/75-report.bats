@@ -184,12 +184,12 @@ PY
 
 # the ranking tables' cells as "participant/property/period/quantity column value"
 html_cells() {
-	python3 - "$1" <<'PY'
+	python3 - "$1" "$2" <<'PY'
 import re, sys
 import xml.etree.ElementTree as ET
 ns = {"h": "http://www.w3.org/1999/xhtml"}
 doc = ET.parse(sys.argv[1]).getroot()
-period = re.search(r"period (\S+?)[.;]", "".join(doc.find(".//h:p", ns).itertext())).group(1)
+period = sys.argv[2]
 heads = {"Area m²": "area_m2", "Coverage": "coverage", "Energy kWh": "energy_kwh",
          "kWh/m²": "kwh_per_m2", "CO₂ kg/m²": "co2_kg_per_m2", "Baseload kW": "baseload_kw",
          "Peak kW": "peak_kw", "Load factor": "load_factor",
@@ -225,7 +225,7 @@ PY
 	xmllint --noout r.html
 	[ "$(grep -c '<script' r.html)" -eq 0 ]
 	! grep -Eq '(src|href)="(https?:|//|file:)' r.html
-	html_cells r.html > cells
+	html_cells r.html 2019 > cells
 	[ "$(wc -l < cells)" -eq $((2 * 8 + 4 * 13)) ]
 	while read -r key col shown dec; do
 		want=$(sqlite3 w.db "SELECT coalesce($col, 'null') FROM benchmark WHERE participant || '/' || property || '/' || period || '/' || quantity = '$key'")
@@ -238,13 +238,21 @@ PY
 	grep -q '>[0-9]\{1,3\},[0-9][0-9][0-9]<' r.html
 }
 
-@test "meter-report: the findings are computed from the figures" {
+@test "meter-report: the findings are computed from the figures and the ranks, and name the participant" {
 	meter-report -q --year 2019 -o r.html w.db
-	b=$(sqlite3 w.db "SELECT property, CAST(round(100 * outside_office_share) AS INTEGER) FROM benchmark WHERE period = '2019'
-		AND quantity = 'electricity' ORDER BY outside_office_share DESC LIMIT 1")
-	grep -q "<li>${b%%|*} uses ${b##*|}% of its electricity outside office hours, the most among university buildings.</li>" r.html
-	b=$(sqlite3 w.db "SELECT property FROM benchmark WHERE period = '2019' AND quantity = 'total' ORDER BY kwh_per_m2 DESC LIMIT 1")
-	grep -q "<li>$b uses [0-9.,]* kWh/m² of energy in the period, the most of 2 university buildings.</li>" r.html
+	# the building ranked last (the most) of the two by each figure
+	b=$(sqlite3 w.db "SELECT participant || '/' || property, printf('%.1f', 100 * outside_office_share) FROM benchmark
+		WHERE period = '2019' AND quantity = 'electricity' AND rank_outside_office = 2")
+	grep -q "<li>${b%%|*} uses ${b##*|}% of its electricity outside office hours, the most among the 2 university buildings ranked.</li>" r.html
+	b=$(sqlite3 w.db "SELECT participant || '/' || property FROM benchmark WHERE period = '2019' AND quantity = 'total' AND rank_kwh_per_m2 = 2")
+	grep -q "<li>$b uses the most energy per m² of the 2 university buildings ranked: [0-9.,]* kWh/m².</li>" r.html
+	b=$(sqlite3 w.db "SELECT participant || '/' || property FROM benchmark WHERE period = '2019' AND quantity = 'gas' AND rank_heating = 2")
+	grep -q "<li>$b&#39;s gas rises the most with the cold for its floor area among the 2 university buildings ranked: " r.html
+	# a period neither building covers enough: no comparisons, only why
+	meter-report -q --from 2019-07-01 --to 2020-06-30 --max-buildings 0 -o half.html w.db
+	! grep -q 'the most' half.html
+	# 184 days of 2019 (4,417 hours with October's 25-hour day) of 366 x 24
+	grep -q '<li>2 of the 2 buildings shown are not ranked (cambridge/b[01]: coverage 50.3% &lt; 90%; cambridge/b[01]: coverage 50.3% &lt; 90%).</li>' half.html
 }
 
 @test "meter-report --csv: each table as a CSV file; the ranking is the view's rows" {
@@ -266,7 +274,7 @@ PY
 	grep -q 'data-quantity="gas"' g.html
 	meter-report -q --year 2019 -t office -o none.html w.db
 	xmllint --noout none.html
-	grep -q 'class="empty">No energy data for this selection' none.html
+	grep -q 'class="empty">No energy data for this selection (the year 2019; property type office): ' none.html
 	[ "$(grep -c '<svg' none.html)" -eq 0 ]
 	meter-report -q --year 2019 -p nobody -o none2.html w.db
 	grep -q 'No energy data for this selection' none2.html
@@ -281,7 +289,8 @@ PY
 	xmllint --noout one.html
 	grep -q 'No energy signature: it needs 7 complete days with outside temperatures (meter-enrich --weather); this building has 1.' one.html
 	[ "$(grep -c '<svg' one.html)" -eq 3 ]
-	grep -q 'b1 is not ranked\|1 of 1 buildings are not ranked' one.html
+	# its configured gas meter has no hour: the building's coverage is none
+	grep -q '<li>1 of the 1 buildings shown is not ranked (cambridge/b1: coverage 0.0% &lt; 90%).</li>' one.html
 }
 
 @test "meter-report: bad options and a missing warehouse are refused with the reason" {
@@ -301,15 +310,29 @@ PY
 	[ "$status" -eq 2 ] && [[ "$output" == *"nowhere.db: no such warehouse"* ]]
 	[ ! -e nowhere.db ]
 	run meter-report -o /nonexistent/r.html w.db
-	[ "$status" -eq 3 ] && [[ "$output" == *"/nonexistent/r.html"* ]]
+	[ "$status" -eq 2 ] && [ "$output" = "meter-report: -o /nonexistent/r.html: no such directory /nonexistent/" ]
+	# never the warehouse itself, nor a database that is not one
+	cp w.db same.db
+	run meter-report -o same.db same.db
+	[ "$status" -eq 2 ] && [ "$output" = "meter-report: -o same.db is the warehouse itself: name another file" ]
+	cmp w.db same.db
+	sqlite3 other.db 'CREATE TABLE t (x)'
+	run meter-report -o o.html other.db
+	[ "$status" -eq 2 ] && [ "$output" = "meter-report: other.db: not a meter warehouse (no meter tables in it): give the database meter-load or meter-hourly writes" ]
+	[ "$(sqlite3 other.db .tables)" = t ]
+	echo 'not a database at all, but long enough to be looked at by SQLite as one' > text.db
+	run meter-report text.db
+	[ "$status" -eq 2 ] && [[ "$output" == "meter-report: text.db: not a meter warehouse (file is not a database)"* ]]
+	run meter-report --title "$(printf 'a\tb')" w.db
+	[ "$status" -eq 2 ] && [[ "$output" == *'bad value for --title: "a\x09b" (UTF-8 text without control characters)'* ]]
 	run meter-report --max-rows -1 w.db
 	[ "$status" -eq 2 ] && [[ "$output" == *"bad value for --max-rows"* ]]
 }
 
 @test "meter-report: beyond --max-rows and --max-buildings the page says what it leaves out" {
 	meter-report -q --year 2019 --max-rows 1 --max-buildings 1 -o small.html w.db
-	grep -q '1 more buildings not shown (--max-rows 1): narrow the selection with -p or -t, or see every row with --csv.' small.html
-	grep -q 'Charts of 1 more buildings not shown (--max-buildings 1)' small.html
+	grep -q '1 more building not shown (--max-rows 1): narrow the selection with -p or -t, or see every row with --csv.' small.html
+	grep -q 'Charts of 1 more building not shown (--max-buildings 1)' small.html
 	[ "$(grep -c '<section class="building">' small.html)" -eq 1 ]
 }
 
@@ -338,4 +361,27 @@ PY
 	grep -q '=HYPERLINK(&quot;http://x&quot;)&lt;script&gt;' evil.html
 	python3 -c 'import csv, sys; print({r["type"] for r in csv.DictReader(open(sys.argv[1]))})' evilcsv/ranking.csv > types
 	[ "$(cat types)" = "{'\\'=HYPERLINK(\"http://x\")<script>'}" ]
+}
+
+@test "benchmark: over a range without weekends the share is 0, and R² is withheld with the slope" {
+	meter-report -q --from 2019-01-07 --to 2019-01-11 --csv wk -o wk.html w.db
+	python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    print(r["property"], r["quantity"], r["weekend_holiday_share"], r["signature_days"], r["hdd_slope_kwh_per_dd"] or "-", r["hdd_r2"] or "-")' wk/ranking.csv | sort > got
+	# Monday to Friday: no weekend energy; five complete days, fewer than
+	# the seven a signature needs
+	[ "$(awk '$3 != "0.0" { print }' got)" = "" ]
+	[ "$(awk '$2 != "total" && !($4 == 5 && $5 == "-" && $6 == "-") { print }' got)" = "" ]
+	[ "$(wc -l < got)" -eq 6 ]
+}
+
+@test "benchmark: the total's CO2 only when every quantity has one" {
+	sed 's| contract="gas"||' cam.xml > nogas.xml
+	meter-load -c nogas.xml ng.db
+	jq -c 'select(.local_date >= "2019-03-01" and .local_date <= "2019-03-10") | del(.co2_kg | select(false))' ph.ndjson |
+		jq -c 'if .quantity == "gas" then del(.co2_kg) else . end' | meter-load ng.db
+	run sqlite3 ng.db "SELECT quantity, co2_kg IS NULL FROM benchmark WHERE property = 'b0' AND period = '2019' ORDER BY quantity"
+	[ "$output" = "electricity|0
+gas|1
+total|1" ]
 }

@@ -44,7 +44,7 @@ dom() {
 	[ "$(grep -c '<section class="building">' report.html)" -eq 5 ]
 	run sh "$HOURLY" --report /nonexistent/r.html root
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"meter-report: /nonexistent/r.html"* ]]
+	[[ "$output" == *"meter-report: -o /nonexistent/r.html: no such directory /nonexistent/"* ]]
 	[[ "$output" == *"meter-hourly: the report /nonexistent/r.html was not written"* ]]
 }
 

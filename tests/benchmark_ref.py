@@ -126,6 +126,9 @@ def main():
         area = areas[key]
         rows = {q: per_quantity(hs, area, hours_expected) for q, hs in qs.items()}
         total = figures([h for hs in qs.values() for h in hs], area, hours_expected)
+        # the total's CO2 only when every quantity has one
+        if any("co2_kg_per_m2" not in r for r in rows.values()):
+            total.pop("co2_kg_per_m2", None)
         total["hours_present"] = min(len(hs) for hs in qs.values())
         total["coverage"] = total["hours_present"] / hours_expected
         rows["total"] = total

@@ -167,7 +167,8 @@
 	"   SELECT q.participant, q.property, q.period, q.first_date, q.last_date," \
 	"     'total' AS quantity," \
 	"     max(q.hours_expected) AS hours_expected, sum(q.kwh) AS kwh," \
-	"     sum(q.co2_kg) AS co2_kg," \
+	/* the total's CO2 only when every quantity has one */ \
+	"     CASE WHEN count(q.co2_kg) = count(*) THEN sum(q.co2_kg) END AS co2_kg," \
 	"     CASE WHEN EXISTS (SELECT 1 FROM configured c WHERE c.participant = q.participant" \
 	"       AND c.property = q.property AND c.quantity NOT IN (SELECT quantity" \
 	"       FROM per_quantity q2 WHERE q2.participant = q.participant" \
@@ -198,10 +199,11 @@
 	"     1000 * baseload_kw / nullif(area_m2, 0) AS baseload_w_per_m2," \
 	"     1000 * peak_kw / nullif(area_m2, 0) AS peak_w_per_m2," \
 	"     kwh / nullif(hours_present, 0) / nullif(peak_kw, 0) AS load_factor," \
-	"     outside_office_kwh / nullif(office_known_kwh, 0) AS outside_office_share," \
-	"     weekend_holiday_kwh / nullif(kwh, 0) AS weekend_holiday_share," \
+	"     coalesce(outside_office_kwh, 0) / nullif(office_known_kwh, 0)" \
+	"       AS outside_office_share," \
+	"     coalesce(weekend_holiday_kwh, 0) / nullif(kwh, 0) AS weekend_holiday_share," \
 	"     (sig_y - hdd_slope * sig_x) / sig_n AS hdd_intercept," \
-	"     CASE WHEN sig_n * sig_yy - sig_y * sig_y > 0 THEN" \
+	"     CASE WHEN hdd_slope IS NOT NULL AND sig_n * sig_yy - sig_y * sig_y > 0 THEN" \
 	"       (sig_n * sig_xy - sig_x * sig_y) * (sig_n * sig_xy - sig_x * sig_y)" \
 	"       / ((sig_n * sig_xx - sig_x * sig_x) * (sig_n * sig_yy - sig_y * sig_y))" \
 	"     END AS hdd_r2," \
@@ -251,5 +253,7 @@
 	"   CASE WHEN not_ranked IS NULL AND hdd_slope_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, hdd_slope_per_m2 IS NULL" \
 	"     ORDER BY hdd_slope_per_m2) END AS rank_heating," \
+	"   count(*) FILTER (WHERE not_ranked IS NULL) OVER (" \
+	"     PARTITION BY type, period, quantity) AS ranked_in_type," \
 	"   not_ranked" \
 	" FROM judged"

@@ -284,15 +284,67 @@ struct mt_db *mt_db_open(const char *path, struct mt_err *err)
 	return db;
 }
 
+/* A reader looks before it opens: the file must be a warehouse already
+ * (a meter schema version and its tables), never a database that the
+ * open would give the schema to. */
+static int is_warehouse(const char *path, struct mt_err *err)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int version = 0, tables = 0, rc;
+
+	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(h, "SELECT (SELECT user_version FROM"
+		    " pragma_user_version), (SELECT count(*) FROM sqlite_master"
+		    " WHERE type = 'table' AND name IN ('property_hour', 'meter_hour'))",
+		    -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		version = sqlite3_column_int(st, 0);
+		tables = sqlite3_column_int(st, 1);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN ||
+	    (rc & 0xff) == SQLITE_PERM) {
+		/* a WAL reader writes the -shm file beside the warehouse */
+		mt_err_set(err, path, 0, "cannot read the warehouse (%s): reading "
+		    "it needs write access to it and to its directory, for SQLite's "
+		    "-wal and -shm files", sqlite3_errmsg(h));
+		sqlite3_close(h);
+		err->status = MT_EXIT_IO;
+		return 0;
+	}
+	if (rc != SQLITE_OK)
+		mt_err_set(err, path, 0, "not a meter warehouse (%s): give the "
+		    "database meter-load or meter-hourly writes", sqlite3_errmsg(h));
+	else if (version < 1 || tables < 2)
+		mt_err_set(err, path, 0, "not a meter warehouse (no meter tables "
+		    "in it): give the database meter-load or meter-hourly writes");
+	sqlite3_close(h);
+	if (rc != SQLITE_OK || version < 1 || tables < 2) {
+		err->status = MT_EXIT_USAGE;
+		return 0;
+	}
+	return 1;
+}
+
 struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err)
 {
+	struct mt_db *db;
+
+	err->status = 0;
 	if (access(path, F_OK) != 0) {
 		mt_err_set(err, path, 0, "no such warehouse: %s (meter-load or "
 		    "meter-hourly makes one)", strerror(errno));
 		err->status = MT_EXIT_USAGE;
 		return NULL;
 	}
-	return mt_db_open(path, err);
+	if (!is_warehouse(path, err))
+		return NULL;
+	if ((db = mt_db_open(path, err)) == NULL && !err->status)
+		err->status = MT_EXIT_IO;
+	return db;
 }
 
 int mt_db_read_begin(struct mt_db *db, struct mt_err *err)
