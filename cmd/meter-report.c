@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_PARTICIPANTS 32
 
@@ -55,22 +56,15 @@ static int count_opt(const char *opt, const char *val, long *out)
 	return 0;
 }
 
-/* UTF-8 without control characters: what the page can carry as its
- * title and still be well-formed. */
+/* UTF-8 of characters XML allows, without control characters: what the
+ * page can carry as its title. */
 static int plain_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
-	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 :
-		    (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-
-		if (n < 0 || *p < 0x20 || *p == 0x7f || (n == 1 && *p < 0xc2))
+	for (; *s; s += n)
+		if ((n = mt_utf8_char(s)) == 0 || (unsigned char)*s < 0x20)
 			return 0;
-		for (p++; n > 0; n--, p++)
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-	}
 	return 1;
 }
 
@@ -114,6 +108,8 @@ static int check_args(struct opts *o)
 		return bad("--csv", o->r.csv_dir, "a directory name");
 	if (o->r.title != NULL && !plain_text(o->r.title))
 		return bad("--title", o->r.title, "UTF-8 text without control characters");
+	if (o->r.type != NULL && !plain_text(o->r.type))
+		return bad("-t", o->r.type, "UTF-8 text without control characters");
 	return 0;
 }
 
@@ -207,25 +203,52 @@ static int csv_dir(const char *dir)
 	return 0;
 }
 
-/* -o must name a file in a directory that exists, and never the
- * warehouse itself. */
-static int check_output(const struct opts *o)
+/* out must name a regular file (or a new one) in a directory that exists
+ * and can be written, and never the warehouse: said before the report is
+ * computed. */
+static int check_output(const char *opt, const char *out, const char *warehouse)
 {
 	char dir[4096];
-	const char *slash = strrchr(o->output, '/');
-	struct stat out, wh;
+	const char *slash = strrchr(out, '/');
+	struct stat st, wh;
 
-	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->output) + 1 : 1,
-	    slash ? o->output : ".");
-	if (stat(dir, &out) != 0 || !S_ISDIR(out.st_mode)) {
-		mt_warnx("-o %s: no such directory %s", o->output, dir);
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + 1 : 1,
+	    slash ? out : ".");
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		mt_warnx("%s %s: no such directory %s", opt, out, dir);
 		return -1;
 	}
-	if (stat(o->output, &out) == 0 && stat(o->r.source, &wh) == 0 &&
-	    out.st_dev == wh.st_dev && out.st_ino == wh.st_ino) {
-		mt_warnx("-o %s is the warehouse itself: name another file",
-		    o->output);
+	if (lstat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		mt_warnx("%s %s is not a regular file (%s): name a file; the page is "
+		    "replaced, never written through a link", opt, out,
+		    S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ?
+		    "a symbolic link" : "a device, socket or FIFO");
 		return -1;
+	}
+	if (access(dir, W_OK) != 0) {
+		mt_warnx("%s %s: cannot write in %s: %s", opt, out, dir, strerror(errno));
+		return -1;
+	}
+	if (stat(out, &st) == 0 && stat(warehouse, &wh) == 0 &&
+	    st.st_dev == wh.st_dev && st.st_ino == wh.st_ino) {
+		mt_warnx("%s %s is the warehouse itself: name another file", opt, out);
+		return -1;
+	}
+	return 0;
+}
+
+/* --csv DIR: the files it would replace are checked like -o. */
+static int check_csv(const char *dir, const char *warehouse)
+{
+	static const char *const names[] = { "ranking", "findings", "monthly",
+	    "profile", "signature", "coverage" };
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.csv", dir, names[i]);
+		if (check_output("--csv", path, warehouse) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -270,10 +293,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return MT_EXIT_USAGE;
 	}
-	if (o.output != NULL && check_output(&o) < 0)
+	if (o.output != NULL && check_output("-o", o.output, o.r.source) < 0)
 		return MT_EXIT_USAGE;
 	if (o.r.csv_dir != NULL && csv_dir(o.r.csv_dir) < 0)
 		return MT_EXIT_IO;
+	if (o.r.csv_dir != NULL && check_csv(o.r.csv_dir, o.r.source) < 0)
+		return MT_EXIT_USAGE;
 	if ((db = mt_db_open_existing(o.r.source, &err)) == NULL) {
 		mt_diag_err(&err);
 		return err.status == MT_EXIT_USAGE ? MT_EXIT_USAGE : MT_EXIT_IO;

@@ -13,9 +13,49 @@
 #define W 640          /* every chart's width in SVG units */
 #define FONT "font-size=\"11\""
 
+/* The length of the well-formed UTF-8 sequence at s of a character XML
+ * allows (no C0 control but tab and newline, no surrogate, no U+FFFE or
+ * U+FFFF, nothing overlong or past U+10FFFF), or 0. */
+size_t mt_utf8_char(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long c;
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return p[0] >= 0x20 || p[0] == '\t' || p[0] == '\n' ? 1 : 0;
+	n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 :
+	    (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (n == 0)
+		return 0;
+	c = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
+		return 0;
+	return n;
+}
+
+/* Text escaped for HTML content and attribute values; a byte that is not
+ * part of a character XML allows becomes U+FFFD, so that no name from a
+ * configuration or the command line can make the page ill-formed. */
 void mt_html_text(FILE *out, const char *s)
 {
-	for (; s != NULL && *s; s++) {
+	size_t n;
+
+	for (; s != NULL && *s; s += n ? n : 1) {
+		if ((n = mt_utf8_char(s)) == 0) {
+			fputs("\xef\xbf\xbd", out);
+			continue;
+		}
+		if (n > 1) {
+			fwrite(s, 1, n, out);
+			continue;
+		}
 		switch (*s) {
 		case '<': fputs("&lt;", out); break;
 		case '>': fputs("&gt;", out); break;
@@ -240,8 +280,8 @@ void mt_chart_bars(FILE *out, const char *label, const char *const *cats,
 			mt_html_text(out, unit);
 			fputs("</title></path>", out);
 		}
-		/* every label when they fit, else every third */
-		if (ncat <= 14 || c % 3 == 0)
+		/* a label where it fits: every n-th, about 48 units apart */
+		if (c % (size_t)ceil(48 / group) == 0)
 			fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" "
 			    FONT ">%s</text>", left + c * group + group / 2, bottom + 14,
 			    cats[c]);

@@ -720,8 +720,11 @@ int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
 int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err);
 
 /* ---- chart.c: the report's SVG charts and number formatting ---- */
-/* Text escaped for HTML content and attribute values. */
+/* Text escaped for HTML content and attribute values; what is not a
+ * character XML allows becomes U+FFFD. */
 void mt_html_text(FILE *out, const char *s);
+/* The length of the UTF-8 character at s if XML allows it, else 0. */
+size_t mt_utf8_char(const char *s);
 /* Numbers for people: commas between thousands, a fixed number of
  * decimals; mt_fmt_auto keeps four significant digits (at most four
  * decimals); not finite gives an en dash.  Return buf. */

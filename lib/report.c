@@ -112,22 +112,27 @@ struct csvdir {
 static void csv_field(FILE *fp, const char *v)
 {
 	double ignored;
-	char *quoted;
-	size_t n;
+	char *text;
+	size_t n, len = 0, k;
 
 	if (v == NULL)
 		return;
-	n = strlen(v);
-	if (n > 0 && strchr("=+-@\t\r", v[0]) != NULL &&
-	    mt_parse_double(v, &ignored) < 0) {
-		quoted = mt_xmalloc(n + 2);
-		quoted[0] = '\'';
-		memcpy(quoted + 1, v, n + 1);
-		csv_fwrite(fp, quoted, n + 1);
-		free(quoted);
-		return;
+	/* an apostrophe first, and U+FFFD for what is not text */
+	text = mt_xmalloc(3 * strlen(v) + 2);
+	if (strchr("=+-@\t\r", v[0]) != NULL && v[0] != '\0' &&
+	    mt_parse_double(v, &ignored) < 0)
+		text[len++] = '\'';
+	for (; *v; v += n ? n : 1) {
+		if ((n = mt_utf8_char(v)) == 0) {
+			memcpy(text + len, "\xef\xbf\xbd", 3);
+			len += 3;
+			continue;
+		}
+		for (k = 0; k < n; k++)
+			text[len++] = v[k];
 	}
-	csv_fwrite(fp, v, n);
+	csv_fwrite(fp, text, len);
+	free(text);
 }
 
 /* One table as DIR/NAME.csv, replaced atomically; the first failure is
@@ -198,53 +203,60 @@ static void append_rows(struct table *all, const struct table *t,
 static const char *const quantity_order[] = { "total", "electricity", "gas",
     "heat", "cooling" };
 
-/* The benchmark rows the options select, ordered for the tables: by
- * quantity, type, rank by intensity (unranked last), then id. */
-static int select_rows(struct mt_db *db, const struct mt_report_opts *o,
+/* Every benchmark row of the period, ordered for the tables: by quantity,
+ * type, rank by intensity (unranked last), then id.  The whole
+ * population, since findings compare a building with all of its type. */
+static int period_rows(struct mt_db *db, const struct mt_report_opts *o,
     const char *period, struct table *t, struct mt_err *err)
 {
+	const char *params[] = { period, o->from, o->to };
 	char *sql;
-	size_t len, i, cap;
-	const char *params[64];
-	int n = 0, rc;
+	size_t cap = strlen(MT_BENCHMARK_FIGURES) + 4096;
+	int rc;
 
-	if (o->nparticipants > 32) {
-		mt_err_set(err, NULL, 0, "at most 32 participants at once (-p)");
-		err->status = MT_EXIT_USAGE;
-		return -1;
-	}
-	cap = strlen(MT_BENCHMARK_FIGURES) + 4096;
 	sql = mt_xmalloc(cap);
-	params[n++] = period;
-	params[n++] = o->from;
-	params[n++] = o->to;
-	params[n++] = o->type;
-	params[n++] = o->quantity;
-	if (o->from != NULL)
-		len = (size_t)snprintf(sql, cap, "%s%s%s", "SELECT * FROM (WITH periods AS ("
-		    "SELECT DISTINCT participant, property, ?1 AS period,"
-		    " ?2 AS first_date, ?3 AS last_date,"
-		    " CAST(round((julianday(?3, '+1 day') - julianday(?2)) * 24)"
-		    " AS INTEGER) AS hours_expected"
-		    " FROM property_hour WHERE quantity IN " ENERGY "),",
-		    MT_BENCHMARK_FIGURES, ") WHERE 1");
-	else
-		len = (size_t)snprintf(sql, cap, "SELECT * FROM benchmark"
-		    " WHERE period = ?1 AND coalesce(?2, ?3) IS NULL");
-	len += (size_t)snprintf(sql + len, cap - len, " AND (?4 IS NULL OR type = ?4)"
-	    " AND (?5 IS NULL OR quantity = ?5)");
-	for (i = 0; i < o->nparticipants; i++) {
-		len += (size_t)snprintf(sql + len, cap - len, "%s?%d",
-		    i ? ", " : " AND participant IN (", n + 1);
-		params[n++] = o->participants[i];
-	}
-	snprintf(sql + len, cap - len, "%s ORDER BY CASE quantity WHEN 'total'"
-	    " THEN 0 WHEN 'electricity' THEN 1 WHEN 'gas' THEN 2 WHEN 'heat'"
-	    " THEN 3 ELSE 4 END, type, rank_kwh_per_m2 IS NULL, rank_kwh_per_m2,"
-	    " kwh_per_m2, participant, property", o->nparticipants ? ")" : "");
-	rc = run(db, t, sql, params, n, err);
+	snprintf(sql, cap, "SELECT * FROM %s%s%s ORDER BY CASE quantity"
+	    " WHEN 'total' THEN 0 WHEN 'electricity' THEN 1 WHEN 'gas' THEN 2"
+	    " WHEN 'heat' THEN 3 ELSE 4 END, type, rank_kwh_per_m2 IS NULL,"
+	    " rank_kwh_per_m2, kwh_per_m2, participant, property",
+	    o->from != NULL ? "(WITH periods AS (SELECT DISTINCT participant,"
+	    " property, ?1 AS period, ?2 AS first_date, ?3 AS last_date,"
+	    " CAST(round((julianday(?3, '+1 day') - julianday(?2)) * 24)"
+	    " AS INTEGER) AS hours_expected FROM property_hour"
+	    " WHERE quantity IN " ENERGY ")," : "benchmark",
+	    o->from != NULL ? MT_BENCHMARK_FIGURES : "",
+	    o->from != NULL ? ")" : " WHERE period = ?1 AND coalesce(?2, ?3) IS NULL");
+	rc = run(db, t, sql, params, 3, err);
 	free(sql);
 	return rc;
+}
+
+static int selected(const struct table *t, size_t r, const struct mt_report_opts *o)
+{
+	const char *type = cell(t, r, "type");
+	size_t i;
+
+	if (o->type != NULL && (type == NULL || strcmp(type, o->type) != 0))
+		return 0;
+	if (o->quantity != NULL && strcmp(cell(t, r, "quantity"), o->quantity) != 0)
+		return 0;
+	for (i = 0; i < o->nparticipants; i++)
+		if (strcmp(cell(t, r, "participant"), o->participants[i]) == 0)
+			return 1;
+	return o->nparticipants == 0;
+}
+
+/* The rows of all that the options select, copied into t. */
+static void select_rows(const struct table *all, const struct mt_report_opts *o,
+    struct table *t)
+{
+	size_t r;
+
+	memset(t, 0, sizeof *t);
+	collect(t, all->ncols, NULL, (const char *const *)all->names);
+	for (r = 0; r < all->nrows; r++)
+		if (selected(all, r, o))
+			collect(t, all->ncols, (const char *const *)all->rows[r], NULL);
 }
 
 /* ---- findings: sentences computed from the selected rows ---- */
@@ -293,79 +305,109 @@ static const char *type_name(const char *type)
 	return type && *type ? type : "untyped";
 }
 
-/* Rows whose rank in column rank is the last of their type, period and
- * quantity: the most of the buildings ranked, in the warehouse, as the
- * tables rank them. */
-static int is_last(const struct table *t, size_t r, const char *rank)
+/* Whether row r of the selection has the last rank (the most) in column
+ * rank among the rows of its type and quantity in the population all, and
+ * with how many ranked rows; ties share it. */
+static int is_last(const struct table *all, const struct table *t, size_t r,
+    const char *rank, int *of, int *tied)
 {
-	double k = num(t, r, rank), of = num(t, r, "ranked_in_type");
+	const char *type = cell(t, r, "type"), *q = cell(t, r, "quantity");
+	double k = num(t, r, rank), max = 0;
+	size_t i;
 
-	return isfinite(k) && of > 1 && k == of;
+	*of = *tied = 0;
+	if (!isfinite(k))
+		return 0;
+	for (i = 0; i < all->nrows; i++) {
+		const char *ty = cell(all, i, "type");
+		double v = num(all, i, rank);
+
+		if (!isfinite(v) || strcmp(cell(all, i, "quantity"), q) != 0 ||
+		    strcmp(ty ? ty : "", type ? type : "") != 0)
+			continue;
+		(*of)++;
+		if (v > max) {
+			max = v;
+			*tied = 0;
+		}
+		*tied += v == max;
+	}
+	return *of > 1 && k == max;
 }
 
-static void find_row(struct findings *f, const struct table *t, size_t r)
+static void find_row(struct findings *f, const struct table *all,
+    const struct table *t, size_t r)
 {
 	const char *q = cell(t, r, "quantity"), *type = type_name(cell(t, r, "type"));
-	char w[256], a[64], b[64];
-	int of = (int)num(t, r, "ranked_in_type");
+	char w[256], a[64], b[64], tie[64];
+	int of, tied;
 
 	who(t, r, w, sizeof w);
+#define TIE (snprintf(tie, sizeof tie, tied > 1 ? ", with %d others" : "", \
+	tied - 1), tie)
 	if (strcmp(q, "total") == 0) {
-		if (is_last(t, r, "rank_kwh_per_m2"))
+		if (is_last(all, t, r, "rank_kwh_per_m2", &of, &tied))
 			finding(f, "%s uses the most energy per m\xc2\xb2 of the %d %s "
-			    "buildings ranked: %s kWh/m\xc2\xb2.", w, of, type,
+			    "buildings ranked%s: %s kWh/m\xc2\xb2.", w, of, type, TIE,
 			    mt_fmt_auto(a, sizeof a, num(t, r, "kwh_per_m2")));
 		return;
 	}
-	if (is_last(t, r, "rank_outside_office"))
+	if (is_last(all, t, r, "rank_outside_office", &of, &tied))
 		finding(f, "%s uses %s%% of its %s outside office hours, the most "
-		    "among the %d %s buildings ranked.", w, mt_fmt_num(a, sizeof a,
-		    100 * num(t, r, "outside_office_share"), 1), q, of, type);
-	if (is_last(t, r, "rank_heating"))
+		    "among the %d %s buildings ranked%s.", w, mt_fmt_num(a, sizeof a,
+		    100 * num(t, r, "outside_office_share"), 1), q, of, type, TIE);
+	/* a slope that falls with the cold is not a heating one */
+	if (is_last(all, t, r, "rank_heating", &of, &tied) &&
+	    num(t, r, "hdd_slope_kwh_per_dd") > 0)
 		finding(f, "%s's %s rises the most with the cold for its floor area "
-		    "among the %d %s buildings ranked: %s kWh a day per heating "
-		    "degree day (R\xc2\xb2 %s).", w, q, of, type,
+		    "among the %d %s buildings ranked%s: %s kWh a day per heating "
+		    "degree day (R\xc2\xb2 %s).", w, q, of, type, TIE,
 		    mt_fmt_auto(a, sizeof a, num(t, r, "hdd_slope_kwh_per_dd")),
 		    mt_fmt_num(b, sizeof b, num(t, r, "hdd_r2"), 2));
-	if (is_last(t, r, "rank_baseload"))
+	if (is_last(all, t, r, "rank_baseload", &of, &tied))
 		finding(f, "%s has the highest %s baseload for its floor area among "
-		    "the %d %s buildings ranked: %s kW at night.", w, q, of, type,
-		    mt_fmt_auto(a, sizeof a, num(t, r, "baseload_kw")));
+		    "the %d %s buildings ranked%s: %s kW at night.", w, q, of, type,
+		    TIE, mt_fmt_auto(a, sizeof a, num(t, r, "baseload_kw")));
+#undef TIE
 }
 
-/* One sentence for the buildings the period does not cover enough. */
+/* One sentence for the buildings the period does not cover enough, by
+ * the rows of the first table (the total, or the quantity of -Q). */
 static void unranked(struct findings *f, const struct table *t)
 {
-	char names[400] = "", w[256];
+	char *names = NULL, w[256];
 	size_t r, len = 0;
 	int n = 0, all = 0;
 
 	for (r = 0; r < t->nrows; r++) {
-		if (strcmp(cell(t, r, "quantity"), "total") != 0)
+		if (strcmp(cell(t, r, "quantity"), cell(t, 0, "quantity")) != 0)
 			continue;
 		all++;
-		if (cell(t, r, "not_ranked") == NULL)
+		if (cell(t, r, "not_ranked") == NULL || n++ >= 5)
 			continue;
-		if (n++ < 5 && len < sizeof names)
-			len += (size_t)snprintf(names + len, sizeof names - len, "%s%s: %s",
-			    n > 1 ? "; " : "", who(t, r, w, sizeof w),
-			    cell(t, r, "not_ranked"));
+		who(t, r, w, sizeof w);
+		names = mt_xrealloc(names, len + strlen(w) +
+		    strlen(cell(t, r, "not_ranked")) + 8);
+		len += (size_t)sprintf(names + len, "%s%s: %s", n > 1 ? "; " : "", w,
+		    cell(t, r, "not_ranked"));
 	}
 	if (n > 0)
 		finding(f, "%d of the %d buildings shown %s not ranked (%s%s).", n,
 		    all, n == 1 ? "is" : "are", names, n > 5 ? "; ..." : "");
+	free(names);
 }
 
-static void find_all(struct findings *f, const struct table *t)
+static void find_all(struct findings *f, const struct table *all,
+    const struct table *t)
 {
 	char w[256], a[64], b[64];
 	size_t r;
 
 	for (r = 0; r < t->nrows; r++)
-		find_row(f, t, r);
+		find_row(f, all, t, r);
 	unranked(f, t);
 	for (r = 0; r < t->nrows; r++)
-		if (strcmp(cell(t, r, "quantity"), "total") == 0 &&
+		if (strcmp(cell(t, r, "quantity"), cell(t, 0, "quantity")) == 0 &&
 		    num(t, r, "suspect_hours") > 0)
 			finding(f, "%s has %s suspect hours (%s kWh) left out of its "
 			    "figures (meter-warehouse(5), Suspect hours).",
@@ -436,12 +478,12 @@ static const struct column columns[] = {
 	{ "Energy kWh", "energy_kwh", NULL, 0, 0 },
 	{ "kWh/m\xc2\xb2", "kwh_per_m2", "rank_kwh_per_m2", 0, 0 },
 	{ "CO\xe2\x82\x82 kg/m\xc2\xb2", "co2_kg_per_m2", "rank_co2_per_m2", 0, 0 },
-	{ "Baseload kW", "baseload_kw", "rank_baseload", 0, 1 },
-	{ "Peak kW", "peak_kw", "rank_peak", 0, 1 },
+	{ "Baseload kW (# per m\xc2\xb2)", "baseload_kw", "rank_baseload", 0, 1 },
+	{ "Peak kW (# per m\xc2\xb2)", "peak_kw", "rank_peak", 0, 1 },
 	{ "Load factor", "load_factor", "rank_load_factor", 0, 1 },
 	{ "Outside office hours", "outside_office_share", "rank_outside_office", 1, 0 },
 	{ "Weekends &amp; holidays", "weekend_holiday_share", "rank_weekend_holiday", 1, 0 },
-	{ "Heating kWh/DD", "hdd_slope_kwh_per_dd", "rank_heating", 0, 1 },
+	{ "Heating kWh/DD (# per m\xc2\xb2)", "hdd_slope_kwh_per_dd", "rank_heating", 0, 1 },
 	{ "R\xc2\xb2", "hdd_r2", NULL, 0, 1 },
 	{ "Suspect hours", "suspect_hours", NULL, 0, 0 },
 };
@@ -684,9 +726,12 @@ static void coverage_chart(FILE *out, const struct building *b,
 
 	fputs("<h4>Data coverage by day</h4>\n", out);
 	if (first < 0 || n <= 0 || n > 3700) {
-		fprintf(out, "<p class=\"empty\">The period has %ld days: the calendar "
+		char days[64];
+
+		fprintf(out, "<p class=\"empty\">The period has %s days: the calendar "
 		    "shows at most 3,700 (ten years); choose a shorter one with --year "
-		    "or --from and --to.</p>\n", (long)n);
+		    "or --from and --to.</p>\n", mt_fmt_num(days, sizeof days,
+		    (double)n, 0));
 		return;
 	}
 	dates = mt_xcalloc((size_t)n, sizeof *dates);
@@ -867,13 +912,13 @@ static void selection_line(FILE *out, const struct mt_report_opts *o)
 	fprintf(out, ". Written %s.</p>\n", when);
 }
 
-static void methods(FILE *out)
+static void methods(FILE *out, long percentile)
 {
-	fputs("<h2>How the figures are computed</h2>\n<p class=\"muted\">"
+	fprintf(out, "<h2>How the figures are computed</h2>\n<p class=\"muted\">"
 	    "Per building, period and energy quantity, from its hourly values "
 	    "in the warehouse; suspect hours are left out. kWh/m\xc2\xb2 and "
 	    "CO\xe2\x82\x82 kg/m\xc2\xb2 over the property's floor area. "
-	    "Baseload: the 10th percentile of the days' mean night load, the "
+	    "Baseload: percentile %ld (nearest rank) of the days' mean night load, the "
 	    "hours starting 00:00 to 04:00 local time (kWh in an hour = mean kW). Peak: the largest hour. "
 	    "Load factor: mean over peak. Outside office hours: the share of "
 	    "the energy of hours outside the property's office hours. Weekends "
@@ -882,9 +927,10 @@ static void methods(FILE *out)
 	    "heating degree days (\xc2\xb0" "C\xc2\xb7" "day below the base "
 	    "temperature) over complete days, with its R\xc2\xb2. "
 	    "# is the rank among buildings of the same type in the warehouse "
-	    "(1 the lowest; for load factor the highest), given when the period "
-	    "is covered enough. meter-warehouse(5) gives every formula and "
-	    "setting.</p>\n", out);
+	    "(1 the lowest; for load factor the highest; baseload, peak and "
+	    "heating ranked per m\xc2\xb2 of floor area, so that size does not "
+	    "rank), given when the period is covered enough. meter-warehouse(5) "
+	    "gives every formula and setting.</p>\n", percentile);
 }
 
 static void findings_list(FILE *out, const struct findings *f)
@@ -918,15 +964,15 @@ static void findings_table(const struct findings *f, struct table *t)
 	}
 }
 
-static long setting(struct mt_db *db, const char *name, long dflt)
+static double setting_value(struct mt_db *db, const char *name, double dflt)
 {
 	struct table t;
 	struct mt_err ignored;
-	long v = dflt;
+	double v = dflt;
 
 	if (run(db, &t, "SELECT value FROM settings WHERE name = ?1", &name, 1,
 	    &ignored) == 0 && t.nrows == 1 && t.rows[0][0] != NULL)
-		v = atol(t.rows[0][0]);
+		v = strtod(t.rows[0][0], NULL);
 	table_free(&t);
 	return v;
 }
@@ -935,7 +981,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
     struct mt_err *err)
 {
 	char period[64];
-	struct table rows = { 0 }, found = { 0 };
+	struct table population = { 0 }, rows = { 0 }, found = { 0 };
 	struct gathered all = { { 0 }, { 0 }, { 0 }, { 0 } };
 	struct findings f = { .n = 0 };
 	struct csvdir csv = { .dir = o->csv_dir, .failed = 0 };
@@ -948,21 +994,29 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 		snprintf(period, sizeof period, "%s", o->year ? o->year : "trailing-12m");
 	if (mt_db_read_begin(db, err) < 0)
 		return -1;
-	min_days = setting(db, "signature_min_days", 7);
-	if (select_rows(db, o, period, &rows, err) < 0)
+	min_days = lround(setting_value(db, "signature_min_days", 7));
+	if (o->nparticipants > 32) {
+		mt_err_set(err, NULL, 0, "at most 32 participants at once (-p)");
+		err->status = MT_EXIT_USAGE;
 		goto done;
+	}
+	if (period_rows(db, o, period, &population, err) < 0)
+		goto done;
+	select_rows(&population, o, &rows);
 	head(out, o->title ? o->title : "Energy benchmarking report");
 	selection_line(out, o);
 	if (rows.nrows == 0) {
 		fputs("<p class=\"empty\">No energy data for this selection (", out);
 		selection_text(out, o);
-		fputs("): the warehouse has no electricity, gas, heat or cooling "
-		    "hours of such buildings in this period. Check the participant "
-		    "ids (-p) and the property type (-t) against the configurations "
-		    "loaded, choose another period (--year, --from and --to), or load "
-		    "property hours with meter-load (or run meter-hourly).</p>\n", out);
+		fprintf(out, "): the warehouse has no %s hours of such buildings in "
+		    "this period. Check the participant ids (-p), the property type "
+		    "(-t) and the quantity (-Q) against the configurations loaded, "
+		    "choose another period (--year, --from and --to), or load property "
+		    "hours with meter-load (or run meter-hourly).</p>\n",
+		    o->quantity == NULL || strcmp(o->quantity, "total") == 0 ?
+		    "electricity, gas, heat or cooling" : o->quantity);
 	} else {
-		find_all(&f, &rows);
+		find_all(&f, &population, &rows);
 		findings_list(out, &f);
 		fputs("<h2>Ranking</h2>\n", out);
 		ranking_tables(out, &rows, o->max_rows);
@@ -970,7 +1024,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 		if (buildings(out, db, &rows, o, &all, min_days, err) < 0)
 			goto done;
 	}
-	methods(out);
+	methods(out, lround(100 * setting_value(db, "baseload_percentile", 0.1)));
 	fputs("</body>\n</html>\n", out);
 	findings_table(&f, &found);
 	csv_table(&csv, "ranking", &rows);
@@ -987,6 +1041,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 done:
 	mt_db_rollback(db);
 	findings_free(&f);
+	table_free(&population);
 	table_free(&rows);
 	table_free(&found);
 	table_free(&all.monthly);

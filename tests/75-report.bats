@@ -191,11 +191,11 @@ ns = {"h": "http://www.w3.org/1999/xhtml"}
 doc = ET.parse(sys.argv[1]).getroot()
 period = sys.argv[2]
 heads = {"Area m²": "area_m2", "Coverage": "coverage", "Energy kWh": "energy_kwh",
-         "kWh/m²": "kwh_per_m2", "CO₂ kg/m²": "co2_kg_per_m2", "Baseload kW": "baseload_kw",
-         "Peak kW": "peak_kw", "Load factor": "load_factor",
+         "kWh/m²": "kwh_per_m2", "CO₂ kg/m²": "co2_kg_per_m2", "Baseload kW (# per m²)": "baseload_kw",
+         "Peak kW (# per m²)": "peak_kw", "Load factor": "load_factor",
          "Outside office hours": "outside_office_share",
          "Weekends & holidays": "weekend_holiday_share",
-         "Heating kWh/DD": "hdd_slope_kwh_per_dd", "R²": "hdd_r2",
+         "Heating kWh/DD (# per m²)": "hdd_slope_kwh_per_dd", "R²": "hdd_r2",
          "Suspect hours": "suspect_hours"}
 for table in doc.iterfind(".//h:table", ns):
     q = table.get("data-quantity")
@@ -274,7 +274,9 @@ PY
 	grep -q 'data-quantity="gas"' g.html
 	meter-report -q --year 2019 -t office -o none.html w.db
 	xmllint --noout none.html
-	grep -q 'class="empty">No energy data for this selection (the year 2019; property type office): ' none.html
+	grep -q 'class="empty">No energy data for this selection (the year 2019; property type office): the warehouse has no electricity, gas, heat or cooling hours' none.html
+	meter-report -q --year 2019 -Q heat -o heat.html w.db
+	grep -q 'No energy data for this selection (the year 2019; quantity heat): the warehouse has no heat hours of such buildings' heat.html
 	[ "$(grep -c '<svg' none.html)" -eq 0 ]
 	meter-report -q --year 2019 -p nobody -o none2.html w.db
 	grep -q 'No energy data for this selection' none2.html
@@ -320,6 +322,17 @@ PY
 	run meter-report -o o.html other.db
 	[ "$status" -eq 2 ] && [ "$output" = "meter-report: other.db: not a meter warehouse (no meter tables in it): give the database meter-load or meter-hourly writes" ]
 	[ "$(sqlite3 other.db .tables)" = t ]
+	run meter-report "$BATS_FILE_TMPDIR"
+	[ "$status" -eq 2 ] && [[ "$output" == *": not a meter warehouse (not a file): give the database meter-load or meter-hourly writes" ]]
+	# the page is replaced, never written through a link, nor over the
+	# warehouse by --csv
+	ln -s same.db link.html
+	run meter-report -o link.html same.db
+	[ "$status" -eq 2 ] && [ "$output" = "meter-report: -o link.html is not a regular file (a symbolic link): name a file; the page is replaced, never written through a link" ]
+	mkdir csvw && cp w.db csvw/ranking.csv
+	run meter-report --csv csvw csvw/ranking.csv
+	[ "$status" -eq 2 ] && [ "$output" = "meter-report: --csv csvw/ranking.csv is the warehouse itself: name another file" ]
+	cmp w.db csvw/ranking.csv
 	echo 'not a database at all, but long enough to be looked at by SQLite as one' > text.db
 	run meter-report text.db
 	[ "$status" -eq 2 ] && [[ "$output" == "meter-report: text.db: not a meter warehouse (file is not a database)"* ]]
@@ -384,4 +397,38 @@ for r in csv.DictReader(open(sys.argv[1])):
 	[ "$output" = "electricity|0
 gas|1
 total|1" ]
+}
+
+@test "meter-report: a page while loaders write is one snapshot, never a failure" {
+	cp w.db busy.db
+	jq -c 'select(.local_date == "2019-03-05")' ph.ndjson > busy.ndjson
+	( for _ in $(seq 30); do meter-load busy.db busy.ndjson; done ) &
+	loaders=$!
+	fails=0
+	for i in $(seq 15); do
+		meter-report -q -Q gas -p nobody -o "busy$i.html" busy.db || fails=$((fails + 1))
+	done
+	wait "$loaders"
+	[ "$fails" -eq 0 ]
+}
+
+@test "meter-report: names a page cannot carry become U+FFFD, and a fall with the cold is no heating finding" {
+	meter-load -c cam.xml ctl.db
+	jq -c 'select(.local_date >= "2019-03-01" and .local_date <= "2019-03-20")' ph.ndjson | meter-load ctl.db
+	# a type with a control character and a byte that is not UTF-8 (the
+	# configuration refuses neither), and a warehouse named so
+	sqlite3 ctl.db "UPDATE property SET type = 'uni' || char(1) || CAST(x'ff' AS TEXT)"
+	cp ctl.db "$(printf 'w\001.db')"
+	meter-report -q --from 2019-03-01 --to 2019-03-20 -o ctl.html "$(printf 'w\001.db')"
+	xmllint --noout ctl.html
+	grep -q 'uni��' ctl.html
+	grep -q '<code>w�.db</code>' ctl.html
+	grep -q 'rises the most with the cold' ctl.html
+	# electricity that falls as it gets colder: negative slopes, ranked, and
+	# no finding says it rises
+	sqlite3 ctl.db "UPDATE property_day SET kwh = 1000 - 20 * hdd WHERE quantity = 'electricity' AND property = 'b0';
+		UPDATE property_day SET kwh = 1000 - 40 * hdd WHERE quantity = 'electricity' AND property = 'b1'"
+	meter-report -q --from 2019-03-01 --to 2019-03-20 --csv neg -o neg.html ctl.db
+	[ "$(python3 -c 'import csv, sys; print(sum(1 for r in csv.DictReader(open(sys.argv[1])) if r["quantity"] == "electricity" and float(r["hdd_slope_kwh_per_dd"]) < 0 and r["rank_heating"]))' neg/ranking.csv)" -eq 2 ]
+	! grep -q 'electricity rises' neg.html
 }

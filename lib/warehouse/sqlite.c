@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "schema.sql.h"
 
@@ -294,6 +295,8 @@ static int is_warehouse(const char *path, struct mt_err *err)
 	int version = 0, tables = 0, rc;
 
 	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
+	/* a loader's commit holds the file for a moment: wait as loaders do */
+	sqlite3_busy_timeout(h, BUSY_TIMEOUT_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(h, "SELECT (SELECT user_version FROM"
 		    " pragma_user_version), (SELECT count(*) FROM sqlite_master"
@@ -305,6 +308,13 @@ static int is_warehouse(const char *path, struct mt_err *err)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
+	    (rc & 0xff) == SQLITE_IOERR) {
+		mt_err_set(err, path, 0, "cannot read the warehouse: %s",
+		    sqlite3_errmsg(h));
+		sqlite3_close(h);
+		return 0;
+	}
 	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN ||
 	    (rc & 0xff) == SQLITE_PERM) {
 		/* a WAL reader writes the -shm file beside the warehouse */
@@ -331,20 +341,28 @@ static int is_warehouse(const char *path, struct mt_err *err)
 
 struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err)
 {
-	struct mt_db *db;
+	struct stat st;
 
-	err->status = 0;
-	if (access(path, F_OK) != 0) {
+	if (stat(path, &st) != 0) {
 		mt_err_set(err, path, 0, "no such warehouse: %s (meter-load or "
 		    "meter-hourly makes one)", strerror(errno));
 		err->status = MT_EXIT_USAGE;
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		mt_err_set(err, path, 0, "not a meter warehouse (not a file): give "
+		    "the database meter-load or meter-hourly writes");
+		err->status = MT_EXIT_USAGE;
+		return NULL;
+	}
+	if (access(path, R_OK) != 0) {
+		mt_err_set(err, path, 0, "cannot read the warehouse: %s",
+		    strerror(errno));
+		return NULL;
+	}
 	if (!is_warehouse(path, err))
 		return NULL;
-	if ((db = mt_db_open(path, err)) == NULL && !err->status)
-		err->status = MT_EXIT_IO;
-	return db;
+	return mt_db_open(path, err);
 }
 
 int mt_db_read_begin(struct mt_db *db, struct mt_err *err)
