@@ -488,8 +488,12 @@ void mt_chart_calendar(FILE *out, const char *label, const char *const *dates,
 	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
 	    "<text x=\"%d\" y=\"%d\" " FONT ">half of the hours</text>", left + 100,
 	    h - 16, rgb, left + 114, h - 7);
+	viridis(0.9, rgb, sizeof rgb);
+	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+	    "<text x=\"%d\" y=\"%d\" " FONT ">a tenth of them</text>", left + 230,
+	    h - 16, rgb, left + 244, h - 7);
 	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"#fff\" "
 	    "stroke=\"#bbb\"/><text x=\"%d\" y=\"%d\" " FONT ">no data</text>",
-	    left + 240, h - 16, left + 254, h - 7);
+	    left + 350, h - 16, left + 364, h - 7);
 	fputs("</svg>\n", out);
 }

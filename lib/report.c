@@ -332,7 +332,8 @@ static int is_last(const struct table *all, const struct table *t, size_t r,
 		}
 		*tied += v == max;
 	}
-	return *of > 1 && k == max;
+	/* when every one shares it, nobody stands out */
+	return *of > 1 && k == max && *tied < *of;
 }
 
 static void find_row(struct findings *f, const struct table *all,
@@ -343,8 +344,8 @@ static void find_row(struct findings *f, const struct table *all,
 	int of, tied;
 
 	who(t, r, w, sizeof w);
-#define TIE (snprintf(tie, sizeof tie, tied > 1 ? ", with %d others" : "", \
-	tied - 1), tie)
+#define TIE (snprintf(tie, sizeof tie, tied > 2 ? ", with %d others" : \
+	tied > 1 ? ", with %d other" : "", tied - 1), tie)
 	if (strcmp(q, "total") == 0) {
 		if (is_last(all, t, r, "rank_kwh_per_m2", &of, &tied))
 			finding(f, "%s uses the most energy per m\xc2\xb2 of the %d %s "

@@ -248,6 +248,10 @@ PY
 	grep -q "<li>$b uses the most energy per m² of the 2 university buildings ranked: [0-9.,]* kWh/m².</li>" r.html
 	b=$(sqlite3 w.db "SELECT participant || '/' || property FROM benchmark WHERE period = '2019' AND quantity = 'gas' AND rank_heating = 2")
 	grep -q "<li>$b&#39;s gas rises the most with the cold for its floor area among the 2 university buildings ranked: " r.html
+	# both buildings' gas baseload is 0 kW: a tie of everyone is no finding
+	[ "$(sqlite3 w.db "SELECT group_concat(baseload_kw) FROM benchmark WHERE period = '2019' AND quantity = 'gas'")" = "0.0,0.0" ]
+	! grep -q 'highest gas baseload' r.html
+	grep -q 'highest electricity baseload' r.html
 	# a period neither building covers enough: no comparisons, only why
 	meter-report -q --from 2019-07-01 --to 2020-06-30 --max-buildings 0 -o half.html w.db
 	! grep -q 'the most' half.html
