@@ -106,9 +106,9 @@ static int check_args(struct opts *o)
 		return bad("-o", o->output, "a file name");
 	if (o->r.csv_dir != NULL && *o->r.csv_dir == '\0')
 		return bad("--csv", o->r.csv_dir, "a directory name");
-	if (o->r.title != NULL && !plain_text(o->r.title))
+	if (o->r.title != NULL && (!plain_text(o->r.title) || *o->r.title == '\0'))
 		return bad("--title", o->r.title, "UTF-8 text without control characters");
-	if (o->r.type != NULL && !plain_text(o->r.type))
+	if (o->r.type != NULL && (!plain_text(o->r.type) || *o->r.type == '\0'))
 		return bad("-t", o->r.type, "UTF-8 text without control characters");
 	return 0;
 }
@@ -192,8 +192,9 @@ static int csv_dir(const char *dir)
 	if (stat(dir, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return 0;
-		mt_warnx("--csv %s: not a directory", dir);
-		return -1;
+		mt_warnx("--csv %s is not a directory: name one (it is made if "
+		    "missing)", dir);
+		return -2;
 	}
 	snprintf(path, sizeof path, "%s", dir);
 	if (mt_mkdirs(path, &err) < 0) {
@@ -218,11 +219,14 @@ static int check_output(const char *opt, const char *out, const char *warehouse)
 		mt_warnx("%s %s: no such directory %s", opt, out, dir);
 		return -1;
 	}
+	if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+		mt_warnx("%s %s is a directory: name a file", opt, out);
+		return -1;
+	}
 	if (lstat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
 		mt_warnx("%s %s is not a regular file (%s): name a file; the page is "
 		    "replaced, never written through a link", opt, out,
-		    S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ?
-		    "a symbolic link" : "a device, socket or FIFO");
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "a device, socket or FIFO");
 		return -1;
 	}
 	if (access(dir, W_OK) != 0) {
@@ -295,13 +299,15 @@ int main(int argc, char **argv)
 	}
 	if (o.output != NULL && check_output("-o", o.output, o.r.source) < 0)
 		return MT_EXIT_USAGE;
-	if (o.r.csv_dir != NULL && csv_dir(o.r.csv_dir) < 0)
-		return MT_EXIT_IO;
-	if (o.r.csv_dir != NULL && check_csv(o.r.csv_dir, o.r.source) < 0)
-		return MT_EXIT_USAGE;
 	if ((db = mt_db_open_existing(o.r.source, &err)) == NULL) {
 		mt_diag_err(&err);
 		return err.status == MT_EXIT_USAGE ? MT_EXIT_USAGE : MT_EXIT_IO;
+	}
+	/* the CSV directory is made only for a warehouse that opened */
+	if (o.r.csv_dir != NULL && ((status = csv_dir(o.r.csv_dir)) < 0 ||
+	    check_csv(o.r.csv_dir, o.r.source) < 0)) {
+		mt_db_close(db);
+		return status == -1 ? MT_EXIT_IO : MT_EXIT_USAGE;
 	}
 	status = write_report(db, &o);
 	mt_db_close(db);

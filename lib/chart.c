@@ -248,17 +248,21 @@ void mt_chart_bars(FILE *out, const char *label, const char *const *cats,
 {
 	const int h = 260, right = W - 10, top = 30, bottom = h - 50;
 	struct axis y = { .x0 = bottom, .x1 = top };
-	double hi = 0, group, bar;
+	double hi = 0, lo = 0, group, bar, zero;
 	char lab[64];
 	size_t c, i;
 	int left;
 
 	for (i = 0; i < ns; i++)
 		for (c = 0; c < ncat; c++)
-			if (isfinite(s[i].v[c]) && s[i].v[c] > hi)
-				hi = s[i].v[c];
-	axis_fit(&y, 0, hi, 1);
+			if (isfinite(s[i].v[c])) {
+				hi = fmax(hi, s[i].v[c]);
+				lo = fmin(lo, s[i].v[c]);
+			}
+	/* a negative value (export, a correction) goes below the zero line */
+	axis_fit(&y, lo, hi, 1);
 	left = axis_left(&y);
+	zero = axis_px(&y, 0);
 	svg_open(out, h, label);
 	y_axis(out, &y, left, right, unit);
 	group = (double)(right - left) / (ncat ? ncat : 1);
@@ -272,8 +276,8 @@ void mt_chart_bars(FILE *out, const char *label, const char *const *cats,
 			if (!isfinite(v))
 				continue;
 			py = axis_px(&y, v);
-			fprintf(out, "<path d=\"M%.1f %d V%.1f h%.1f V%d Z\" fill=\"%s\">"
-			    "<title>", gx + i * bar, bottom, py, bar * 0.9, bottom,
+			fprintf(out, "<path d=\"M%.1f %.1f V%.1f h%.1f V%.1f Z\" fill=\"%s\">"
+			    "<title>", gx + i * bar, zero, py, bar * 0.9, zero,
 			    s[i].colour);
 			mt_html_text(out, s[i].name);
 			fprintf(out, " %s: %s ", cats[c], mt_fmt_auto(lab, sizeof lab, v));
@@ -374,7 +378,7 @@ void mt_chart_heatmap(FILE *out, const char *label, const double v[7][24],
 				    x, y, cw - 1, ch - 1, cw - 1, day[d], k);
 				continue;
 			}
-			viridis(hi > lo ? (v[d][k] - lo) / (hi - lo) : 0.5, rgb, sizeof rgb);
+			viridis(hi > lo ? (v[d][k] - lo) / (hi - lo) : 0, rgb, sizeof rgb);
 			fprintf(out, "<path d=\"M%d %d h%d v%d h-%d Z\" fill=\"%s\"><title>"
 			    "%s %02d:00 %s ", x, y, cw - 1, ch - 1, cw - 1, rgb, day[d], k,
 			    mt_fmt_auto(lab, sizeof lab, v[d][k]));

@@ -262,6 +262,9 @@ static void select_rows(const struct table *all, const struct mt_report_opts *o,
 /* ---- findings: sentences computed from the selected rows ---- */
 
 #define MAX_FINDINGS 12
+/* a heating slope is a finding only when the degree days explain at
+ * least this much of the daily energy */
+#define MIN_R2 0.5
 
 struct findings {
 	char *line[MAX_FINDINGS];
@@ -359,7 +362,7 @@ static void find_row(struct findings *f, const struct table *all,
 		    100 * num(t, r, "outside_office_share"), 1), q, of, type, TIE);
 	/* a slope that falls with the cold is not a heating one */
 	if (is_last(all, t, r, "rank_heating", &of, &tied) &&
-	    num(t, r, "hdd_slope_kwh_per_dd") > 0)
+	    num(t, r, "hdd_slope_kwh_per_dd") > 0 && num(t, r, "hdd_r2") >= MIN_R2)
 		finding(f, "%s's %s rises the most with the cold for its floor area "
 		    "among the %d %s buildings ranked%s: %s kWh a day per heating "
 		    "degree day (R\xc2\xb2 %s).", w, q, of, type, TIE,
@@ -564,37 +567,49 @@ struct gathered {
 	struct table monthly, profile, signature, coverage;
 };
 
+/* A building's charts, from the figures the tables use: suspect hours
+ * left out.  ?1 participant, ?2 property, ?3 and ?4 the period's dates,
+ * ?5 the average week's quantity, ?6 the signature's, ?7 -Q. */
 static const char *const detail_sql[] = {
-	/* monthly: the month index serves it */
-	"SELECT month, quantity, round(sum(value), 3) AS kwh, count(*) AS hours"
-	" FROM property_hour WHERE participant = ?1 AND property = ?2"
-	" AND quantity IN " ENERGY
-	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
-	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
+	/* energy by local month and quantity */
+	"SELECT month, quantity, round(sum(kwh), 3) AS kwh,"
+	" sum(hours_present) AS hours FROM benchmark_day"
+	" WHERE participant = ?1 AND property = ?2"
+	" AND local_date BETWEEN ?3 AND ?4"
+	" AND (?7 IS NULL OR ?7 = 'total' OR quantity = ?7)"
 	" GROUP BY month, quantity ORDER BY month, quantity",
 	/* the average week of one quantity */
 	"SELECT weekday, local_hour, round(avg(value), 4) AS mean_kwh,"
-	" count(*) AS hours FROM property_hour"
+	" count(*) AS hours FROM property_hour ph"
 	" WHERE participant = ?1 AND property = ?2 AND quantity = ?5"
 	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
 	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
+	" AND NOT EXISTS (SELECT 1 FROM meter_hour mh"
+	"   WHERE mh.participant = ph.participant AND mh.property = ph.property"
+	"   AND mh.quantity = ph.quantity AND mh.hour = ph.hour"
+	"   AND mh.suspect IS NOT NULL)"
 	" GROUP BY weekday, local_hour ORDER BY weekday, local_hour",
 	/* the complete days the energy signature was fitted on */
 	"SELECT local_date, hdd, kwh FROM benchmark_day"
 	" WHERE participant = ?1 AND property = ?2 AND quantity = ?6"
 	" AND local_date BETWEEN ?3 AND ?4 AND complete ORDER BY local_date",
-	/* hours present per local day, the least of its energy quantities,
-	 * and the day's length: 24, 23 or 25 by the offsets of its hours */
-	"SELECT local_date, min(hours) AS hours, max(day_hours) AS day_hours FROM ("
-	" SELECT substr(local, 1, 10) AS local_date, quantity, count(*) AS hours,"
-	" 24 + (" MT_OFFSET_MIN("min(local)") " - " MT_OFFSET_MIN("max(local)")
-	" ) / 60 AS day_hours"
-	" FROM property_hour WHERE participant = ?1 AND property = ?2"
-	" AND quantity IN " ENERGY
-	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
-	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
-	" GROUP BY substr(local, 1, 10), quantity) GROUP BY local_date"
-	" ORDER BY local_date",
+	/* hours present per local day (suspect ones left out): the least of
+	 * the building's energy quantities in the period, none for a quantity
+	 * without hours that day; and the day's length, 24, 23 or 25 by the
+	 * offsets of its hours */
+	"SELECT d.local_date,"
+	" CASE WHEN count(*) < (SELECT count(DISTINCT quantity) FROM property_day"
+	"   WHERE participant = ?1 AND property = ?2"
+	"   AND local_date BETWEEN ?3 AND ?4) THEN 0"
+	"   ELSE min(d.hours_present) END AS hours,"
+	" max(24 + (" MT_OFFSET_MIN("p.first_local") " - "
+	MT_OFFSET_MIN("p.last_local") ") / 60) AS day_hours"
+	" FROM benchmark_day d JOIN property_day p ON p.participant = d.participant"
+	" AND p.property = d.property AND p.quantity = d.quantity"
+	" AND p.local_date = d.local_date"
+	" WHERE d.participant = ?1 AND d.property = ?2"
+	" AND d.local_date BETWEEN ?3 AND ?4"
+	" GROUP BY d.local_date ORDER BY d.local_date",
 };
 
 /* months since year 0 of a "YYYY-MM..." text, or -1 */
@@ -619,8 +634,12 @@ static void monthly_chart(FILE *out, const struct building *b,
 	size_t ns = 0, r, k;
 	long i;
 
-	if (first < 0 || nm < 1 || nm > MAX_MONTHS)
-		nm = 0;
+	if (first < 0 || nm < 1 || nm > MAX_MONTHS) {
+		fprintf(out, "<h4>Energy by month</h4>\n<p class=\"empty\">The period "
+		    "has %ld months: the chart shows at most %d (forty years); choose a "
+		    "shorter one with --year or --from and --to.</p>\n", nm, MAX_MONTHS);
+		return;
+	}
 	for (i = 0; i < nm; i++) {
 		snprintf(months[i], sizeof months[i], "%04ld-%02ld", (first + i) / 12,
 		    (first + i) % 12 + 1);
@@ -686,9 +705,14 @@ static void signature_chart(FILE *out, const struct building *b,
 	fprintf(out, "<h4>Energy signature: daily %s against heating degree days"
 	    "</h4>\n", b->heating ? b->heating : "energy");
 	if (b->heating == NULL || t->nrows == 0 || !isfinite(b->slope)) {
-		fprintf(out, "<p class=\"empty\">No energy signature: it needs %ld "
-		    "complete days with outside temperatures (meter-enrich --weather); "
-		    "this building has %zu.</p>\n", min_days, t->nrows);
+		if (t->nrows >= (size_t)min_days)
+			fprintf(out, "<p class=\"empty\">No energy signature: the heating "
+			    "degree days do not vary over its %zu complete days (no "
+			    "heating weather in the period).</p>\n", t->nrows);
+		else
+			fprintf(out, "<p class=\"empty\">No energy signature: it needs %ld "
+			    "complete days with outside temperatures (meter-enrich "
+			    "--weather); this building has %zu.</p>\n", min_days, t->nrows);
 		return;
 	}
 	x = mt_xmalloc(t->nrows * sizeof *x);
@@ -726,12 +750,13 @@ static void coverage_chart(FILE *out, const struct building *b,
 	size_t r = 0;
 
 	fputs("<h4>Data coverage by day</h4>\n", out);
-	if (first < 0 || n <= 0 || n > 3700) {
+	/* 1,100 days keep a cell two units wide in the chart's width */
+	if (first < 0 || n <= 0 || n > 1100) {
 		char days[64];
 
 		fprintf(out, "<p class=\"empty\">The period has %s days: the calendar "
-		    "shows at most 3,700 (ten years); choose a shorter one with --year "
-		    "or --from and --to.</p>\n", mt_fmt_num(days, sizeof days,
+		    "shows at most 1,100 (three years); choose a shorter one with "
+		    "--year or --from and --to.</p>\n", mt_fmt_num(days, sizeof days,
 		    (double)n, 0));
 		return;
 	}
@@ -762,15 +787,18 @@ static void coverage_chart(FILE *out, const struct building *b,
 }
 
 /* The quantity of the building's average week (-Q, else electricity, else
- * its first) and of its energy signature (the one with a fit, heating
- * fuels first). */
-static void pick_quantities(const struct table *t, struct building *b,
-    const char **profile_q)
+ * its first) and of its energy signature (-Q, else the one with a fit,
+ * heating fuels first), from every row of the building in the period. */
+static void pick_quantities(const struct table *t, const char *only,
+    struct building *b, const char **profile_q)
 {
 	static const char *const heating_order[] = { "gas", "heat", "electricity",
 	    "cooling" };
+	const char *q;
 	size_t r, k;
 
+	if (only != NULL && strcmp(only, "total") == 0)
+		only = NULL;
 	*profile_q = NULL;
 	b->heating = NULL;
 	b->slope = b->intercept = b->r2 = NAN;
@@ -779,11 +807,12 @@ static void pick_quantities(const struct table *t, struct building *b,
 			if (strcmp(cell(t, r, "participant"), b->participant) != 0 ||
 			    strcmp(cell(t, r, "property"), b->property) != 0)
 				continue;
-			if (*profile_q == NULL && strcmp(cell(t, r, "quantity"), "total") != 0)
-				*profile_q = cell(t, r, "quantity");
-			if (strcmp(cell(t, r, "quantity"), "electricity") == 0)
-				*profile_q = "electricity";
-			if (strcmp(cell(t, r, "quantity"), heating_order[k]) == 0 &&
+			q = cell(t, r, "quantity");
+			if (strcmp(q, "total") == 0 || (only != NULL && strcmp(q, only) != 0))
+				continue;
+			if (*profile_q == NULL || strcmp(q, "electricity") == 0)
+				*profile_q = q;
+			if (strcmp(q, heating_order[k]) == 0 &&
 			    isfinite(num(t, r, "hdd_slope_kwh_per_dd"))) {
 				b->heating = heating_order[k];
 				b->slope = num(t, r, "hdd_slope_kwh_per_dd");
@@ -796,26 +825,30 @@ static void pick_quantities(const struct table *t, struct building *b,
 }
 
 static int building_section(FILE *out, struct mt_db *db, const struct table *t,
-    size_t row, struct gathered *all, long min_days, struct mt_err *err)
+    size_t row, const struct table *pop, const char *quantity,
+    struct gathered *all, long min_days, struct mt_err *err)
 {
 	struct building b = { .participant = cell(t, row, "participant"),
 	    .property = cell(t, row, "property"), .first = cell(t, row, "first_date"),
 	    .last = cell(t, row, "last_date") };
 	struct table d[4];
-	const char *profile_q, *params[6];
+	const char *profile_q, *params[7];
 	int i, rc = 0;
 
-	pick_quantities(t, &b, &profile_q);
+	/* the quantities come from every row of the building, whatever -Q
+	 * shows in the tables (-Q total has none of its own) */
+	pick_quantities(pop, quantity, &b, &profile_q);
 	params[0] = b.participant;
 	params[1] = b.property;
 	params[2] = b.first;
 	params[3] = b.last;
 	params[4] = profile_q;
 	params[5] = b.heating;
+	params[6] = quantity;
 	for (i = 0; i < 4; i++)
 		memset(&d[i], 0, sizeof d[i]);
 	for (i = 0; i < 4 && rc == 0; i++)
-		rc = run(db, &d[i], detail_sql[i], params, 6, err);
+		rc = run(db, &d[i], detail_sql[i], params, 7, err);
 	if (rc == 0) {
 		fputs("<section class=\"building\">\n<h3>", out);
 		mt_html_text(out, b.participant);
@@ -841,8 +874,8 @@ static int building_section(FILE *out, struct mt_db *db, const struct table *t,
 
 /* The buildings in the order of the first table (the total's), each once. */
 static int buildings(FILE *out, struct mt_db *db, const struct table *t,
-    const struct mt_report_opts *o, struct gathered *all, long min_days,
-    struct mt_err *err)
+    const struct table *pop, const struct mt_report_opts *o,
+    struct gathered *all, long min_days, struct mt_err *err)
 {
 	long shown = 0, count = 0;
 	size_t r, k;
@@ -856,7 +889,8 @@ static int buildings(FILE *out, struct mt_db *db, const struct table *t,
 			continue;
 		count++;
 		if (shown < o->max_buildings) {
-			if (building_section(out, db, t, r, all, min_days, err) < 0)
+			if (building_section(out, db, t, r, pop, o->quantity, all,
+			    min_days, err) < 0)
 				return -1;
 			shown++;
 		}
@@ -1022,7 +1056,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 		fputs("<h2>Ranking</h2>\n", out);
 		ranking_tables(out, &rows, o->max_rows);
 		fputs("<h2>Buildings</h2>\n", out);
-		if (buildings(out, db, &rows, o, &all, min_days, err) < 0)
+		if (buildings(out, db, &rows, &population, o, &all, min_days, err) < 0)
 			goto done;
 	}
 	methods(out, lround(100 * setting_value(db, "baseload_percentile", 0.1)));

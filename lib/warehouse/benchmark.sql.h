@@ -101,7 +101,8 @@
 /* the years a property has energy hours in, and its last 12 months */
 #define MT_BENCHMARK_YEARS \
 	" energy_months AS (" \
-	"   SELECT participant, property, min(month) AS first_month, max(month) AS last_month" \
+	"   SELECT participant, property, min(month) AS first_month," \
+	"     max(month) AS last_month, max(local_date) AS last_day" \
 	"   FROM property_day" \
 	"   GROUP BY participant, property)," \
 	" years(participant, property, year, last_year) AS (" \
@@ -116,11 +117,12 @@
 	"       * 24) AS INTEGER) AS hours_expected" \
 	"   FROM years" \
 	"   UNION ALL" \
+	/* the year up to a property's last day of energy data: every \
+	 * property's trailing period is a whole year */ \
 	"   SELECT participant, property, 'trailing-12m'," \
-	"     date(last_month || '-01', '-11 months')," \
-	"     date(last_month || '-01', '+1 month', '-1 day')," \
-	"     CAST(round((julianday(last_month || '-01', '+1 month')" \
-	"       - julianday(last_month || '-01', '-11 months')) * 24) AS INTEGER)" \
+	"     date(last_day, '-1 year', '+1 day'), last_day," \
+	"     CAST(round((julianday(last_day, '+1 day')" \
+	"       - julianday(last_day, '-1 year', '+1 day')) * 24) AS INTEGER)" \
 	"   FROM energy_months),"
 
 #define MT_BENCHMARK_FIGURES \
@@ -160,9 +162,15 @@
 	"   FROM (SELECT *, round(n * (SELECT value FROM settings" \
 	"     WHERE name = 'baseload_percentile'), 9) AS x FROM night)" \
 	"   WHERE r = max(1, CAST(x AS INTEGER) + (x > CAST(x AS INTEGER))))," \
+	/* a configured quantity without hours is missing from when it was \
+	 * first configured, not before */ \
 	" configured AS (" \
-	"   SELECT DISTINCT participant, property, quantity FROM meter" \
-	"   WHERE quantity IN ('electricity', 'gas', 'heat', 'cooling'))," \
+	"   SELECT m.participant, m.property, m.quantity," \
+	"     min(substr(coalesce(s.first_configured, '0000'), 1, 10)) AS since" \
+	"   FROM meter m LEFT JOIN meter_seen s" \
+	"     ON s.participant = m.participant AND s.meter = m.id" \
+	"   WHERE m.quantity IN ('electricity', 'gas', 'heat', 'cooling')" \
+	"   GROUP BY m.participant, m.property, m.quantity)," \
 	" total AS (" \
 	"   SELECT q.participant, q.property, q.period, q.first_date, q.last_date," \
 	"     'total' AS quantity," \
@@ -170,7 +178,8 @@
 	/* the total's CO2 only when every quantity has one */ \
 	"     CASE WHEN count(q.co2_kg) = count(*) THEN sum(q.co2_kg) END AS co2_kg," \
 	"     CASE WHEN EXISTS (SELECT 1 FROM configured c WHERE c.participant = q.participant" \
-	"       AND c.property = q.property AND c.quantity NOT IN (SELECT quantity" \
+	"       AND c.property = q.property AND c.since <= q.last_date" \
+	"       AND c.quantity NOT IN (SELECT quantity" \
 	"       FROM per_quantity q2 WHERE q2.participant = q.participant" \
 	"       AND q2.property = q.property AND q2.period = q.period))" \
 	"       THEN 0 ELSE min(q.hours_present) END AS hours_present," \
@@ -211,8 +220,8 @@
 	"     CASE WHEN area_m2 IS NULL OR area_m2 = 0 THEN 'no floor area'" \
 	"       WHEN hours_present < hours_expected" \
 	"         * (SELECT value FROM settings WHERE name = 'coverage_min')" \
-	"       THEN printf('coverage %.1f%% < %g%%', 100.0 * hours_present" \
-	"         / hours_expected, 100 * (SELECT value FROM settings" \
+	"       THEN printf('coverage %.1f%% < %g%%', floor(1000.0 * hours_present" \
+	"         / hours_expected) / 10, 100 * (SELECT value FROM settings" \
 	"         WHERE name = 'coverage_min'))" \
 	"     END AS not_ranked" \
 	"   FROM figures)" \

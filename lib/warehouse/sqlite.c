@@ -490,6 +490,10 @@ static int roll_days(struct mt_db *db, struct mt_err *err)
 
 int mt_db_begin(struct mt_db *db, struct mt_err *err)
 {
+	/* zones are read again under each write lock: a configuration loaded
+	 * meanwhile by another process may have moved a property */
+	mt_map_free(db->tz_by_property);
+	db->tz_by_property = mt_map_new();
 	return exec(db, "BEGIN IMMEDIATE", err);
 }
 
