@@ -34,16 +34,14 @@ static int bad(const char *opt, const char *val, const char *want)
 	return -1;
 }
 
+/* A bare date, as the library reads one (real days only). */
 static int is_date(const char *s)
 {
-	int y;
-	unsigned m, d, dm[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	char end;
+	struct mt_err ignored;
+	enum mt_tsform form;
+	mt_time_t t;
 
-	return strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-	    sscanf(s, "%4d-%2u-%2u%c", &y, &m, &d, &end) == 3 && y >= 1900 &&
-	    m >= 1 && m <= 12 && d >= 1 && d <= dm[m - 1] &&
-	    (m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+	return strlen(s) == 10 && mt_time_parse(s, 10, &t, &form, &ignored) == 0;
 }
 
 static int count_opt(const char *opt, const char *val, long *out)

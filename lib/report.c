@@ -1012,6 +1012,36 @@ static double setting_value(struct mt_db *db, const char *name, double dflt)
 	return v;
 }
 
+static void no_data(FILE *out, const struct mt_report_opts *o)
+{
+	fputs("<p class=\"empty\">No energy data for this selection (", out);
+	selection_text(out, o);
+	fprintf(out, "): the warehouse has no %s hours of such buildings in "
+	    "this period. Check the participant ids (-p), the property type "
+	    "(-t) and the quantity (-Q) against the configurations loaded, "
+	    "choose another period (--year, --from and --to), or load property "
+	    "hours with meter-load (or run meter-hourly).</p>\n",
+	    o->quantity == NULL || strcmp(o->quantity, "total") == 0 ?
+	    "electricity, gas, heat or cooling" : o->quantity);
+}
+
+/* --csv: each table of the page; the first failure is the one said. */
+static int write_csvs(const char *dir, const struct table *rows,
+    const struct table *found, const struct gathered *all, struct mt_err *err)
+{
+	struct csvdir csv = { .dir = dir, .failed = 0 };
+
+	csv_table(&csv, "ranking", rows);
+	csv_table(&csv, "findings", found);
+	csv_table(&csv, "monthly", &all->monthly);
+	csv_table(&csv, "profile", &all->profile);
+	csv_table(&csv, "signature", &all->signature);
+	csv_table(&csv, "coverage", &all->coverage);
+	if (csv.failed)
+		*err = csv.err;
+	return csv.failed ? -1 : 0;
+}
+
 int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
     struct mt_err *err)
 {
@@ -1019,7 +1049,6 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 	struct table population = { 0 }, rows = { 0 }, found = { 0 };
 	struct gathered all = { { 0 }, { 0 }, { 0 }, { 0 } };
 	struct findings f = { .n = 0 };
-	struct csvdir csv = { .dir = o->csv_dir, .failed = 0 };
 	long min_days;
 	int rc = -1;
 
@@ -1030,26 +1059,13 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 	if (mt_db_read_begin(db, err) < 0)
 		return -1;
 	min_days = lround(setting_value(db, "signature_min_days", 7));
-	if (o->nparticipants > 32) {
-		mt_err_set(err, NULL, 0, "at most 32 participants at once (-p)");
-		err->status = MT_EXIT_USAGE;
-		goto done;
-	}
 	if (period_rows(db, o, period, &population, err) < 0)
 		goto done;
 	select_rows(&population, o, &rows);
 	head(out, o->title ? o->title : "Energy benchmarking report");
 	selection_line(out, o);
 	if (rows.nrows == 0) {
-		fputs("<p class=\"empty\">No energy data for this selection (", out);
-		selection_text(out, o);
-		fprintf(out, "): the warehouse has no %s hours of such buildings in "
-		    "this period. Check the participant ids (-p), the property type "
-		    "(-t) and the quantity (-Q) against the configurations loaded, "
-		    "choose another period (--year, --from and --to), or load property "
-		    "hours with meter-load (or run meter-hourly).</p>\n",
-		    o->quantity == NULL || strcmp(o->quantity, "total") == 0 ?
-		    "electricity, gas, heat or cooling" : o->quantity);
+		no_data(out, o);
 	} else {
 		find_all(&f, &population, &rows);
 		findings_list(out, &f);
@@ -1062,17 +1078,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 	methods(out, lround(100 * setting_value(db, "baseload_percentile", 0.1)));
 	fputs("</body>\n</html>\n", out);
 	findings_table(&f, &found);
-	csv_table(&csv, "ranking", &rows);
-	csv_table(&csv, "findings", &found);
-	csv_table(&csv, "monthly", &all.monthly);
-	csv_table(&csv, "profile", &all.profile);
-	csv_table(&csv, "signature", &all.signature);
-	csv_table(&csv, "coverage", &all.coverage);
-	if (csv.failed) {
-		*err = csv.err;
-		goto done;
-	}
-	rc = 0;
+	rc = write_csvs(o->csv_dir, &rows, &found, &all, err);
 done:
 	mt_db_rollback(db);
 	findings_free(&f);

@@ -49,6 +49,19 @@ setup() {
 	cd "$BATS_FILE_TMPDIR" || return 1
 }
 
+# rollup_matches DB: property_day equals its recomputation from the hours,
+# written here from meter-warehouse(5), not from the loader's SQL
+rollup_matches() {
+	sqlite3 "$1" "SELECT * FROM property_day ORDER BY 1, 2, 3, 4" > rolled
+	sqlite3 "$1" "SELECT ph.participant, ph.property, ph.quantity, substr(local, 1, 10), substr(local, 1, 7),
+		sum(value), sum(co2_kg), count(*), max(value), sum(value) FILTER (WHERE office_hours IS NOT NULL),
+		sum(value) FILTER (WHERE office_hours = 0), sum(value) FILTER (WHERE weekday >= 6 OR holiday = '1'),
+		sum(value) FILTER (WHERE local_hour < 5), count(*) FILTER (WHERE local_hour < 5),
+		sum(hdd) / 24.0, sum(cdd) / 24.0, count(hdd), max(area_m2), count(*), min(local), max(local)
+		FROM property_hour ph GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" > recomputed
+	diff recomputed rolled
+}
+
 # decimals the view rounds a column to
 decimals() {
 	case $1 in
@@ -152,14 +165,7 @@ PY
 		"$(jq -r 'select(.local_date == "2019-06-05") | .value' twice.ndjson | awk '{ s += $1 } END { printf "%.3f", s }')" ]
 	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' cam.xml > tokyo.xml
 	meter-load -c tokyo.xml r.db
-	sqlite3 r.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4" > rolled
-	sqlite3 r.db "SELECT ph.participant, ph.property, ph.quantity, substr(local, 1, 10), substr(local, 1, 7),
-		sum(value), sum(co2_kg), count(*), max(value), sum(value) FILTER (WHERE office_hours IS NOT NULL),
-		sum(value) FILTER (WHERE office_hours = 0), sum(value) FILTER (WHERE weekday >= 6 OR holiday = '1'),
-		sum(value) FILTER (WHERE local_hour < 5), count(*) FILTER (WHERE local_hour < 5),
-		sum(hdd) / 24.0, sum(cdd) / 24.0, count(hdd), max(area_m2), count(*), min(local), max(local)
-		FROM property_hour ph GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" > recomputed
-	diff recomputed rolled
+	rollup_matches r.db
 	[ "$(sqlite3 r.db "SELECT count(*) FROM property_day WHERE property = 'b1' AND last_local LIKE '%+09:00'")" -eq $((2 * 366)) ]
 }
 
@@ -511,12 +517,5 @@ for r in csv.DictReader(open(sys.argv[1])):
 	wait "$loader"
 	# every hour of b1 in Auckland's calendar, whenever the loader wrote it
 	[ "$(sqlite3 zc.db "SELECT DISTINCT timezone FROM property_hour WHERE property = 'b1'")" = Pacific/Auckland ]
-	sqlite3 zc.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4" > rolled
-	sqlite3 zc.db "SELECT ph.participant, ph.property, ph.quantity, substr(local, 1, 10), substr(local, 1, 7),
-		sum(value), sum(co2_kg), count(*), max(value), sum(value) FILTER (WHERE office_hours IS NOT NULL),
-		sum(value) FILTER (WHERE office_hours = 0), sum(value) FILTER (WHERE weekday >= 6 OR holiday = '1'),
-		sum(value) FILTER (WHERE local_hour < 5), count(*) FILTER (WHERE local_hour < 5),
-		sum(hdd) / 24.0, sum(cdd) / 24.0, count(hdd), max(area_m2), count(*), min(local), max(local)
-		FROM property_hour ph GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" > recomputed
-	diff recomputed rolled
+	rollup_matches zc.db
 }
