@@ -307,6 +307,10 @@ static int connector_settings(struct loader *ld, struct mt_meter_cfg *m)
 
 	if (mt_conn_parse(&conn, c, NULL, &err) < 0)
 		return fail_line(ld, c->line, "%s", err.msg);
+	if (conn.type == MT_CONN_NEM12 && conn.nmi == NULL)
+		return fail_line(ld, c->line, "<connector>: meter %s: a nem12 file "
+		    "holds many meters: name this one's with nmi=\"...\" (and "
+		    "suffix=\"...\", E1 when not given)", m->id);
 	if (mt_conn_check(&conn, m->q, m->kind, m->unit, &err) < 0 ||
 	    mt_conn_check_url(&conn, &err) < 0)
 		return fail_line(ld, c->line, "<connector>: meter %s: %s", m->id, err.msg);

@@ -96,6 +96,11 @@ struct mt_conn {
 	int retries;
 	size_t max_size;
 	int flow;                       /* Green Button flowDirection taken */
+	int ts_end;                     /* ts-label=end: times end intervals */
+	int wide;                       /* layout=wide: a row per day */
+	const char *nmi, *suffix;       /* nem12: the stream read */
+	int reg;                        /* dsmr: enum mt_dsmr_register */
+	int channel;                    /* dsmr: M-Bus channel, 0 any */
 	const struct mt_header *headers;
 	size_t nheaders;
 };
@@ -179,12 +184,29 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
     const struct mt_row *row, const char *ts, size_t tslen, const char *value,
     size_t vlen, const char *unit);
+/* The same with the time already known (a column of a row per day). */
+int mt_emit_at(const struct mt_conn *c, struct mt_emit *e,
+    const struct mt_row *row, mt_time_t ts, const char *value, size_t vlen,
+    const char *unit);
 int mt_parse_csv(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err);
 int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err);
 int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
     const char *body, size_t n, struct mt_err *err);
+int mt_parse_dsmr(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err);
+int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err);
+
+extern const char *const mt_dsmr_registers[];
+/* The registers a dsmr connector reads (register="..."), in the order of
+ * their names in conn.c. */
+enum mt_dsmr_register {
+	MT_DSMR_IMPORT, MT_DSMR_IMPORT_1, MT_DSMR_IMPORT_2, MT_DSMR_EXPORT,
+	MT_DSMR_EXPORT_1, MT_DSMR_EXPORT_2, MT_DSMR_POWER, MT_DSMR_POWER_EXPORT,
+	MT_DSMR_GAS, MT_DSMR_WATER, MT_DSMR_HEAT
+};
 
 /* ---- url.c: the rules for a participant's URLs ---- */
 int mt_url_is_http(const char *url);

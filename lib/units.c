@@ -11,6 +11,8 @@ static const struct mt_quantity quantities[] = {
 	{ "heat", "kWh", MT_Q_ADDITIVE, "energy" },
 	{ "cooling", "kWh", MT_Q_ADDITIVE, "energy" },
 	{ "water", "m3", MT_Q_ADDITIVE, "volume" },
+	/* NEM12's Q and K streams: metered, never energy */
+	{ "reactive_energy", "kvarh", MT_Q_ADDITIVE, "reactive" },
 	{ "temperature", "degC", MT_Q_LEVEL, "temperature" },
 	{ "outside_temperature", "degC", MT_Q_LEVEL, "temperature" },
 	{ "humidity", "%", MT_Q_LEVEL, "percent" },
@@ -40,6 +42,9 @@ static const struct unit units[] = {
 	{ "W", "energy", 1e-3, 0, 1 },
 	{ "kW", "energy", 1, 0, 1 },
 	{ "MW", "energy", 1e3, 0, 1 },
+	{ "varh", "reactive", 1e-3, 0, 0 },
+	{ "kvarh", "reactive", 1, 0, 0 },
+	{ "Mvarh", "reactive", 1e3, 0, 0 },
 	{ "m3", "volume", 1, 0, 0 },
 	{ "l", "volume", 1e-3, 0, 0 },
 	{ "L", "volume", 1e-3, 0, 0 },
@@ -110,7 +115,8 @@ const struct mt_quantity *mt_quantity_for_unit(const char *unit)
 		{ "gal", "water" }, { "l/min", "water" }, { "l/s", "water" },
 		{ "degC", "temperature" }, { "degF", "temperature" },
 		{ "K", "temperature" }, { "%", "humidity" }, { "people", "occupancy" },
-		{ "ppm", "co2" },
+		{ "ppm", "co2" }, { "varh", "reactive_energy" },
+		{ "kvarh", "reactive_energy" }, { "Mvarh", "reactive_energy" },
 	};
 
 	for (size_t i = 0; i < COUNT(only); i++)

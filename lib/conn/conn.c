@@ -22,6 +22,11 @@ static const struct {
 
 #define NTYPES (sizeof types / sizeof *types)
 
+/* The dsmr connector's registers, in enum mt_dsmr_register's order. */
+const char *const mt_dsmr_registers[] = { "import", "import-1", "import-2",
+	"export", "export-1", "export-2", "power", "power-export", "gas", "water",
+	"heat", NULL };
+
 /* What every connector takes. */
 static const char common[] = "type url kind unit duration timezone "
     "time-format decimal netrc ca-file timeout connect-timeout retries max-size";
@@ -277,8 +282,10 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	static const char *const formats[] = { "iso", "epoch", "epoch-ms", NULL };
 	static const char *const bools[] = { "false", "true", NULL };
 	static const char *const decimals[] = { ".", ",", NULL };
-	int type, kind, tf = 0, header = 1, decimal = 0;
-	long skip = 0, retries = 3;
+	static const char *const labels[] = { "start", "end", NULL };
+	static const char *const layouts[] = { "long", "wide", NULL };
+	int type, kind, tf = 0, header = 1, decimal = 0, label = 0, layout = 0;
+	long skip = 0, retries = 3, channel = 0;
 
 	memset(c, 0, sizeof *c);
 	if (a->type == NULL || (type = mt_conn_type_find(a->type)) < 0) {
@@ -299,8 +306,15 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	if (enum_attr(a, "kind", kinds, &kind, err) < 0 ||
 	    enum_attr(a, "time-format", formats, &tf, err) < 0 ||
 	    enum_attr(a, "header", bools, &header, err) < 0 ||
-	    enum_attr(a, "decimal", decimals, &decimal, err) < 0)
+	    enum_attr(a, "decimal", decimals, &decimal, err) < 0 ||
+	    enum_attr(a, "ts-label", labels, &label, err) < 0 ||
+	    enum_attr(a, "layout", layouts, &layout, err) < 0 ||
+	    enum_attr(a, "register", mt_dsmr_registers, &c->reg, err) < 0 ||
+	    whole(a, "channel", 1, 9, &channel, err) < 0)
 		return -1;
+	c->ts_end = label;
+	c->wide = layout;
+	c->channel = (int)channel;
 	c->type = (enum mt_conn_type)type;
 	c->tf = (enum mt_time_format)tf;
 	c->header = header;
@@ -336,8 +350,39 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	c->unit_field = mt_connector_attr(a, "unit-field");
 	c->netrc = mt_connector_attr(a, "netrc");
 	c->ca_file = mt_connector_attr(a, "ca-file");
+	c->nmi = mt_connector_attr(a, "nmi");
+	c->suffix = mt_connector_attr(a, "suffix");
 	c->headers = a->headers;
 	c->nheaders = a->nheaders;
+	return 0;
+}
+
+/* End labels and a row per day describe intervals: they need interval
+ * readings and their length, and a day of whole intervals. */
+static int layout_check(const struct mt_conn *c, const char *kind,
+    struct mt_err *err)
+{
+	const char *what = c->wide ? "layout=wide" : "ts-label=end";
+
+	if (!c->ts_end && !c->wide)
+		return 0;
+	if (kind != NULL && strcmp(kind, "interval") != 0) {
+		mt_err_set(err, NULL, 0, "%s is for interval readings, not %s ones: "
+		    "give kind=interval and the interval's duration", what, kind);
+		return -1;
+	}
+	if (c->duration == 0) {
+		mt_err_set(err, NULL, 0, "%s needs the interval's length: give "
+		    "-o duration=3600 (or 1800, 900), or duration=\"...\" on the "
+		    "connector", what);
+		return -1;
+	}
+	if (c->wide && (86400 % c->duration != 0 || c->duration < 60)) {
+		mt_err_set(err, NULL, 0, "layout=wide needs a duration that divides "
+		    "a day into whole intervals (3600, 1800, 900, 300...), not %lld s",
+		    (long long)c->duration);
+		return -1;
+	}
 	return 0;
 }
 
@@ -349,7 +394,10 @@ int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
 	struct mt_conv conv;
 
 	err->status = MT_EXIT_USAGE;
-	if (c->type != MT_CONN_GREENBUTTON) {
+	if (layout_check(c, kind, err) < 0)
+		return -1;
+	/* These formats say what their readings are. */
+	if (c->type == MT_CONN_CSV || c->type == MT_CONN_JSON) {
 		if (kind == NULL) {
 			mt_err_set(err, NULL, 0, "no kind (cumulative, interval or "
 			    "instant) on the connector or the meter: say which with "

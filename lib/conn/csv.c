@@ -180,6 +180,64 @@ static char *row_text(const struct csvc *s, size_t *n)
 	return t;
 }
 
+/* The local midnights that begin and end a row's day, in UTC. */
+static int day_bounds(struct csvc *s, const char *date, mt_time_t *start,
+    mt_time_t *end, char *why, size_t cap)
+{
+	enum mt_tsform form;
+	struct mt_err err;
+	mt_time_t wall, utc[2];
+
+	if (mt_time_parse(date, strlen(date), &wall, &form, &err) < 0 ||
+	    form != MT_TS_LOCAL || wall % 86400000 != 0) {
+		snprintf(why, cap, "date \"%.40s\" is not a day (YYYY-MM-DD)", date);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		mt_time_t w = wall + i * 86400000LL;
+		if (s->e->zone == NULL) {
+			utc[0] = w;
+		} else if (mt_zone_to_utc(s->e->zone, w, utc) == 0) {
+			snprintf(why, cap, "day %.40s%s has no local midnight (a DST "
+			    "change at 00:00): its columns have no times", date,
+			    i ? "'s next day" : "");
+			return -1;
+		}
+		*(i ? end : start) = utc[0];
+	}
+	return 0;
+}
+
+/* layout=wide: a date and the day's intervals in columns, the first at
+ * local midnight and each the interval after the one before (a 23-hour
+ * day's last column is empty, a 25-hour day's 25th holds the extra
+ * hour). */
+static void wide_row(struct csvc *s, const struct mt_row *row, const char *unit)
+{
+	int64_t step = s->c->duration * 1000;
+	mt_time_t start, end;
+	char why[200];
+
+	if (day_bounds(s, field(s, s->ts_col), &start, &end, why, sizeof why) < 0) {
+		s->e->rejected++;
+		mt_reject(s->e->rj, s->e->source, row->line, row->text, row->len, why);
+		return;
+	}
+	for (int k = 0; s->value_col + k < s->nf; k++) {
+		const char *v = field(s, s->value_col + k);
+		mt_time_t ts = start + k * step;
+		if (ts >= end && *v != '\0') {
+			snprintf(why, sizeof why, "column past the end of the day: "
+			    "column %d holds \"%.20s\", the day has %lld intervals",
+			    s->value_col + k + 1, v, (long long)((end - start) / step));
+			s->e->rejected++;
+			mt_reject(s->e->rj, s->e->source, row->line, row->text, row->len, why);
+		} else if (ts < end) {
+			mt_emit_at(s->c, s->e, row, ts, v, strlen(v), unit);
+		}
+	}
+}
+
 static void data_row(struct csvc *s)
 {
 	struct mt_row row = { s->row_line, NULL, 0 };
@@ -206,9 +264,12 @@ static void data_row(struct csvc *s)
 			unit = field(s, s->unit_col);
 		else if (s->c->unit == NULL && s->header_unit[0] != '\0')
 			unit = s->header_unit;
-		mt_emit_text(s->c, s->e, &row, field(s, s->ts_col),
-		    strlen(field(s, s->ts_col)), field(s, s->value_col),
-		    strlen(field(s, s->value_col)), unit);
+		if (s->c->wide)
+			wide_row(s, &row, unit);
+		else
+				mt_emit_text(s->c, s->e, &row, field(s, s->ts_col),
+			    strlen(field(s, s->ts_col)), field(s, s->value_col),
+			    strlen(field(s, s->value_col)), unit);
 	}
 	free(text);
 }

@@ -89,7 +89,7 @@ static int parse_time(const struct mt_conn *c, struct mt_emit *e,
     const char *s, size_t n, mt_time_t *ts, struct mt_err *err)
 {
 	enum mt_tsform form;
-	mt_time_t utc[2];
+	mt_time_t utc[2], shift = c->ts_end ? c->duration * 1000 : 0;
 	double d;
 	char buf[40];
 	int k;
@@ -104,17 +104,22 @@ static int parse_time(const struct mt_conn *c, struct mt_emit *e,
 			    c->tf == MT_TF_EPOCH ? "epoch seconds" : "epoch milliseconds");
 			return -1;
 		}
-		*ts = (mt_time_t)llround(c->tf == MT_TF_EPOCH ? d * 1000 : d);
+		*ts = (mt_time_t)llround(c->tf == MT_TF_EPOCH ? d * 1000 : d) - shift;
 		return 0;
 	}
 	if (mt_time_parse(s, n, ts, &form, err) < 0)
 		return -1;
+	/* An end label moves back by the interval on the clock it is written
+	 * in: "hour ending 02:00" on the day clocks go back is 01:00-02:00,
+	 * whichever pass of it the row order says. */
+	*ts -= shift;
 	if (form == MT_TS_UTC || e->zone == NULL)
 		return 0;
 	k = mt_zone_to_utc(e->zone, *ts, utc);
 	if (k == 0) {
 		mt_err_set(err, NULL, 0, "local time %.*s does not exist (skipped by "
-		    "a DST change)", (int)(n < 40 ? n : 40), s);
+		    "a DST change)%s", (int)(n < 40 ? n : 40), s, shift ? ": as an end "
+		    "label it would start in the hour the change skips" : "");
 		return -1;
 	}
 	/* A repeated hour: the second pass once the first was read. */
@@ -144,8 +149,26 @@ int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
     const struct mt_row *row, const char *ts, size_t tslen, const char *value,
     size_t vlen, const char *unit)
 {
-	struct mt_raw r = { 0 };
 	struct mt_err err;
+	mt_time_t t;
+
+	if (is_missing(value, vlen)) {
+		e->skipped++;
+		return 0;
+	}
+	if (parse_time(c, e, ts, tslen, &t, &err) < 0) {
+		reject(e, row, err.msg);
+		return -1;
+	}
+	e->prev = t;
+	return mt_emit_at(c, e, row, t, value, vlen, unit);
+}
+
+int mt_emit_at(const struct mt_conn *c, struct mt_emit *e,
+    const struct mt_row *row, mt_time_t ts, const char *value, size_t vlen,
+    const char *unit)
+{
+	struct mt_raw r = { .ts = ts };
 	const char *kind = c->kind ? c->kind : e->kind;
 	char why[160];
 
@@ -153,11 +176,6 @@ int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
 		e->skipped++;
 		return 0;
 	}
-	if (parse_time(c, e, ts, tslen, &r.ts, &err) < 0) {
-		reject(e, row, err.msg);
-		return -1;
-	}
-	e->prev = r.ts;
 	if (parse_value(c, value, vlen, &r.value) < 0) {
 		snprintf(why, sizeof why, "value \"%.*s\" is not a number%s",
 		    (int)(vlen < 40 ? vlen : 40), value, c->decimal != ',' &&

@@ -1,0 +1,222 @@
+#!/usr/bin/env bats
+# The meter formats of the field: DSMR P1 telegrams, NEM12 files, CSV with
+# hour-ending labels and CSV with a row per day (meter-fetch(1)).  Every
+# expected value is worked out by hand from the files, or by awk and Python
+# over the same input.
+
+load helper
+
+D="$BATS_TEST_DIRNAME/fixtures/dsmr"
+N="$BATS_TEST_DIRNAME/fixtures/nem12"
+
+# dsmr FILE REGISTER: "ts value unit kind quantity" per reading
+dsmr() {
+	meter-fetch -q -t dsmr -o register="$2" "$1" |
+		jq -r '"\(.ts) \(.value) \(.unit) \(.kind) \(.quantity)"'
+}
+
+@test "dsmr: every shared telegram, each register, as the telegram's text says" {
+	# times: W is UTC+1, S UTC+2 (Europe/Amsterdam); sums by hand
+	[ "$(dsmr "$D/TELEGRAM_V4_2.txt" import)" = "2016-11-13T19:57:57Z 3016.829 kWh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V4_2.txt" import-2)" = "2016-11-13T19:57:57Z 1435.706 kWh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V4_2.txt" gas)" = "2016-11-29T19:00:00Z 981.443 m3 cumulative gas" ]
+	[ "$(dsmr "$D/TELEGRAM_V5.txt" export)" = "2017-01-02T18:20:02Z 2.444 kWh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V5.txt" power)" = "2017-01-02T18:20:02Z 0.244 kW instant electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V5.txt" gas)" = "2017-01-02T15:10:05Z 0.107 m3 cumulative gas" ]
+	# Fluvius: gas on 24.2.3, water (device type 007) on another channel
+	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171.txt" gas)" = "2020-05-12T11:45:58Z 112.384 m3 cumulative gas" ]
+	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171.txt" water)" = "2020-05-12T11:45:58Z 872.234 m3 cumulative water" ]
+	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171_ALT.txt" import)" = "2023-11-02T11:15:48Z 571.562 kWh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171_ALT.txt" export-1)" = "2023-11-02T11:15:48Z 0.005 kWh cumulative electricity" ]
+	# Wh and W as written; the 1.8.0 total before the tariffs
+	[ "$(dsmr "$D/TELEGRAM_SAGEMCOM_T210_D_R.txt" import)" = "2022-10-06T13:50:14Z 6545766 Wh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_SAGEMCOM_T210_D_R.txt" power)" = "2022-10-06T13:50:14Z 286 W instant electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V5_EON_HU.txt" import)" = "2023-07-24T13:07:30Z 173.64 kWh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V5_EON_HU.txt" power-export)" = "2023-07-24T13:07:30Z 2.601 kW instant electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_ISKRA_IE.txt" import)" = "2023-02-02T12:27:47Z 20.363 kWh cumulative electricity" ]
+	# a 3-digit CRC and GJ of heat
+	[ "$(dsmr "$D/TELEGRAM_UNPADDED_CRC.txt" heat)" = "2026-02-15T19:05:23Z 240.86 GJ cumulative heat" ]
+	# v2.2/v3: the gas value on the line after 24.3.0, its time without W/S
+	[ "$(dsmr "$D/TELEGRAM_V2_2.txt" gas)" = "2016-11-07T18:00:00Z 1.001 m3 cumulative gas" ]
+	[ "$(dsmr "$D/TELEGRAM_V3.txt" gas)" = "2009-02-12T15:00:00Z 1.001 m3 cumulative gas" ]
+	# two M-Bus gas channels, the first unused: the second is read
+	[ "$(dsmr "$D/TELEGRAM_V5_TWO_MBUS.txt" gas)" = "2020-04-26T20:30:01Z 246.138 m3 cumulative gas" ]
+}
+
+@test "dsmr: telegrams without a time, unused channels and absent registers are counted, not lost" {
+	for f in TELEGRAM_ESY5Q3DA1004_V304 TELEGRAM_ESY5Q3DB1024_V304 TELEGRAM_V3; do
+		run meter-fetch --stats -t dsmr "$D/$f.txt"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$f.txt:1: the telegram has no time (0-0:1.0.0)"* ]]
+		[[ "$output" == *"readings 0 rejected 1 "* ]]
+	done
+	# channel 1 of two: an epoch time, value 0: skipped
+	run meter-fetch --stats -t dsmr -o register=gas -o channel=1 "$D/TELEGRAM_V5_TWO_MBUS.txt"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"readings 0 rejected 0 skipped 1 "* ]]
+	# a heat meter's telegram has no electricity
+	run meter-fetch --stats -t dsmr "$D/TELEGRAM_UNPADDED_CRC.txt"
+	[[ "$output" == *"readings 0 rejected 0 skipped 1 "* ]]
+}
+
+@test "dsmr: a bad CRC rejects its telegram and the stream goes on; garbage, LF endings and cut telegrams" {
+	# the second of three copies loses a digit of a register: its CRC fails
+	{ printf 'partial line from the middle of a telegram\r\n!1234\r\n'
+	  cat "$D/TELEGRAM_V5.txt"
+	  sed 's/000004.426/000004.427/' "$D/TELEGRAM_V5.txt"
+	  printf '\377\377\377'
+	  tr -d '\r' < "$D/TELEGRAM_V4_2.txt"
+	  head -5 "$D/TELEGRAM_V5.txt"; } > p1.log
+	run meter-fetch --stats -t dsmr p1.log
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"p1.log:"*": CRC mismatch: the telegram says 6EEE, its bytes give "*"(the next one is read)"* ]]
+	[[ "$output" == *"telegram without its end: the capture stops before its '!'"* ]]
+	[[ "$output" == *"readings 2 rejected 2 "* ]]
+ 	# readings go out in time order: the 2016 telegram first
+	[ "$(meter-fetch -q -t dsmr p1.log | jq -r .value | tr '\n' ' ')" = "3016.829 6.825 " ]
+	# a DSMR 5 telegram whose CRC is cut off
+	sed 's/^!6EEE/!/' "$D/TELEGRAM_V5.txt" > nocrc.txt
+	run meter-fetch -t dsmr nocrc.txt
+	[[ "$output" == *"CRC missing: a DSMR 4 or 5 telegram has one after its '!'"* ]]
+}
+
+@test "dsmr: W and S tell the two passes of the repeated hour apart, in the configured zone" {
+	# 27 October 2019, Amsterdam: 02:30 S is 00:30 UTC, 02:30 W is 01:30 UTC;
+	# written in reverse order, so that row order alone would get them wrong
+	python3 "$BATS_TEST_DIRNAME/dsmr_gen.py" one 191027023000W 10 20 > p1
+	python3 "$BATS_TEST_DIRNAME/dsmr_gen.py" one 191027023000S 9 20 >> p1
+	[ "$(meter-fetch -q -t dsmr p1 | jq -r '"\(.ts) \(.value)"' | tr '\n' ' ')" = "2019-10-27T00:30:00Z 29 2019-10-27T01:30:00Z 30 " ]
+	# another zone: Brussels has the same rules, Helsinki is an hour ahead
+	[ "$(meter-fetch -q -t dsmr -o timezone=Europe/Helsinki p1 | jq -r .ts | head -1)" = 2019-10-26T23:30:00Z ]
+	# a time the spring change skips is rejected
+	python3 "$BATS_TEST_DIRNAME/dsmr_gen.py" one 190331023000S 9 20 > gap
+	run meter-fetch -t dsmr gap
+	[[ "$output" == *"local time \"190331023000S\" does not exist"* ]]
+}
+
+@test "dsmr: a day of telegrams every 10 s gives hours equal to the register differences" {
+	python3 "$BATS_TEST_DIRNAME/dsmr_gen.py" day day.p1 want
+	[ "$(wc -l < want)" -eq 24 ]
+	meter-fetch -t dsmr -p home -m el day.p1 | meter-standardize > hours.ndjson
+	jq -r '"\(.hour) \(.value)"' hours.ndjson | awk '{ printf "%s %.3f\n", $1, $2 }' > got
+	diff want got
+	[ "$(jq -r .quality hours.ndjson | sort -u)" = measured ]
+}
+
+@test "dsmr: archived payloads replay to the same readings" {
+	cp "$D/TELEGRAM_V5.txt" meter.txt
+	meter-fetch -t dsmr -o register=gas --archive arch meter.txt > first
+	[ "$(find arch -name '*.p1' | wc -l)" -eq 1 ]
+	meter-fetch -t dsmr -o register=gas -m meter --replay "$(find arch -name '*.p1')" > again
+	[ "$(jq -c 'del(.source)' first)" = "$(jq -c 'del(.source)' again)" ]
+}
+
+# nem12_awk FILE: "METER DAY KWH" summed from the 300 records of the E and B
+# streams (interval values between the date and the quality method), by awk
+nem12_awk() {
+	tr -d '\r' < "$1" | awk -F, '
+		$1 == 200 { id = $2 "-" $5; n = 1440 / $9; keep = ($5 ~ /^[EB]/) }
+		$1 == 300 && keep && NF >= n + 3 { for (i = 3; i < 3 + n; i++) s[id " " $2] += $i }
+		END { for (k in s) printf "%s %.6f\n", k, s[k] }' | sort
+}
+
+# nem12_got FILE: the same from meter-fetch, by the AEST day of each interval
+nem12_got() {
+	meter-fetch -q -t nem12 "$1" |
+		jq -r '"\(.meter) \((.ts | fromdateiso8601) + 36000 | strftime("%Y%m%d")) \(.value)"' |
+		awk '{ s[$1 " " $2] += $3 } END { for (k in s) printf "%s %.6f\n", k, s[k] }' | sort
+}
+
+@test "nem12: every shared file gives per NMI, suffix and day the sums awk takes of its 300 records" {
+	n=0 some=0
+	for f in "$N"/NEM12*; do
+		nem12_awk "$f" > want
+		nem12_got "$f" > got
+		diff want got
+		n=$((n + 1))
+		[ -s want ] && some=$((some + 1))
+	done
+	# two files hold only reactive (kvarh) streams
+	[ "$n" -eq 20 ] && [ "$some" -eq 18 ]
+}
+
+@test "nem12: intervals end on the AEST day, quality from the 300 and 400 records, reactive streams skipped" {
+	f="$N/NEM12#000000000000002#CNRGYMDP#NEMMCO.csv"
+	# the first E1 value of 1 April 2005 is 00:00-00:30 AEST: 31 March 14:00 UTC
+	meter-fetch -q -t nem12 "$f" > out
+	[ "$(jq -r 'select(.meter == "NEM1202022-E1") | "\(.ts) \(.value) \(.duration)"' out | head -1)" = "2005-03-31T14:00:00Z 1804.511 1800" ]
+	[ "$(jq -r .unit out | sort -u)" = kWh ]
+	[ "$(jq -r .meter out | sort -u | tr '\n' ' ')" = "NEM1202022-B1 NEM1202022-E1 " ]
+	# the Q1 and K1 streams are counted as skipped, and read when named
+	run meter-fetch --stats -t nem12 "$f"
+	[[ "$output" == *"readings 384 rejected 0 skipped 384 "* ]]
+	[ "$(meter-fetch -q -t nem12 -o suffix=Q1 "$f" | jq -r '"\(.meter) \(.quantity) \(.unit)"' | sort -u)" = "NEM1202022-Q1 reactive_energy kvarh" ]
+	# V with 400 ranges: intervals 21-48 estimated, 1-20 actual, N none
+	{ echo '100,NEM12,200506081149,UNITEDDP,NEMMCO'
+	  echo '200,NEM1201009,E1,1,E1,N1,01009,kWh,30,'
+	  printf '300,20050301'; for i in $(seq 48); do printf ',%s' "$i"; done; echo ',V,,,20050310121004,'
+	  echo '400,1,20,A,,'; echo '400,21,46,E52,,'; echo '400,47,48,N,,'
+	  echo '900'; } > v.csv
+	run meter-fetch --stats -t nem12 -p a -m m v.csv
+	[[ "$output" == *"readings 46 rejected 0 skipped 2 "* ]]
+	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 v.csv | jq -r 'select(.quality == "estimated") | .value' | wc -l)" -eq 26 ]
+	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 v.csv | jq -r '.meter' | sort -u)" = v ]
+}
+
+@test "nem12: the broken files are rejected with the record's line and reason" {
+	I="$N/invalid"
+	run meter-fetch --stats -t nem12 "$I/Example_NEM12_15min_200_30min_300.csv"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Example_NEM12_15min_200_30min_300.csv:3: value count does not fit the interval length: the 300 record holds 48 values, not the 96 that 15-minute intervals make (200 record at line 2)"* ]]
+	run meter-fetch -t nem12 "$I/Example_NEM12_30min_200_15min_300.csv"
+	[[ "$output" == *":3: value count does not fit the interval length: the 300 record holds 96 values, not the 48"* ]]
+	run meter-fetch -t nem12 "$I/Example_NEM12_15min_200_30min_400.csv"
+	[[ "$output" == *":3: quality method V without its 400 records: none gives the quality of interval 49"* ]]
+	run meter-fetch -t nem12 "$I/Example_NEM12_incomplete_interval.csv"
+	[[ "$output" == *":3: value count does not fit the interval length: the 300 record holds 0 values"* ]]
+	for f in missing_header powercor powercor_missing_fields; do
+		run meter-fetch -t nem12 "$I/Example_NEM12_$f.csv"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"Example_NEM12_$f.csv:2: meter Example_NEM12_$f: no 100 header record before this 200 record: not a NEM12 file, or its first line is missing"* ]]
+	done
+	run meter-fetch -t nem12 "$I/Example_empty_file.csv"
+	[[ "$output" == *"Example_empty_file.csv:1: meter Example_empty_file: no 100 header record: an empty file, or not NEM12"* ]]
+	# a header and an end, no data: nothing, and no error
+	run meter-fetch --stats -t nem12 "$I/Example_NEM12_empty.csv"
+	[ "$status" -eq 0 ]
+	# a 400 range past the day's 48 intervals
+	{ echo '100,NEM12,200506081149,UNITEDDP,NEMMCO'; echo '200,N1,E1,1,E1,N1,1,kWh,30,'
+	  printf '300,20050301'; for i in $(seq 48); do printf ',1'; done; echo ',V,,,,'
+	  echo '400,1,96,A,,'; echo 900; } > past.csv
+	run meter-fetch --stats -t nem12 past.csv
+	[[ "$output" == *"past.csv:4: interval range past the end of the day: the 400 record gives 1-96, the day has 48 intervals of 30 minutes (300 record at line 3)"* ]]
+	[[ "$output" == *"readings 0 rejected 1 "* ]]
+}
+
+@test "nem12: a configuration names its stream; replay of the archived file" {
+	mkdir -p p/data
+	cp "$N/NEM12#000000000000002#CNRGYMDP#NEMMCO.csv" p/data/nem.csv
+	cat > p/participant.xml <<-'X'
+	<participant id="au">
+	  <property id="site" timezone="Australia/Sydney">
+	    <meter id="import" quantity="electricity">
+	      <connector type="nem12" url="file:data/nem.csv" nmi="NEM1202022"/>
+	    </meter>
+	    <meter id="export" quantity="electricity">
+	      <connector type="nem12" url="file:data/nem.csv" nmi="NEM1202022" suffix="B1"/>
+	    </meter>
+	  </property>
+	</participant>
+	X
+	meter-fetch -c p/participant.xml --archive arch > out
+	[ "$(jq -r 'select(.meter == "import") | .value' out | awk '{ s += $1 } END { printf "%.3f", s }')" = "$(nem12_awk p/data/nem.csv | awk '$1 == "NEM1202022-E1" { s += $3 } END { printf "%.3f", s }')" ]
+	[ "$(jq -r 'select(.meter == "export") | .value' out | awk '{ s += $1 } END { printf "%.3f", s }')" = "$(nem12_awk p/data/nem.csv | awk '$1 == "NEM1202022-B1" { s += $3 } END { printf "%.3f", s }')" ]
+	[ "$(find arch -path '*/import/*.csv' | wc -l)" -eq 1 ]
+	meter-fetch -c p/participant.xml --replay "$(find arch -path '*/import/*.csv')" > again
+	[ "$(jq -c 'select(.meter == "import") | del(.source)' out)" = "$(jq -c 'del(.source)' again)" ]
+	# without nmi a configuration is refused: the file holds many meters
+	sed -i 's/ nmi="NEM1202022"\/>/\/>/' p/participant.xml
+	run meter-fetch -c p/participant.xml --check
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"meter import: a nem12 file holds many meters: name this one's with nmi=\"...\""* ]]
+}
