@@ -56,6 +56,13 @@ static inline void fuzz_conn(struct mt_conn *c, enum mt_conn_type type, uint8_t 
 	c->value = b & 128 ? "v.x" : NULL;
 	c->max_size = 1 << 20;
 	c->flow = 1;
+	/* the newer attributes share the bits: each is reached with the rest */
+	c->ts_end = (b & 3) == 3;
+	c->wide = (b & 5) == 5 && c->header;
+	c->reg = b % 11;
+	c->channel = (b >> 5) % 3;
+	c->nmi = b & 8 ? "NEM1201009" : NULL;
+	c->suffix = b & 16 ? "Q1" : NULL;
 }
 
 static inline void fuzz_emit(struct mt_emit *e, struct mt_out *out,

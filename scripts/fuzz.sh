@@ -38,6 +38,16 @@ seed() {
 		for x in gas_direct.xml usage_point.xml; do { printf '\000'; cat $F/greenbutton/$x; } > "$s/$x"; done
 		{ printf '\000'; head -c 20000 $F/greenbutton/TestGBDataHourlyNineDaysBinnedDaily.xml; } > "$s/cut"
 		{ printf '\000'; cat $F/greenbutton/espi_natural_gas.xml.gz; } > "$s/gz" ;;
+	dsmr)
+		i=0
+		for x in $F/dsmr/*.txt; do
+			i=$((i + 1)); { printf "\\$(printf %o $((i % 11 + 8)))"; cat "$x"; } > "$s/$i"
+		done
+		cat $F/dsmr/TELEGRAM_V5.txt $F/dsmr/TELEGRAM_V2_2.txt | { printf '\010'; cat; } > "$s/two" ;;
+	nem12)
+		for x in "$F"/nem12/NEM12*C123* "$F"/nem12/NEM12*000002* "$F"/nem12/invalid/*400*; do
+			{ printf '\010'; head -c 8000 "$x"; } > "$s/$(basename "$x" | tr -c 'a-zA-Z0-9_' _)"
+		done ;;
 	url)
 		printf '%s' 'https://user:pw@example.org:8443/a/b?api_key=x&since={since}' > "$s/url"
 		printf '%s' 'data/../x.csv' > "$s/path"

@@ -220,3 +220,78 @@ nem12_got() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"meter import: a nem12 file holds many meters: name this one's with nmi=\"...\""* ]]
 }
+
+PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o timezone=America/New_York -Q electricity"
+
+@test "ts-label=end: a PJM-shaped year converts with every row kept and the energy preserved" {
+	python3 "$BATS_TEST_DIRNAME/pjm_year.py" pjm.csv want
+	[ "$(wc -l < want)" -eq 8760 ]
+	# the fall-back day's 02:00 twice, the spring day's 03:00 never
+	[ "$(grep -c '^2019-11-03 02:00:00' pjm.csv)" -eq 2 ]
+	[ "$(grep -c '^2019-03-10 03:00:00' pjm.csv)" -eq 0 ]
+	run meter-fetch --stats $PJM pjm.csv
+	[[ "$output" == *"readings 8760 rejected 0 skipped 0 "* ]]
+	meter-fetch -q $PJM pjm.csv | jq -r '"\(.ts) \(.value)"' | awk '{ printf "%s %.1f\n", $1, $2 }' > got
+	diff want got
+	# through meter-standardize: 8,760 distinct hours, the same MWh as kWh
+	meter-fetch -q $PJM pjm.csv | meter-standardize > hours
+	[ "$(jq -r .hour hours | sort -u | wc -l)" -eq 8760 ]
+	[ "$(value_sum hours)" = "$(awk '{ s += $2 * 1000 } END { printf "%.6f\n", s }' want)" ]
+}
+
+@test "ts-label=end: the label the spring change shifts is rejected; an end label needs intervals" {
+	printf 'Datetime,MW\n2019-03-10 02:00:00,1\n2019-03-10 03:00:00,2\n2019-03-10 04:00:00,3\n' > gap.csv
+	run meter-fetch --stats $PJM gap.csv
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"gap.csv:3: local time 2019-03-10 03:00:00 does not exist (skipped by a DST change): as an end label it would start in the hour the change skips"* ]]
+	[[ "$output" == *"readings 2 rejected 1 "* ]]
+	# offsets and UTC times move back by the interval too
+	printf 'ts,load [kWh]\n2019-01-01T01:00:00Z,5\n2019-01-01T01:00:00-05:00,6\n' > utc.csv
+	[ "$(meter-fetch -q -t csv -o ts-label=end -o kind=interval -o duration=1h -Q electricity utc.csv | jq -r .ts | tr '\n' ' ')" = "2019-01-01T00:00:00Z 2019-01-01T05:00:00Z " ]
+	# JSON takes it as well
+	echo '[{"ts":"2019-01-01T00:15:00Z","value":1}]' > r.json
+	[ "$(meter-fetch -q -t json -o ts-label=end -o kind=interval -o duration=900 -o unit=kWh -Q electricity r.json | jq -r .ts)" = 2019-01-01T00:00:00Z ]
+	run meter-fetch -t csv -o ts-label=end -o kind=cumulative -Q electricity utc.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"ts-label=end is for interval readings, not cumulative ones"* ]]
+	run meter-fetch -t csv -o ts-label=end -o kind=interval -Q electricity utc.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"interval readings need a duration"* || "$output" == *"ts-label=end needs the interval's length"* ]]
+	run meter-fetch -t csv -o ts-label=middle -o kind=interval -o duration=1h utc.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"attribute \"ts-label\" must be start or end, not \"middle\""* ]]
+}
+
+@test "layout=wide: a row per day, 23 and 25 hours on the DST days, a value past the day's end rejected" {
+	# hour columns H1..H25; the 25th is empty but on the fall-back day
+	python3 - <<-'PY'
+	from datetime import date, timedelta
+	with open("wide.csv", "w") as f:
+	    f.write("Date," + ",".join(f"H{h + 1}" for h in range(25)) + "\n")
+	    for d, n in ((date(2019, 3, 9), 24), (date(2019, 3, 10), 23), (date(2019, 3, 11), 24), (date(2019, 11, 3), 25)):
+	        f.write(d.isoformat() + "," + ",".join(str(h + 1) for h in range(n)) + "," * (25 - n) + "\n")
+	    f.write("2019-11-04," + ",".join("1" for h in range(25)) + "\n")
+	PY
+	W="-t csv -o layout=wide -o kind=interval -o duration=3600 -o unit=kWh -o timezone=America/New_York -Q electricity"
+	run meter-fetch --stats $W wide.csv
+	[ "$status" -eq 1 ]
+	# 24 + 23 + 24 + 25 + 24 readings; the 4 November row's 25th value rejected
+	[[ "$output" == *"wide.csv:6: column past the end of the day: column 26 holds \"1\", the day has 24 intervals"* ]]
+	[[ "$output" == *"readings 120 rejected 1 "* ]]
+	meter-fetch -q $W wide.csv > out || [ $? -eq 1 ]
+	# columns run from local midnight in elapsed time: 10 March's 3rd column is 03:00 EDT
+	[ "$(jq -r 'select(.ts >= "2019-03-10T05:00:00Z" and .ts < "2019-03-11T04:00:00Z") | "\(.ts) \(.value)"' out | sed -n '1p;3p;23p' | tr '\n' ' ')" = "2019-03-10T05:00:00Z 1 2019-03-10T07:00:00Z 3 2019-03-11T03:00:00Z 23 " ]
+	# 3 November's 25 columns cover 04:00Z to 05:00Z the next day, each once
+	[ "$(jq -r 'select(.ts >= "2019-11-03T04:00:00Z" and .ts < "2019-11-04T05:00:00Z") | .ts' out | sort -u | wc -l)" -eq 25 ]
+	# through meter-standardize: the energy awk sums over the kept cells
+	meter-fetch -q $W wide.csv | meter-standardize > hours
+	[ "$(value_sum hours)" = "$(awk -F, 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "" && !(NR == 6 && i == 26)) s += $i } END { printf "%.6f\n", s }' wide.csv)" ]
+	# half hours, a date that is no day, a length that does not divide a day
+	printf 'day,v1,v2\n2019-01-01,1,2\n2019-01-01T10:00:00,1,2\n' > half.csv
+	run meter-fetch --stats -t csv -o layout=wide -o kind=interval -o duration=30m -o unit=kWh -Q electricity half.csv
+	[[ "$output" == *"half.csv:3: date \"2019-01-01T10:00:00\" is not a day (YYYY-MM-DD)"* ]]
+	[ "$(meter-fetch -q -t csv -o layout=wide -o kind=interval -o duration=30m -o unit=kWh -Q electricity half.csv | jq -r .ts | tr '\n' ' ')" = "2019-01-01T00:00:00Z 2019-01-01T00:30:00Z " ]
+	run meter-fetch -t csv -o layout=wide -o kind=interval -o duration=7m -o unit=kWh -Q electricity half.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"layout=wide needs a duration that divides a day into whole intervals"* ]]
+}

@@ -229,9 +229,20 @@ struct dsmr {
 	long unused;              /* M-Bus channels without a meter */
 };
 
+/* The identification line, which names the telegram in the rejects (the
+ * payload is not NUL-terminated). */
+static size_t first_line(const struct telegram *t)
+{
+	size_t n = 0;
+
+	while (n < t->len && t->text[n] != '\r' && t->text[n] != '\n')
+		n++;
+	return n;
+}
+
 static void reject(struct dsmr *d, const struct telegram *t, const char *why)
 {
-	size_t n = strcspn(t->text, "\r\n");
+	size_t n = first_line(t);
 
 	d->e->rejected++;
 	mt_reject(d->e->rj, d->e->source, t->line, t->text, n, why);
@@ -360,7 +371,7 @@ static const char *const quantity_of[] = {
 static void emit_value(struct dsmr *d, const struct telegram *t,
     const struct value *v, const char *ts, enum mt_kind kind)
 {
-	struct mt_row row = { t->line, t->text, strcspn(t->text, "\r\n") };
+	struct mt_row row = { t->line, t->text, first_line(t) };
 	const struct mt_quantity *q = d->e->q;
 	struct mt_raw r = { 0 };
 	char why[160];
@@ -434,6 +445,7 @@ static int check_crc(struct dsmr *d, const struct telegram *t, const char *bang,
 {
 	unsigned want, have;
 	char hex[8], why[160];
+	int hex_digits = n <= 4;
 
 	if (n == 0) {
 		if (t->version >= 40) {
@@ -443,7 +455,9 @@ static int check_crc(struct dsmr *d, const struct telegram *t, const char *bang,
 		}
 		return 0;
 	}
-	if (n > 4 || strspn(crc, "0123456789ABCDEFabcdef") < n) {
+	for (size_t i = 0; i < n && hex_digits; i++)
+		hex_digits = isxdigit((unsigned char)crc[i]) != 0;
+	if (!hex_digits) {
 		snprintf(why, sizeof why, "CRC not hexadecimal: \"%.*s\" after '!' "
 		    "(up to 4 hexadecimal digits)", (int)(n < 12 ? n : 12), crc);
 		reject(d, t, why);
