@@ -40,7 +40,7 @@ static void usage(FILE *fp)
 	    "                   [-j n] [--dry-run] [--progress] [--stats] [-q] [-r rejects]\n"
 	    "                   [-p participant] [--secrets file] [--allow-net cidr]...\n"
 	    "                   [--max-timeout dur] [--max-retries n] [--max-size size]\n"
-	    "       meter-fetch -t csv|json|greenbutton [-o key=value]... [-p participant]\n"
+	    "       meter-fetch -t csv|json|greenbutton|dsmr|nem12 [-o key=value]... [-p participant]\n"
 	    "                   [-m meter] [-P property] [-Q quantity] url|file...\n"
 	    "       meter-fetch (-c participant.xml | -t type ...) --replay file...\n");
 }
