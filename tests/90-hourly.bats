@@ -243,7 +243,7 @@ greenbutton|failed" ]
 	mkdir clone && cp -R "$top/examples" clone/ && mkdir clone/tests && cp -R "$top/tests/fixtures" clone/tests/
 	awk '/^## Using it/ { f = 1 } /^The platform itself/ { f = 0 } f && /^    / { sub(/^    /, ""); print }' \
 		"$top/README.md" | sed 's|^export PATH=.*|export PATH="$METER_BIN:$PATH"|' > using.sh
-	[ "$(grep -c '^meter-' using.sh)" -eq 10 ]
+	[ "$(grep -c '^meter-' using.sh)" -eq 12 ]
 	cd clone
 	run --separate-stderr bash ../using.sh
 	# the only failure is the demo's meter that points at a missing file on purpose
