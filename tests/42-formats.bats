@@ -295,3 +295,48 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"layout=wide needs a duration that divides a day into whole intervals"* ]]
 }
+
+@test "formats under attack: merged, cut, malformed and over-long input is rejected with its reason, never read wrong" {
+	# a cut-off telegram before one whose '/' follows noise: two telegrams, not one sum
+	printf '/ISk5\\2MT382-1000\r\n\r\n0-0:1.0.0(190115120000W)\r\n1-0:1.8.1(000010.000*kWh)\r\n\377/ISk5\\2MT382-1000\r\n\r\n0-0:1.0.0(190115130000W)\r\n1-0:1.8.2(000020.000*kWh)\r\n!\r\n' > cut
+	run meter-fetch --stats -t dsmr cut
+	[[ "$output" == *'"value":20,'* ]]
+	[[ "$output" == *"cut:1: telegram cut off: another begins before its '!'"* ]]
+	# a '!' inside a text message does not end the telegram
+	printf '/ISk5\\2MT382-1000\r\n\r\n0-0:1.0.0(190115120000W)\r\n0-0:96.13.0(Hello! world)\r\n1-0:1.8.1(000010.000*kWh)\r\n!\r\n' > bang
+	[ "$(meter-fetch -q -t dsmr bang | jq -r .value)" = 10 ]
+	# an unreadable register value and a 30 February are rejected, not skipped or moved
+	sed 's/1-0:1.8.1(000010.000\*kWh)/1-0:1.8.1(abc*kWh)/' bang > badv
+	run meter-fetch --stats -t dsmr badv
+	[[ "$output" == *"register value not a number and unit"* && "$output" == *"readings 0 rejected 1 ("* && "$output" == *") skipped 0 "* ]]
+	sed 's/190115120000W/190230120000W/' bang > feb30
+	run meter-fetch -t dsmr feb30
+	[[ "$output" == *"time \"190230120000W\" is not a date and time"* ]]
+	# a register of another quantity than its meter's is refused at --check
+	mkdir -p p && touch p/p1.txt
+	echo '<participant id="x"><property id="p"><meter id="el" quantity="electricity"><connector type="dsmr" url="file:p1.txt" register="gas"/></meter></property></participant>' > p/participant.xml
+	run meter-fetch -c p/participant.xml --check
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"register=\"gas\" is gas, not electricity"* ]]
+	# NEM12: NMIs too long to be told apart, CR line ends, hexadecimal values,
+	# overlapping 400 ranges, records after 900, a broken stream not asked for
+	day() { printf '300,%s' "$1"; for i in $(seq 48); do printf ',%s' "${2:-1}"; done; echo ",$3,,,,"; }
+	{ echo 100,NEM12,x,y,z; echo 200,ABCDEFGHIJKLMNOP1,E1,1,E1,N1,1,kWh,30,; day 20050301 1 A; } > long.csv
+	run meter-fetch --stats -t nem12 long.csv
+	[[ "$output" == *"NMI or suffix too long"* && "$output" == *"readings 0 rejected 1 ("* ]]
+	{ echo 100,NEM12,x,y,z; echo 200,N1,E1,1,E1,N1,1,kWh,30,; day 20050301 1 A; echo 900; } | tr '\n' '\r' > cr.csv
+	run meter-fetch --stats -t nem12 cr.csv
+	[[ "$output" == *"readings 48 rejected 0"* ]]
+	{ echo 100,NEM12,x,y,z; echo 200,N1,E1,1,E1,N1,1,kWh,30,; day 20050301 0x10 A; day 20050302 1 V; echo 400,1,30,A,,; echo 400,20,48,N,,
+	  echo 900; day 20050303 1 A; echo 200,N1,Q1,1,Q1,,1,kvarh,7,; day 20050301 1 A; } > odd.csv
+	run meter-fetch --stats -t nem12 -o nmi=N1 odd.csv
+	[[ "$output" == *"odd.csv:3: value count does not fit the interval length: the 300 record holds 0 values"* ]]
+	[[ "$output" == *"odd.csv:6: interval ranges overlap: the 400 record's 20-48 covers intervals an earlier one gave"* ]]
+	[[ "$output" == *"odd.csv:8: record after the end: the 900 record closes the file"* ]]
+	[[ "$output" != *"interval length not 5"* ]]
+	[[ "$output" == *"readings 0 rejected 5 ("* ]]
+	# wide: a date per row, so no epoch times and no end labels
+	run meter-fetch -t csv -o layout=wide -o ts-label=end -o kind=interval -o duration=1h -o unit=kWh -Q electricity odd.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"layout=wide reads a date per row: it takes no ts-label and no epoch time-format"* ]]
+}

@@ -366,6 +366,11 @@ static int layout_check(const struct mt_conn *c, const char *kind,
 
 	if (!c->ts_end && !c->wide)
 		return 0;
+	if (c->wide && (c->ts_end || c->tf != MT_TF_ISO)) {
+		mt_err_set(err, NULL, 0, "layout=wide reads a date per row: it takes "
+		    "no ts-label and no epoch time-format");
+		return -1;
+	}
 	if (kind != NULL && strcmp(kind, "interval") != 0) {
 		mt_err_set(err, NULL, 0, "%s is for interval readings, not %s ones: "
 		    "give kind=interval and the interval's duration", what, kind);
@@ -386,6 +391,20 @@ static int layout_check(const struct mt_conn *c, const char *kind,
 	return 0;
 }
 
+/* A dsmr register is of one quantity: a meter of another is a mistake. */
+static int dsmr_check(const struct mt_conn *c, const struct mt_quantity *q,
+    struct mt_err *err)
+{
+	const char *want = c->reg == MT_DSMR_GAS ? "gas" : c->reg == MT_DSMR_WATER ?
+	    "water" : c->reg == MT_DSMR_HEAT ? "heat" : "electricity";
+
+	if (c->type != MT_CONN_DSMR || q == NULL || strcmp(q->name, want) == 0)
+		return 0;
+	mt_err_set(err, NULL, 0, "register=\"%s\" is %s, not %s: give the meter's "
+	    "register (meter-config(5))", mt_dsmr_registers[c->reg], want, q->name);
+	return -1;
+}
+
 int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
     const char *meter_kind, const char *meter_unit, struct mt_err *err)
 {
@@ -394,7 +413,7 @@ int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
 	struct mt_conv conv;
 
 	err->status = MT_EXIT_USAGE;
-	if (layout_check(c, kind, err) < 0)
+	if (layout_check(c, kind, err) < 0 || dsmr_check(c, q, err) < 0)
 		return -1;
 	/* These formats say what their readings are. */
 	if (c->type == MT_CONN_CSV || c->type == MT_CONN_JSON) {

@@ -12,7 +12,7 @@
 
 #include <csv.h>
 
-#define COLS_MAX 256
+#define COLS_MAX 512      /* a day of 5-minute columns, and a date */
 
 struct csvc {
 	const struct mt_conn *c;
@@ -252,7 +252,7 @@ static void data_row(struct csvc *s)
 	if (s->too_many) {
 		s->e->rejected++;
 		mt_reject(s->e->rj, s->e->source, row.line, text, row.len,
-		    "more than 256 columns");
+		    "more than 512 columns");
 	} else if (s->nf <= need) {
 		char why[200];
 		snprintf(why, sizeof why, "row has %d fields, column %d is missing%s",

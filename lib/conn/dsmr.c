@@ -28,6 +28,7 @@
 /* What one telegram says, as far as a meter reads it. */
 struct value {
 	int has;
+	int bad;                  /* written, but not a number and unit */
 	double v;
 	int decimals;             /* as written: a sum is rounded to them */
 	char unit[12];
@@ -101,6 +102,18 @@ static int parse_value(const char *s, size_t n, struct value *v)
 	return 0;
 }
 
+/* A value as a register holds it; one that does not parse is kept as
+ * bad, so that a meter reading it is told, not skipped. */
+static int read_value(const char *s, size_t n, struct value *v)
+{
+	memset(v, 0, sizeof *v);
+	if (parse_value(s, n, v) == 0)
+		return 0;
+	memset(v, 0, sizeof *v);
+	v->bad = 1;
+	return -1;
+}
+
 /* The groups "(...)" after an OBIS code: up to max of them. */
 static int groups(const char *s, const char *end, const char **g, size_t *gl,
     int max)
@@ -142,8 +155,8 @@ static const char *obis(const char *s, const char *end, int o[5])
 
 static void copy_ts(char *dst, const char *g, size_t n)
 {
-	if (n > 13)
-		n = 13;
+	if (n > 15)
+		n = 15;             /* longer than YYMMDDhhmmssX: refused as such */
 	memcpy(dst, g, n);
 	dst[n] = '\0';
 }
@@ -167,16 +180,16 @@ static void read_line(struct telegram *t, const char *s, const char *end,
 	else if (o[0] == 1 && o[1] == 3 && o[2] == 0 && o[3] == 2 && o[4] == 8)
 		t->version = atoi(g[0]);
 	else if (o[0] == 1 && (o[2] == 1 || o[2] == 2) && o[3] == 8 && o[4] <= 9)
-		parse_value(g[0], gl[0], &t->tariff[o[2] - 1][o[4]]);
+		read_value(g[0], gl[0], &t->tariff[o[2] - 1][o[4]]);
 	else if (o[0] == 1 && (o[2] == 1 || o[2] == 2) && o[3] == 7 && o[4] == 0)
-		parse_value(g[0], gl[0], &t->power[o[2] - 1]);
+		read_value(g[0], gl[0], &t->power[o[2] - 1]);
 	else if (o[0] == 0 && o[1] >= 1 && o[1] <= CHANNELS && o[2] == 24) {
 		struct channel *c = &t->ch[o[1]];
 		if (o[3] == 1 && o[4] == 0)
 			c->type = (int)strtol(g[0], NULL, 16);
 		else if (o[3] == 2 && (o[4] == 1 || o[4] == 3) && n >= 2) {
 			copy_ts(c->ts, g[0], gl[0]);
-			c->has = parse_value(g[1], gl[1], &c->val) == 0;
+			c->has = read_value(g[1], gl[1], &c->val) == 0;
 		} else if (o[3] == 3 && o[4] == 0 && n >= 6 && next != NULL &&
 		    next < next_end && *next == '(') {
 			/* v2.2/v3: (ts)(00)(60)(1)(0-n:24.2.1)(m3), then (value) */
@@ -187,7 +200,7 @@ static void read_line(struct telegram *t, const char *s, const char *end,
 				snprintf(val, sizeof val, "%.*s*%.*s", (int)vl[0], vg[0],
 				    (int)gl[5], g[5]);
 				copy_ts(c->ts, g[0], gl[0]);
-				c->has = parse_value(val, strlen(val), &c->val) == 0;
+				c->has = read_value(val, strlen(val), &c->val) == 0;
 			}
 		}
 	}
@@ -256,7 +269,9 @@ static int dsmr_time(struct dsmr *d, const char *s, mt_time_t *ts, char *why,
 	int f[6];
 	mt_time_t wall, utc[2];
 	char flag = strlen(s) == 13 ? s[12] : 0;
-	int k;
+	int64_t days;
+	unsigned m, dd;
+	int k, y;
 
 	if ((strlen(s) != 12 && strlen(s) != 13) || strspn(s, "0123456789") != 12 ||
 	    (flag && flag != 'W' && flag != 'S')) {
@@ -270,8 +285,13 @@ static int dsmr_time(struct dsmr *d, const char *s, mt_time_t *ts, char *why,
 		snprintf(why, cap, "time \"%.16s\" is not a date and time", s);
 		return -1;
 	}
-	wall = ((mt_days_from_civil(2000 + f[0], (unsigned)f[1], (unsigned)f[2]) * 24 +
-	    f[3]) * 60 + f[4]) * 60000LL + f[5] * 1000LL;
+	days = mt_days_from_civil(2000 + f[0], (unsigned)f[1], (unsigned)f[2]);
+	mt_civil_from_days(days, &y, &m, &dd);
+	if ((int)m != f[1] || (int)dd != f[2]) {
+		snprintf(why, cap, "time \"%.16s\" is not a date and time", s);
+		return -1;
+	}
+	wall = ((days * 24 + f[3]) * 60 + f[4]) * 60000LL + f[5] * 1000LL;
 	k = mt_zone_to_utc(d->zone, wall, utc);
 	if (k == 0) {
 		snprintf(why, cap, "local time \"%.16s\" does not exist (skipped by a "
@@ -395,6 +415,17 @@ static void emit_value(struct dsmr *d, const struct telegram *t,
 	d->e->q = q;
 }
 
+/* A sum of tariffs is wrong if any of them is unreadable. */
+static int bad_tariff(const struct value *r, int reg)
+{
+	if (reg != MT_DSMR_IMPORT && reg != MT_DSMR_EXPORT)
+		return 0;
+	for (int i = 0; i <= 9; i++)
+		if (r[i].bad)
+			return 1;
+	return 0;
+}
+
 static void electricity(struct dsmr *d, const struct telegram *t)
 {
 	int reg = d->c->reg, dir = reg >= MT_DSMR_EXPORT && reg <= MT_DSMR_EXPORT_2;
@@ -409,6 +440,11 @@ static void electricity(struct dsmr *d, const struct telegram *t)
 		}
 	} else
 		v = t->tariff[dir][reg - (dir ? MT_DSMR_EXPORT : MT_DSMR_IMPORT)];
+	if (v.bad || bad_tariff(t->tariff[dir], reg)) {
+		reject(d, t, "register value not a number and unit: the telegram "
+		    "holds a value like (abc*kWh) where the meter's register is");
+		return;
+	}
 	if (!v.has) {
 		d->e->skipped++;        /* a telegram without this register */
 		return;
@@ -427,6 +463,11 @@ static void mbus(struct dsmr *d, const struct telegram *t)
 {
 	const struct channel *c = pick_channel(d, t);
 
+	if (c != NULL && c->val.bad) {
+		reject(d, t, "register value not a number and unit: the M-Bus "
+		    "channel's reading does not parse");
+		return;
+	}
 	if (c == NULL || !c->has) {
 		d->e->skipped++;
 		return;
@@ -458,8 +499,8 @@ static int check_crc(struct dsmr *d, const struct telegram *t, const char *bang,
 	for (size_t i = 0; i < n && hex_digits; i++)
 		hex_digits = isxdigit((unsigned char)crc[i]) != 0;
 	if (!hex_digits) {
-		snprintf(why, sizeof why, "CRC not hexadecimal: \"%.*s\" after '!' "
-		    "(up to 4 hexadecimal digits)", (int)(n < 12 ? n : 12), crc);
+		snprintf(why, sizeof why, "CRC not 1 to 4 hexadecimal digits: \"%.*s\" "
+		    "after '!'", (int)(n < 12 ? n : 12), crc);
 		reject(d, t, why);
 		return -1;
 	}
@@ -505,9 +546,9 @@ static long lines_in(const char *s, const char *end)
 	return n;
 }
 
-/* A telegram begins with '/' at the start of a line (or after an STX or
- * noise); it ends at '!'.  A '/' that starts a line before the '!' is a
- * new telegram: the one before was cut off. */
+/* A telegram begins with '/' and a letter (at a line's start, or after
+ * an STX or noise); it ends at a '!' that begins a line.  Another start
+ * before that '!' is a new telegram: the one before was cut off. */
 static const char *next_start(const char *s, const char *end)
 {
 	for (; s < end; s++)
@@ -518,9 +559,15 @@ static const char *next_start(const char *s, const char *end)
 
 static const char *cut_off_at(const char *s, const char *bang)
 {
-	for (const char *p = s; p < bang && (p = memchr(p, '\n', (size_t)(bang - p))); p++)
-		if (p + 1 < bang && p[1] == '/')
-			return p + 1;
+	return next_start(s + 1, bang);
+}
+
+/* The end: a '!' that begins a line (a text message may hold one). */
+static const char *end_of(const char *s, const char *end)
+{
+	for (const char *p = s; p < end && (p = memchr(p, '!', (size_t)(end - p))); p++)
+		if (p[-1] == '\n' || p[-1] == '\r')
+			return p;
 	return NULL;
 }
 
@@ -535,7 +582,7 @@ int mt_parse_dsmr(const struct mt_conn *c, struct mt_emit *e, const char *body,
 		return -1;
 	while ((start = next_start(s, end)) != NULL) {
 		struct telegram t = { 0 };
-		const char *bang = memchr(start, '!', (size_t)(end - start)), *cut;
+		const char *bang = end_of(start + 1, end), *cut;
 
 		line += lines_in(s, start);
 		t.line = line;

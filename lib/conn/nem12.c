@@ -21,6 +21,7 @@
 struct stream {
 	int open;                 /* a 200 record was read */
 	int selected;             /* its values are this meter's */
+	int named;                /* by nmi=: they carry the meter's id */
 	long line;                /* of the 200 record */
 	char why[160];            /* why its days are rejected, or "" */
 	char nmi[16], suffix[8], unit[16], meter[MT_ID_MAX + 1];
@@ -129,7 +130,7 @@ static void day_emit(struct nem *p)
 		}
 	if (p->e->q == NULL)
 		p->e->q = p->s.q;
-	p->e->meter = p->s.meter[0] ? p->s.meter : meter;
+	p->e->meter = p->s.named ? meter : p->s.meter;
 	for (int k = 0; k < d->n; k++) {
 		char qual = d->method == 'V' ? d->quality[k] : d->method;
 		struct mt_raw r = { 0 };
@@ -182,41 +183,56 @@ static void stream_select(struct nem *p)
 	if (s->q == NULL || strcmp(s->q->dimension, "energy") == 0)
 		s->q = mt_quantity_find("electricity");
 	if (c->nmi != NULL) {
-		s->selected = strcasecmp(c->nmi, s->nmi) == 0 &&
-		    strcasecmp(want, s->suffix) == 0;
+		s->named = 1;
+		s->selected = strcasecmp(c->nmi, field(p, 1)) == 0 &&
+		    strcasecmp(want, field(p, 4)) == 0;
 		return;
 	}
 	/* without a NMI, each stream is a meter of its own */
-	s->selected = c->suffix ? strcasecmp(c->suffix, s->suffix) == 0 :
+	s->selected = c->suffix ? strcasecmp(c->suffix, field(p, 4)) == 0 :
 	    strcmp(s->q->name, "electricity") == 0;
 	snprintf(s->meter, sizeof s->meter, "%s-%s", s->nmi, s->suffix);
-	if (s->selected && !mt_id_valid(s->meter))
-		snprintf(s->why, sizeof s->why, "NMI and suffix make no meter id: \"%.40s\" "
-		    "(letters, digits, '.', '_', '-')", s->meter);
 }
 
 static void record_200(struct nem *p)
 {
 	struct stream *s = &p->s;
-	const char *len = field(p, 8);
+	const char *len = field(p, 8), *nmi = field(p, 1), *suffix = field(p, 4);
 
 	memset(s, 0, sizeof *s);
 	s->open = 1;
 	s->line = p->line;
-	snprintf(s->nmi, sizeof s->nmi, "%s", field(p, 1));
-	snprintf(s->suffix, sizeof s->suffix, "%s", field(p, 4));
+	/* NMIs are 10 characters and suffixes 2: longer ones are refused, not
+	 * cut (two cut alike would be one meter) */
+	snprintf(s->nmi, sizeof s->nmi, "%s", nmi);
+	snprintf(s->suffix, sizeof s->suffix, "%s", suffix);
 	/* KWH and KVARH are how many providers write them */
 	snprintf(s->unit, sizeof s->unit, "%s", mt_unit_suggest(field(p, 7)) ?
 	    mt_unit_suggest(field(p, 7)) : field(p, 7));
 	s->minutes = atoi(len);
-	if (p->nf < 9 || *s->nmi == '\0' || *s->suffix == '\0' || *s->unit == '\0')
+	stream_select(p);
+	if (!s->selected)           /* another meter's stream: its faults too */
+		return;
+	if (p->nf < 9 || *nmi == '\0' || *suffix == '\0' || *s->unit == '\0')
 		snprintf(s->why, sizeof s->why, "stream without its NMI, suffix, unit or "
 		    "interval length: the 200 record at line %ld lacks one", s->line);
+	else if (strlen(nmi) >= sizeof s->nmi || strlen(suffix) >= sizeof s->suffix)
+		snprintf(s->why, sizeof s->why, "NMI or suffix too long: \"%.20s\", "
+		    "\"%.10s\" in the 200 record at line %ld (10 and 2 characters)",
+		    nmi, suffix, s->line);
 	else if (strcmp(len, "5") && strcmp(len, "15") && strcmp(len, "30"))
 		snprintf(s->why, sizeof s->why, "interval length not 5, 15 or 30 minutes: "
 		    "\"%.10s\" in the 200 record at line %ld", len, s->line);
-	else
-		stream_select(p);
+	else if (!s->named && !mt_id_valid(s->meter))
+		snprintf(s->why, sizeof s->why, "NMI and suffix make no meter id: \"%.40s\" "
+		    "(letters, digits, '.', '_', '-')", s->meter);
+}
+
+/* NEM12 values are plain decimals: no 0x10, inf or nan. */
+static int decimal(const char *s)
+{
+	return *s != '\0' && strspn(s, "0123456789.-+eE") == strlen(s) &&
+	    strpbrk(s, "0123456789") != NULL;
 }
 
 /* Leading numbers after the date: the values a 300 record holds. */
@@ -225,7 +241,7 @@ static int count_values(const struct nem *p)
 	int k = 2;
 	double v;
 
-	while (k < p->nf && mt_parse_double(p->f[k], &v) == 0)
+	while (k < p->nf && decimal(p->f[k]) && mt_parse_double(p->f[k], &v) == 0)
 		k++;
 	return k - 2;
 }
@@ -286,6 +302,15 @@ static void record_300(struct nem *p, const char *text, size_t len)
 		mt_parse_double(p->f[2 + k], &d->values[k]);
 }
 
+/* Whether a 400 record gave any of intervals from..to already. */
+static int qualified(const struct day *d, long from, long to)
+{
+	for (long k = from - 1; k < to; k++)
+		if (d->quality[k] != 0)
+			return 1;
+	return 0;
+}
+
 static void record_400(struct nem *p, const char *text, size_t len)
 {
 	struct day *d = &p->d;
@@ -314,6 +339,9 @@ static void record_400(struct nem *p, const char *text, size_t len)
 	else if (q == 0 || q == 'V')
 		snprintf(d->why, sizeof d->why, "unknown quality method: \"%.10s\" in "
 		    "the 400 record is none of A, E, F, N or S", field(p, 3));
+	else if (qualified(d, from, to))
+		snprintf(d->why, sizeof d->why, "interval ranges overlap: the 400 "
+		    "record's %ld-%ld covers intervals an earlier one gave", from, to);
 	else
 		memset(d->quality + from - 1, q, (size_t)(to - from + 1));
 }
@@ -378,9 +406,17 @@ int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e, const char *body,
 
 	if (n >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)
 		at += 3;
-	while (at < end && rc == 0 && !p.ended) {
-		const char *nl = memchr(at, '\n', (size_t)(end - at));
-		size_t len = nl ? (size_t)(nl - at) : (size_t)(end - at);
+	while (at < end && rc == 0) {
+		const char *nl = at;
+		size_t len;
+
+		/* LF, CRLF or a lone CR ends a line */
+		while (nl < end && *nl != '\n' && *nl != '\r')
+			nl++;
+		len = (size_t)(nl - at);
+		if (nl < end && *nl == '\r' && nl + 1 < end && nl[1] == '\n')
+			nl++;
+		nl = nl < end ? nl : NULL;
 
 		p.line++;
 		if (len + 1 > cap)
@@ -390,7 +426,10 @@ int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e, const char *body,
 			len--;
 		line[len] = '\0';
 		at = nl ? nl + 1 : end;
-		if (len > 0)
+		if (len > 0 && p.ended)
+			reject_line(&p, p.line, line, len, "record after the end: the 900 "
+			    "record closes the file");
+		else if (len > 0)
 			rc = record(&p, line, len);
 	}
 	if (rc == 0 && !p.header) {
