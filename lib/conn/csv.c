@@ -190,7 +190,7 @@ static int day_bounds(struct csvc *s, const char *date, mt_time_t *start,
 
 	if (mt_time_parse(date, strlen(date), &wall, &form, &err) < 0 ||
 	    form != MT_TS_LOCAL || wall % 86400000 != 0) {
-		snprintf(why, cap, "date \"%.40s\" is not a day (YYYY-MM-DD)", date);
+		snprintf(why, cap, "row date not a day: \"%.40s\" (YYYY-MM-DD)", date);
 		return -1;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -252,7 +252,7 @@ static void data_row(struct csvc *s)
 	if (s->too_many) {
 		s->e->rejected++;
 		mt_reject(s->e->rj, s->e->source, row.line, text, row.len,
-		    "more than 512 columns");
+		    "too many columns: more than 512");
 	} else if (s->nf <= need) {
 		char why[200];
 		snprintf(why, sizeof why, "row has %d fields, column %d is missing%s",

@@ -221,8 +221,8 @@ static void record_200(struct nem *p)
 		    "\"%.10s\" in the 200 record at line %ld (10 and 2 characters)",
 		    nmi, suffix, s->line);
 	else if (strcmp(len, "5") && strcmp(len, "15") && strcmp(len, "30"))
-		snprintf(s->why, sizeof s->why, "interval length not 5, 15 or 30 minutes: "
-		    "\"%.10s\" in the 200 record at line %ld", len, s->line);
+		snprintf(s->why, sizeof s->why, "interval length unknown: \"%.10s\" "
+		    "minutes in the 200 record at line %ld (5, 15 or 30)", len, s->line);
 	else if (!s->named && !mt_id_valid(s->meter))
 		snprintf(s->why, sizeof s->why, "NMI and suffix make no meter id: \"%.40s\" "
 		    "(letters, digits, '.', '_', '-')", s->meter);
@@ -269,6 +269,17 @@ static void record_300(struct nem *p, const char *text, size_t len)
 	}
 	n = 1440 / s->minutes;
 	have = count_values(p);
+	if (p->nf == FIELDS_MAX) {
+		reject_line(p, p->line, text, len, "too many fields: a 300 record has at "
+		    "most 288 values and 7 other fields");
+		return;
+	}
+	if (have < n && p->nf >= 2 + n + 1) {
+		snprintf(why, sizeof why, "value not a decimal number: \"%.20s\" for "
+		    "interval %d", field(p, 2 + have), have + 1);
+		reject_line(p, p->line, text, len, why);
+		return;
+	}
 	if (have != n || p->nf < 2 + n + 1) {
 		snprintf(why, sizeof why, "value count does not fit the interval "
 		    "length: the 300 record holds %d values, not the %d that %d-minute "
