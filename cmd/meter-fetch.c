@@ -82,6 +82,11 @@ static int add_attr(struct opts *o, char *kv)
 			    "meter-config(5))", kv);
 		return -1;
 	}
+	for (int i = 0; i < o->nattrs; i++)
+		if (strcmp(o->attrs[2 * i], kv) == 0) {
+			mt_warnx("-o %s is given twice: give it once", kv);
+			return -1;
+		}
 	if (o->nattrs == OPTS_MAX) {
 		mt_warnx("too many -o options");
 		return -1;

@@ -271,6 +271,21 @@ static int distinct_meters(struct mt_fetcher *f, int nargs, char **args,
 	    "from their names: fetch them one at a time with -m to name each");
 }
 
+/* A NEM12 stream named with -o nmi is its meter, as the streams are
+ * without it; other payloads are named by their file. */
+static char *adhoc_meter(const struct job *j, const char *arg)
+{
+	char id[MT_ID_MAX + 1];
+
+	if (j->conn.type == MT_CONN_NEM12 && j->conn.nmi != NULL) {
+		snprintf(id, sizeof id, "%s-%s", j->conn.nmi,
+		    j->conn.suffix ? j->conn.suffix : "E1");
+		if (mt_id_valid(id))
+			return mt_xstrdup(id);
+	}
+	return meter_from(arg, 0);
+}
+
 static int adhoc_job(struct mt_fetcher *f, struct job *j, const char *arg,
     struct mt_err *err)
 {
@@ -279,14 +294,16 @@ static int adhoc_job(struct mt_fetcher *f, struct job *j, const char *arg,
 	init_job(j);
 	if (mt_conn_parse(&j->conn, &f->adhoc, NULL, err) < 0) {
 		/* "-o" names the attribute; the element's name means nothing here */
-		char *at = strstr(err->msg, "attribute");
+		char *at = strstr(err->msg, "unknown attribute");
+		if (at == NULL)
+			at = strstr(err->msg, "attribute");
 		if (at != NULL)
 			memmove(err->msg, at, strlen(at) + 1);
 		err->file[0] = '\0';
 		err->line = 0;
 		return -1;
 	}
-	j->meter = o->meter ? o->meter : (j->own_meter = meter_from(arg, 0));
+	j->meter = o->meter ? o->meter : (j->own_meter = adhoc_meter(j, arg));
 	j->property = o->property;
 	if (o->quantity && (j->q = mt_quantity_find(o->quantity)) == NULL) {
 		mt_err_set(err, NULL, 0, "unknown quantity \"%.40s\"", o->quantity);

@@ -160,7 +160,9 @@ nem12_got() {
 	run meter-fetch --stats -t nem12 -p a -m m v.csv
 	[[ "$output" == *"readings 46 rejected 0 skipped 2 "* ]]
 	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 v.csv | jq -r 'select(.quality == "estimated") | .value' | wc -l)" -eq 26 ]
-	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 v.csv | jq -r '.meter' | sort -u)" = v ]
+	# a stream named ad hoc is its meter, as without nmi
+	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 v.csv | jq -r '.meter' | sort -u)" = NEM1201009-E1 ]
+	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 -m main v.csv | jq -r '.meter' | sort -u)" = main ]
 }
 
 @test "nem12: the broken files are rejected with the record's line and reason" {
@@ -171,7 +173,7 @@ nem12_got() {
 	run meter-fetch -t nem12 "$I/Example_NEM12_30min_200_15min_300.csv"
 	[[ "$output" == *":3: value count does not fit the interval length: the 300 record holds 96 values, not the 48"* ]]
 	run meter-fetch -t nem12 "$I/Example_NEM12_15min_200_30min_400.csv"
-	[[ "$output" == *":3: quality method V without its 400 records: none gives the quality of interval 49"* ]]
+	[[ "$output" == *":3: quality method V without quality records: no 400 record gives the quality of interval 49"* ]]
 	run meter-fetch -t nem12 "$I/Example_NEM12_incomplete_interval.csv"
 	[[ "$output" == *":3: value count does not fit the interval length: the 300 record holds 0 values"* ]]
 	for f in missing_header powercor powercor_missing_fields; do
@@ -243,7 +245,7 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	printf 'Datetime,MW\n2019-03-10 02:00:00,1\n2019-03-10 03:00:00,2\n2019-03-10 04:00:00,3\n' > gap.csv
 	run meter-fetch --stats $PJM gap.csv
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"gap.csv:3: local time 2019-03-10 03:00:00 does not exist (skipped by a DST change): as an end label it would start in the hour the change skips"* ]]
+	[[ "$output" == *"gap.csv:3: end label 2019-03-10 03:00:00 begins its interval at 2019-03-10 02:00:00, which the DST change skips"* ]]
 	[[ "$output" == *"readings 2 rejected 1 "* ]]
 	# offsets and UTC times move back by the interval too
 	printf 'ts,load [kWh]\n2019-01-01T01:00:00Z,5\n2019-01-01T01:00:00-05:00,6\n' > utc.csv
@@ -276,7 +278,7 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	run meter-fetch --stats $W wide.csv
 	[ "$status" -eq 1 ]
 	# 24 + 23 + 24 + 25 + 24 readings; the 4 November row's 25th value rejected
-	[[ "$output" == *"wide.csv:6: column past the end of the day: column 26 holds \"1\", the day has 24 intervals"* ]]
+	[[ "$output" == *"wide.csv:6: column past the end of the day: column 26 (the day's interval 25) holds \"1\", the day has 24 intervals"* ]]
 	[[ "$output" == *"readings 120 rejected 1 "* ]]
 	meter-fetch -q $W wide.csv > out || [ $? -eq 1 ]
 	# columns run from local midnight in elapsed time: 10 March's 3rd column is 03:00 EDT
@@ -339,4 +341,39 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	run meter-fetch -t csv -o layout=wide -o ts-label=end -o kind=interval -o duration=1h -o unit=kWh -Q electricity odd.csv
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"layout=wide reads a date per row: it takes no ts-label and no epoch time-format"* ]]
+}
+
+@test "formats: what a meter cannot mean is refused before any fetch; a meter that finds nothing says so" {
+	f="$N/NEM12#000000000000002#CNRGYMDP#NEMMCO.csv"
+	# a mistyped NMI, a channel no telegram has: a notice naming what there is
+	run meter-fetch -t nem12 -o nmi=NEM1202O22 "$f"
+	[ "$status" -eq 0 ] && [ -z "$(meter-fetch -q -t nem12 -o nmi=NEM1202O22 "$f")" ]
+	[[ "$output" == *"no stream for meter NEM1202O22-E1: the file holds NEM1202022/B1, NEM1202022/E1, NEM1202022/K1, NEM1202022/Q1 (nmi=\"NEM1202O22\" and suffix= name one of them)"* ]]
+	run meter-fetch -t nem12 "$N/invalid/Example_NEM12_empty.csv"
+	[[ "$output" == *"no stream for meter Example_NEM12_empty: the file holds no 200 record"* ]]
+	run meter-fetch -t dsmr -o register=gas -o channel=2 "$D/TELEGRAM_V5.txt"
+	[[ "$output" == *"no register for meter TELEGRAM_V5: none of the 1 telegram holds gas on channel 2"* ]]
+	# attributes the payload itself settles, a channel without an M-Bus register, a key twice
+	run meter-fetch -t nem12 -o timezone=Europe/London "$f"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"a nem12 connector takes no \"timezone\": the file says it"* ]]
+	run meter-fetch -t dsmr -o kind=interval "$D/TELEGRAM_V5.txt"
+	[[ "$output" == *"a dsmr connector takes no \"kind\": the telegram says it"* ]]
+	run meter-fetch -t dsmr -o channel=1 "$D/TELEGRAM_V5.txt"
+	[[ "$output" == *"channel= picks an M-Bus channel: it goes with register=gas, water or heat, not import"* ]]
+	run meter-fetch -t csv -o duration=30m -o duration=7m x.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"-o duration is given twice: give it once"* ]]
+	run meter-fetch -t nem12 -o register=gas "$f"
+	[[ "$output" == *"unknown attribute \"register\" for a nem12 connector"* ]]
+	# a reactive stream on an energy meter is refused at --check
+	mkdir -p p && touch p/n.csv
+	echo '<participant id="x"><property id="p"><meter id="q" quantity="electricity"><connector type="nem12" url="file:n.csv" nmi="N1" suffix="Q1"/></meter></property></participant>' > p/participant.xml
+	run meter-fetch -c p/participant.xml --check
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"suffix=\"Q1\" is reactive energy (kvarh), not electricity"* ]]
+	# ad hoc, a voltage stream is not a meter: the C123 file's V1 is skipped
+	run meter-fetch --stats -t nem12 "$N/NEM12#C123_20040402_20040402#None#C123.csv"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rejected 0 "* ]]
 }

@@ -275,6 +275,29 @@ static int duration_attr(const struct mt_connector *a, int64_t *out,
 	return 0;
 }
 
+/* dsmr and nem12 payloads say what their readings are (and nem12 when):
+ * an attribute that would say otherwise is a mistake, not a setting. */
+static int self_describing(int type, const struct mt_connector *a,
+    struct mt_err *err)
+{
+	static const char *const said[] = { "kind", "unit", "duration",
+		"time-format", "decimal", "timezone", NULL };
+
+	if (type != MT_CONN_DSMR && type != MT_CONN_NEM12)
+		return 0;
+	for (int i = 0; said[i] != NULL; i++) {
+		if (mt_connector_attr(a, said[i]) == NULL ||
+		    (type == MT_CONN_DSMR && strcmp(said[i], "timezone") == 0))
+			continue;
+		mt_err_set(err, NULL, a->line, "<connector>: a %s connector takes no "
+		    "\"%s\": the %s says it (meter-fetch(1))", a->type, said[i],
+		    type == MT_CONN_DSMR ? "telegram" : "file");
+		err->status = MT_EXIT_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
 int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
     const char *zone_default, struct mt_err *err)
 {
@@ -303,6 +326,8 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 			err->status = MT_EXIT_USAGE;
 			return -1;
 		}
+	if (self_describing(type, a, err) < 0)
+		return -1;
 	if (enum_attr(a, "kind", kinds, &kind, err) < 0 ||
 	    enum_attr(a, "time-format", formats, &tf, err) < 0 ||
 	    enum_attr(a, "header", bools, &header, err) < 0 ||
@@ -391,6 +416,21 @@ static int layout_check(const struct mt_conn *c, const char *kind,
 	return 0;
 }
 
+/* NEM12's Q and K streams are reactive energy, the others energy. */
+static int nem12_check(const struct mt_conn *c, const struct mt_quantity *q,
+    struct mt_err *err)
+{
+	const char *suffix = c->suffix ? c->suffix : "E1";
+	int reactive = strchr("QqKk", *suffix) != NULL && *suffix != '\0';
+
+	if (q == NULL || reactive == (strcmp(q->name, "reactive_energy") == 0))
+		return 0;
+	mt_err_set(err, NULL, 0, "suffix=\"%.8s\" is %s, not %s: a meter reads "
+	    "the stream of its quantity (meter-config(5))", suffix, reactive ?
+	    "reactive energy (kvarh)" : "energy", q->name);
+	return -1;
+}
+
 /* A dsmr register is of one quantity: a meter of another is a mistake. */
 static int dsmr_check(const struct mt_conn *c, const struct mt_quantity *q,
     struct mt_err *err)
@@ -398,6 +438,13 @@ static int dsmr_check(const struct mt_conn *c, const struct mt_quantity *q,
 	const char *want = c->reg == MT_DSMR_GAS ? "gas" : c->reg == MT_DSMR_WATER ?
 	    "water" : c->reg == MT_DSMR_HEAT ? "heat" : "electricity";
 
+	if (c->type == MT_CONN_DSMR && c->channel > 0 && c->reg < MT_DSMR_GAS) {
+		mt_err_set(err, NULL, 0, "channel= picks an M-Bus channel: it goes "
+		    "with register=gas, water or heat, not %s", mt_dsmr_registers[c->reg]);
+		return -1;
+	}
+	if (c->type == MT_CONN_NEM12)
+		return nem12_check(c, q, err);
 	if (c->type != MT_CONN_DSMR || q == NULL || strcmp(q->name, want) == 0)
 		return 0;
 	mt_err_set(err, NULL, 0, "register=\"%s\" is %s, not %s: give the meter's "

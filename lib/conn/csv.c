@@ -228,8 +228,9 @@ static void wide_row(struct csvc *s, const struct mt_row *row, const char *unit)
 		mt_time_t ts = start + k * step;
 		if (ts >= end && *v != '\0') {
 			snprintf(why, sizeof why, "column past the end of the day: "
-			    "column %d holds \"%.20s\", the day has %lld intervals",
-			    s->value_col + k + 1, v, (long long)((end - start) / step));
+			    "column %d (the day's interval %d) holds \"%.20s\", the day "
+			    "has %lld intervals", s->value_col + k + 1, k + 1, v,
+			    (long long)((end - start) / step));
 			s->e->rejected++;
 			mt_reject(s->e->rj, s->e->source, row->line, row->text, row->len, why);
 		} else if (ts < end) {

@@ -240,6 +240,7 @@ struct dsmr {
 	struct mt_emit *e;
 	struct mt_zone *zone;     /* e's, else Europe/Amsterdam */
 	long unused;              /* M-Bus channels without a meter */
+	long telegrams, absent;   /* read; without the meter's register */
 };
 
 /* The identification line, which names the telegram in the rejects (the
@@ -447,6 +448,7 @@ static void electricity(struct dsmr *d, const struct telegram *t)
 	}
 	if (!v.has) {
 		d->e->skipped++;        /* a telegram without this register */
+		d->absent++;
 		return;
 	}
 	if (t->ts[0] == '\0') {
@@ -470,6 +472,7 @@ static void mbus(struct dsmr *d, const struct telegram *t)
 	}
 	if (c == NULL || !c->has) {
 		d->e->skipped++;
+		d->absent++;
 		return;
 	}
 	if (unused_channel(c)) {
@@ -529,6 +532,7 @@ static void telegram(struct dsmr *d, struct telegram *t, const char *bang,
 	read_telegram(t);
 	if (check_crc(d, t, bang, crc, n) < 0)
 		return;
+	d->telegrams++;
 	if (d->c->reg >= MT_DSMR_GAS)
 		mbus(d, t);
 	else
@@ -571,6 +575,21 @@ static const char *end_of(const char *s, const char *end)
 	return NULL;
 }
 
+/* A meter whose register no telegram holds says so: a wrong register= or
+ * channel= would otherwise read nothing, every run, without a word. */
+static void no_register(struct dsmr *d)
+{
+	char msg[300], ch[24] = "";
+
+	if (d->c->channel > 0)
+		snprintf(ch, sizeof ch, " on channel %d", d->c->channel);
+	snprintf(msg, sizeof msg, "no register for meter %s: none of the %ld "
+	    "telegram%s holds %s%s (register= and channel= in meter-config(5))",
+	    d->e->meter, d->telegrams, d->telegrams == 1 ? "" : "s",
+	    mt_dsmr_registers[d->c->reg], ch);
+	mt_notice(d->e->rj, d->e->source, 0, msg);
+}
+
 int mt_parse_dsmr(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err)
 {
@@ -605,6 +624,8 @@ int mt_parse_dsmr(const struct mt_conn *c, struct mt_emit *e, const char *body,
 		s = start + t.len;
 		line += lines_in(start, s);
 	}
+	if (d.telegrams > 0 && d.absent == d.telegrams)
+		no_register(&d);
 	if (d.zone != e->zone)
 		mt_zone_free(d.zone);
 	(void)err;

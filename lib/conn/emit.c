@@ -85,6 +85,19 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 	return 0;
 }
 
+/* A wall-clock time held as if UTC, as "YYYY-MM-DD HH:MM:SS". */
+static void naive_text(char *buf, size_t cap, mt_time_t wall)
+{
+	int64_t days = wall >= 0 ? wall / 86400000 : -((-wall + 86399999) / 86400000);
+	int64_t ms = wall - days * 86400000;
+	unsigned m, d;
+	int y;
+
+	mt_civil_from_days(days, &y, &m, &d);
+	snprintf(buf, cap, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d,
+	    (int)(ms / 3600000), (int)(ms / 60000 % 60), (int)(ms / 1000 % 60));
+}
+
 static int parse_time(const struct mt_conn *c, struct mt_emit *e,
     const char *s, size_t n, mt_time_t *ts, struct mt_err *err)
 {
@@ -116,10 +129,18 @@ static int parse_time(const struct mt_conn *c, struct mt_emit *e,
 	if (form == MT_TS_UTC || e->zone == NULL)
 		return 0;
 	k = mt_zone_to_utc(e->zone, *ts, utc);
+	if (k == 0 && shift) {
+		char start[24];
+		naive_text(start, sizeof start, *ts);
+		mt_err_set(err, NULL, 0, "end label %.*s begins its interval at %s, "
+		    "which the DST change skips: end labels run from the label before "
+		    "the gap to the one an interval after it (meter-config(5), ts-label)",
+		    (int)(n < 40 ? n : 40), s, start);
+		return -1;
+	}
 	if (k == 0) {
 		mt_err_set(err, NULL, 0, "local time %.*s does not exist (skipped by "
-		    "a DST change)%s", (int)(n < 40 ? n : 40), s, shift ? ": as an end "
-		    "label it would start in the hour the change skips" : "");
+		    "a DST change)", (int)(n < 40 ? n : 40), s);
 		return -1;
 	}
 	/* A repeated hour: the second pass once the first was read. */

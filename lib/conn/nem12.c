@@ -23,7 +23,7 @@ struct stream {
 	int selected;             /* its values are this meter's */
 	int named;                /* by nmi=: they carry the meter's id */
 	long line;                /* of the 200 record */
-	char why[160];            /* why its days are rejected, or "" */
+	char why[300];            /* why its days are rejected, or "" */
 	char nmi[16], suffix[8], unit[16], meter[MT_ID_MAX + 1];
 	int minutes;              /* interval length */
 	const struct mt_quantity *q;
@@ -51,6 +51,8 @@ struct nem {
 	int header, ended;
 	struct stream s;
 	struct day d;
+	long selected;            /* streams read */
+	char seen[200];           /* streams in the file, NMI/suffix */
 	char *f[FIELDS_MAX];
 	int nf;
 };
@@ -123,8 +125,8 @@ static void day_emit(struct nem *p)
 	for (int k = 0; k < d->n && d->method == 'V'; k++)
 		if (d->quality[k] == 0) {
 			char why[160];
-			snprintf(why, sizeof why, "quality method V without its 400 "
-			    "records: none gives the quality of interval %d", k + 1);
+			snprintf(why, sizeof why, "quality method V without quality "
+			    "records: no 400 record gives the quality of interval %d", k + 1);
 			reject_line(p, d->line, d->text, d->len, why);
 			return;
 		}
@@ -190,8 +192,40 @@ static void stream_select(struct nem *p)
 	}
 	/* without a NMI, each stream is a meter of its own */
 	s->selected = c->suffix ? strcasecmp(c->suffix, field(p, 4)) == 0 :
-	    strcmp(s->q->name, "electricity") == 0;
+	    strchr("EeBb", *field(p, 4)) != NULL && *field(p, 4) != '\0';
 	snprintf(s->meter, sizeof s->meter, "%s-%s", s->nmi, s->suffix);
+}
+
+/* A unit the meter's quantity is not measured in rejects each day once,
+ * not each of its values. */
+static void unit_check(struct nem *p)
+{
+	struct stream *s = &p->s;
+	const struct mt_quantity *q = p->e->q ? p->e->q : s->q;
+	struct mt_conv conv;
+	struct mt_err err;
+
+	if (mt_unit_convert(q, s->unit, &conv, &err) < 0)
+		snprintf(s->why, sizeof s->why, "unit of measure wrong for the meter: "
+		    "%.200s (the 200 record at line %ld)", err.msg, s->line);
+}
+
+/* Which streams a file holds, for the notice when none is the meter's. */
+static void stream_seen(struct nem *p)
+{
+	size_t n = strlen(p->seen);
+	char one[24];
+
+	snprintf(one, sizeof one, "%.15s/%.4s", field(p, 1), field(p, 4));
+	for (const char *at = p->seen; (at = strstr(at, one)) != NULL; at++)
+		if ((at == p->seen || at[-1] == ' ') && (at[strlen(one)] == ',' ||
+		    at[strlen(one)] == '\0'))
+			return;             /* each day has its 200 record again */
+	if (n + 40 < sizeof p->seen)
+		snprintf(p->seen + n, sizeof p->seen - n, "%s%.15s/%.4s",
+		    n ? ", " : "", field(p, 1), field(p, 4));
+	else if (n + 5 < sizeof p->seen && strcmp(p->seen + n - 3, "...") != 0)
+		strcat(p->seen, ", ...");
 }
 
 static void record_200(struct nem *p)
@@ -210,12 +244,15 @@ static void record_200(struct nem *p)
 	snprintf(s->unit, sizeof s->unit, "%s", mt_unit_suggest(field(p, 7)) ?
 	    mt_unit_suggest(field(p, 7)) : field(p, 7));
 	s->minutes = atoi(len);
+	stream_seen(p);
 	stream_select(p);
 	if (!s->selected)           /* another meter's stream: its faults too */
 		return;
 	if (p->nf < 9 || *nmi == '\0' || *suffix == '\0' || *s->unit == '\0')
-		snprintf(s->why, sizeof s->why, "stream without its NMI, suffix, unit or "
-		    "interval length: the 200 record at line %ld lacks one", s->line);
+		snprintf(s->why, sizeof s->why, "stream without its %s: the 200 record "
+		    "at line %ld leaves it empty", p->nf < 9 ? "interval length (too few "
+		    "fields)" : *nmi == '\0' ? "NMI" : *suffix == '\0' ? "NMI suffix" :
+		    "unit of measure", s->line);
 	else if (strlen(nmi) >= sizeof s->nmi || strlen(suffix) >= sizeof s->suffix)
 		snprintf(s->why, sizeof s->why, "NMI or suffix too long: \"%.20s\", "
 		    "\"%.10s\" in the 200 record at line %ld (10 and 2 characters)",
@@ -226,6 +263,9 @@ static void record_200(struct nem *p)
 	else if (!s->named && !mt_id_valid(s->meter))
 		snprintf(s->why, sizeof s->why, "NMI and suffix make no meter id: \"%.40s\" "
 		    "(letters, digits, '.', '_', '-')", s->meter);
+	else
+		unit_check(p);
+	p->selected++;
 }
 
 /* NEM12 values are plain decimals: no 0x10, inf or nan. */
@@ -406,6 +446,19 @@ static int record(struct nem *p, char *line, size_t len)
 	return rc;
 }
 
+/* A meter that finds nothing of its own in a file says so: a mistyped
+ * NMI would otherwise fetch nothing, every run, without a word. */
+static void no_stream(struct nem *p)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof msg, "no stream for meter %s: the file holds %s%s%s%s",
+	    p->e->meter, p->seen[0] ? p->seen : "no 200 record",
+	    p->c->nmi ? " (nmi=\"" : "", p->c->nmi ? p->c->nmi : "",
+	    p->c->nmi ? "\" and suffix= name one of them)" : "");
+	mt_notice(p->e->rj, p->e->source, 0, msg);
+}
+
 int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err)
 {
@@ -449,6 +502,8 @@ int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e, const char *body,
 	}
 	if (rc == 0)
 		day_flush(&p);
+	if (rc == 0 && p.selected == 0)
+		no_stream(&p);
 	day_clear(&p.d);
 	free(line);
 	return rc;
