@@ -3,6 +3,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 EXAMPLEDIR ?= $(PREFIX)/share/doc/meter/examples
+BQDIR ?= $(PREFIX)/share/meter/bigquery
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
@@ -157,8 +158,11 @@ deps:
 # The directories install makes are listed once, so that uninstall can
 # remove those of them it leaves empty, up to PREFIX (rmdir never removes
 # one that holds anything else).
-INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(EXAMPLEDIR)
+INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(EXAMPLEDIR) $(BQDIR)
 EXAMPLES = examples/crontab examples/README.md
+# BigQuery table schemas and views (meter-warehouse(5), BigQuery)
+BIGQUERY = lib/warehouse/bigquery/meter_hour.json lib/warehouse/bigquery/property_hour.json \
+	lib/warehouse/bigquery/views.sql
 
 install: all
 	for d in $(INSTALL_DIRS); do mkdir -p $(DESTDIR)$$d; done
@@ -168,6 +172,7 @@ install: all
 	for m in $(MAN5); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in $(MAN7); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	for e in $(EXAMPLES); do install -m 644 $$e $(DESTDIR)$(EXAMPLEDIR)/; done
+	for b in $(BIGQUERY); do install -m 644 $$b $(DESTDIR)$(BQDIR)/; done
 
 uninstall:
 	for p in $(PROGS) $(SCRIPTS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
@@ -175,6 +180,7 @@ uninstall:
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
 	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${m#man/}; done
 	for e in $(EXAMPLES); do rm -f $(DESTDIR)$(EXAMPLEDIR)/$${e#examples/}; done
+	for b in $(BIGQUERY); do rm -f $(DESTDIR)$(BQDIR)/$${b##*/}; done
 	for d in $(INSTALL_DIRS); do \
 		while [ "$$d" != "$(PREFIX)" ] && [ -n "$$d" ] && rmdir "$(DESTDIR)$$d" 2>/dev/null; do \
 			d=$${d%/*}; done; \

@@ -262,6 +262,7 @@ meter-standardize: in.ndjson: 200000 records read" ]
 	[ -f root/usr/share/man/man5/meter-records.5 ]
 	[ -f root/usr/share/man/man7/meter.7 ]
 	[ -f root/usr/share/doc/meter/examples/crontab ]
+	[ -f root/usr/share/meter/bigquery/property_hour.json ]
 	run root/usr/bin/meter-standardize --version
 	[ "$status" -eq 0 ]
 	# uninstall takes it all back, and the directories it made if empty,
