@@ -303,6 +303,12 @@ static int adhoc_job(struct mt_fetcher *f, struct job *j, const char *arg,
 		err->line = 0;
 		return -1;
 	}
+	if (o->meter != NULL && j->conn.type == MT_CONN_NEM12 && j->conn.nmi == NULL) {
+		mt_err_set(err, NULL, 0, "-m names one meter, and a NEM12 file holds "
+		    "many: give -o nmi= (and -o suffix=) to read one stream as it");
+		err->status = MT_EXIT_USAGE;
+		return -1;
+	}
 	j->meter = o->meter ? o->meter : (j->own_meter = adhoc_meter(j, arg));
 	j->property = o->property;
 	if (o->quantity && (j->q = mt_quantity_find(o->quantity)) == NULL) {

@@ -99,6 +99,7 @@ struct mt_conn {
 	int ts_end;                     /* ts-label=end: times end intervals */
 	int wide;                       /* layout=wide: a row per day */
 	const char *nmi, *suffix;       /* nem12: the stream read */
+	long intervals;                 /* layout=wide: value columns, 0 all */
 	int reg;                        /* dsmr: enum mt_dsmr_register */
 	int channel;                    /* dsmr: M-Bus channel, 0 any */
 	const struct mt_header *headers;
@@ -186,8 +187,8 @@ int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
     size_t vlen, const char *unit);
 /* The same with the time already known (a column of a row per day). */
 int mt_emit_at(const struct mt_conn *c, struct mt_emit *e,
-    const struct mt_row *row, mt_time_t ts, const char *value, size_t vlen,
-    const char *unit);
+    const struct mt_row *row, mt_time_t ts, int64_t duration, const char *value,
+    size_t vlen, const char *unit);
 int mt_parse_csv(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err);
 int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,

@@ -157,7 +157,7 @@ nem12_got() {
 	  printf '300,20050301'; for i in $(seq 48); do printf ',%s' "$i"; done; echo ',V,,,20050310121004,'
 	  echo '400,1,20,A,,'; echo '400,21,46,E52,,'; echo '400,47,48,N,,'
 	  echo '900'; } > v.csv
-	run meter-fetch --stats -t nem12 -p a -m m v.csv
+	run meter-fetch --stats -t nem12 -p a -o nmi=NEM1201009 v.csv
 	[[ "$output" == *"readings 46 rejected 0 skipped 2 "* ]]
 	[ "$(meter-fetch -q -t nem12 -o nmi=NEM1201009 v.csv | jq -r 'select(.quality == "estimated") | .value' | wc -l)" -eq 26 ]
 	# a stream named ad hoc is its meter, as without nmi
@@ -376,4 +376,49 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	run meter-fetch --stats -t nem12 "$N/NEM12#C123_20040402_20040402#None#C123.csv"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"rejected 0 "* ]]
+}
+
+@test "formats, second review: a '/' in a text is no telegram, many starts take linear time, registers are digits, whole days last their day" {
+	# a text message with "/Onderhoud" inside a DSMR 4.2 telegram with its CRC
+	python3 -c "
+import sys; sys.path.insert(0, '$BATS_TEST_DIRNAME'); import dsmr_gen
+t = dsmr_gen.telegram('191027023000S', 9, 20).replace(b'1-0:2.8.1', b'0-0:96.13.0(Storing/Onderhoud op 2 jan)\r\n1-0:2.8.1')
+body = t[:t.index(b'!') + 1]
+sys.stdout.buffer.write(body + b'%04X\r\n' % dsmr_gen.crc16(body))" > msg.p1
+	grep -q 'Storing/Onderhoud' msg.p1
+	[ "$(meter-fetch -q -t dsmr msg.p1 | jq -r .value)" = 29 ]
+	# 200,000 starts before one end: each cut off by the next, the last read
+	# (one scan for the end: a scan per start took minutes)
+	python3 -c "import sys; sys.stdout.buffer.write(b'/a\n' * 200000 + b'\n!\n')" > starts.p1
+	run meter-fetch --stats -t dsmr starts.p1
+	[[ "$output" == *"readings 0 rejected 199999 (telegram cut off 199999) skipped 1 "* ]]
+	# a register is digits and a point: no hexadecimal, exponent or sign
+	for v in 0x1p4 1e3 -5 ' 7'; do
+		printf '/ISk5\\2MT382-1000\r\n\r\n0-0:1.0.0(190115120000W)\r\n1-0:1.8.1(%s*kWh)\r\n!\r\n' "$v" > v.p1
+		run meter-fetch --stats -t dsmr v.p1
+		[[ "$output" == *"register value not a number and unit"* ]]
+	done
+	# NEM12: -m without nmi is refused, NMIs are letters and digits, matched exactly
+	run meter-fetch -t nem12 -m mine "$N/NEM12#000000000000002#CNRGYMDP#NEMMCO.csv"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"-m names one meter, and a NEM12 file holds many: give -o nmi="* ]]
+	{ echo 100,NEM12,x,y,z; echo 200,ABC-E1,E1,1,E2,N1,1,kWh,30,; printf '300,20050301'; for i in $(seq 48); do printf ',1'; done; echo ',A,,,,'; } > coll.csv
+	run meter-fetch --stats -t nem12 coll.csv
+	[[ "$output" == *"NMI or suffix not letters and digits"* ]]
+	[ -z "$(meter-fetch -q -t nem12 -o nmi=nem1202022 "$N/NEM12#000000000000002#CNRGYMDP#NEMMCO.csv")" ]
+	# daily end-labelled rows in New York: 10 March lasts 23 hours, 3 November 25
+	printf 'day,energy [kWh]\n2019-03-11 00:00:00,23\n2019-03-12 00:00:00,24\n2019-11-04 00:00:00,25\n' > daily.csv
+	meter-fetch -q -t csv -o ts-label=end -o duration=1d -o kind=interval -Q electricity -o timezone=America/New_York daily.csv > d.ndjson
+	[ "$(jq -r '"\(.ts) \(.duration)"' d.ndjson | tr '\n' ' ')" = "2019-03-10T05:00:00Z 82800 2019-03-11T04:00:00Z 86400 2019-11-03T04:00:00Z 90000 " ]
+	meter-standardize d.ndjson > h.ndjson
+	[ "$(jq -r .hour h.ndjson | wc -l)" -eq 72 ]
+	[ "$(jq -r .value h.ndjson | sort -u)" = 1 ]
+	# wide: a total column after the hours is no hour (intervals=), nor a date after them
+	printf 'date,h1,h2,total\n2019-01-01,1,2,3\n' > tot.csv
+	[ "$(meter-fetch -q -t csv -o layout=wide -o intervals=2 -o duration=1h -o kind=interval -o unit=kWh -Q electricity tot.csv | jq -r .value | tr '\n' ' ')" = "1 2 " ]
+	printf 'h1,h2,date\n1,2,2019-01-01\n' > rev.csv
+	[ "$(meter-fetch -q -t csv -o layout=wide -o ts-column=date -o value-column=1 -o duration=1h -o kind=interval -o unit=kWh -Q electricity rev.csv | jq -r .value | tr '\n' ' ')" = "1 2 " ]
+	run meter-fetch -t csv -o intervals=2 -o duration=1h -o kind=interval tot.csv
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"intervals= counts the columns of layout=wide"* ]]
 }

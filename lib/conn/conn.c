@@ -335,7 +335,8 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	    enum_attr(a, "ts-label", labels, &label, err) < 0 ||
 	    enum_attr(a, "layout", layouts, &layout, err) < 0 ||
 	    enum_attr(a, "register", mt_dsmr_registers, &c->reg, err) < 0 ||
-	    whole(a, "channel", 1, 9, &channel, err) < 0)
+	    whole(a, "channel", 1, 9, &channel, err) < 0 ||
+	    whole(a, "intervals", 1, 300, &c->intervals, err) < 0)
 		return -1;
 	c->ts_end = label;
 	c->wide = layout;
@@ -389,6 +390,11 @@ static int layout_check(const struct mt_conn *c, const char *kind,
 {
 	const char *what = c->wide ? "layout=wide" : "ts-label=end";
 
+	if (c->intervals > 0 && !c->wide) {
+		mt_err_set(err, NULL, 0, "intervals= counts the columns of "
+		    "layout=wide: give layout=wide too, or leave it out");
+		return -1;
+	}
 	if (!c->ts_end && !c->wide)
 		return 0;
 	if (c->wide && (c->ts_end || c->tf != MT_TF_ISO)) {

@@ -208,6 +208,21 @@ static int day_bounds(struct csvc *s, const char *date, mt_time_t *start,
 	return 0;
 }
 
+/* Where a row's interval columns end: after intervals= of them, before
+ * a date or unit column that follows them, else at the row's end. */
+static int wide_end(const struct csvc *s)
+{
+	int end = s->nf;
+
+	if (s->c->intervals > 0 && s->value_col + s->c->intervals < end)
+		end = s->value_col + (int)s->c->intervals;
+	if (s->ts_col > s->value_col && s->ts_col < end)
+		end = s->ts_col;
+	if (s->unit_col > s->value_col && s->unit_col < end)
+		end = s->unit_col;
+	return end;
+}
+
 /* layout=wide: a date and the day's intervals in columns, the first at
  * local midnight and each the interval after the one before (a 23-hour
  * day's last column is empty, a 25-hour day's 25th holds the extra
@@ -223,7 +238,7 @@ static void wide_row(struct csvc *s, const struct mt_row *row, const char *unit)
 		mt_reject(s->e->rj, s->e->source, row->line, row->text, row->len, why);
 		return;
 	}
-	for (int k = 0; s->value_col + k < s->nf; k++) {
+	for (int k = 0; s->value_col + k < wide_end(s); k++) {
 		const char *v = field(s, s->value_col + k);
 		mt_time_t ts = start + k * step;
 		if (ts >= end && *v != '\0') {
@@ -234,7 +249,9 @@ static void wide_row(struct csvc *s, const struct mt_row *row, const char *unit)
 			s->e->rejected++;
 			mt_reject(s->e->rj, s->e->source, row->line, row->text, row->len, why);
 		} else if (ts < end) {
-			mt_emit_at(s->c, s->e, row, ts, v, strlen(v), unit);
+			/* a column of a whole day lasts the day, 23 to 25 hours */
+			mt_emit_at(s->c, s->e, row, ts, step == 86400000 ? (end - ts) / 1000 :
+			    s->c->duration, v, strlen(v), unit);
 		}
 	}
 }

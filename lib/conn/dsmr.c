@@ -87,7 +87,9 @@ static int parse_value(const char *s, size_t n, struct value *v)
 		return -1;
 	memcpy(buf, s, k);
 	buf[k] = '\0';
-	if (mt_parse_double(buf, &v->v) < 0)
+	/* registers are written as digits and a point: no sign, exponent,
+	 * hexadecimal or space, which a parser of numbers would take */
+	if (strspn(buf, "0123456789.") != k || mt_parse_double(buf, &v->v) < 0)
 		return -1;
 	v->decimals = strchr(buf, '.') ? (int)strlen(strchr(buf, '.') + 1) : 0;
 	v->unit[0] = '\0';
@@ -550,20 +552,24 @@ static long lines_in(const char *s, const char *end)
 	return n;
 }
 
-/* A telegram begins with '/' and a letter (at a line's start, or after
- * an STX or noise); it ends at a '!' that begins a line.  Another start
- * before that '!' is a new telegram: the one before was cut off. */
-static const char *next_start(const char *s, const char *end)
+/* A telegram begins with '/' and a letter at a line's start (or after an
+ * STX or binary noise; a '/' inside a text message is no start); it ends
+ * at a '!' that begins a line.  Another start before that '!' is a new
+ * telegram: the one before was cut off. */
+static const char *next_start(const char *from, const char *s, const char *end)
 {
-	for (; s < end; s++)
-		if (*s == '/' && (s + 1 < end && isalpha((unsigned char)s[1])))
+	for (; s < end; s++) {
+		unsigned char before = s > from ? (unsigned char)s[-1] : '\n';
+		if (*s == '/' && s + 1 < end && isalpha((unsigned char)s[1]) &&
+		    (before == '\n' || before == '\r' || before < 0x20 || before >= 0x7f))
 			return s;
+	}
 	return NULL;
 }
 
-static const char *cut_off_at(const char *s, const char *bang)
+static const char *cut_off_at(const char *body, const char *s, const char *limit)
 {
-	return next_start(s + 1, bang);
+	return next_start(body, s + 1, limit);
 }
 
 /* The end: a '!' that begins a line (a text message may hold one). */
@@ -594,31 +600,39 @@ int mt_parse_dsmr(const struct mt_conn *c, struct mt_emit *e, const char *body,
     size_t n, struct mt_err *err)
 {
 	struct dsmr d = { .c = c, .e = e, .zone = e->zone };
-	const char *end = body + n, *s = body, *start;
+	const char *end = body + n, *s = body, *start, *bang = NULL;
 	long line = 1;
+	int no_end = 0;
 
 	if (d.zone == NULL && (d.zone = mt_zone_open("Europe/Amsterdam", err)) == NULL)
 		return -1;
-	while ((start = next_start(s, end)) != NULL) {
+	/* the end found for one start serves the starts before it: many
+	 * starts before one '!' take one scan, not one each */
+	while ((start = next_start(body, s, end)) != NULL) {
 		struct telegram t = { 0 };
-		const char *bang = end_of(start + 1, end), *cut;
+		const char *cut, *limit;
 
+		if (bang != NULL && bang <= start)
+			bang = NULL;
+		if (bang == NULL && !no_end && (bang = end_of(start + 1, end)) == NULL)
+			no_end = 1;
+		limit = bang ? bang : end;
 		line += lines_in(s, start);
 		t.line = line;
 		t.text = start;
-		if (bang == NULL) {
-			t.len = (size_t)(end - start);
-			reject(&d, &t, "telegram without its end: the capture stops "
-			    "before its '!'");
-			break;
-		}
-		if ((cut = cut_off_at(start, bang)) != NULL) {
+		if ((cut = cut_off_at(body, start, limit)) != NULL) {
 			t.len = (size_t)(cut - start);
 			reject(&d, &t, "telegram cut off: another begins before its "
 			    "'!'");
 			line += lines_in(start, cut);
 			s = cut;
 			continue;
+		}
+		if (bang == NULL) {
+			t.len = (size_t)(end - start);
+			reject(&d, &t, "telegram without its end: the capture stops "
+			    "before its '!'");
+			break;
 		}
 		telegram(&d, &t, bang, end);
 		s = start + t.len;

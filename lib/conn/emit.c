@@ -99,7 +99,7 @@ static void naive_text(char *buf, size_t cap, mt_time_t wall)
 }
 
 static int parse_time(const struct mt_conn *c, struct mt_emit *e,
-    const char *s, size_t n, mt_time_t *ts, struct mt_err *err)
+    const char *s, size_t n, mt_time_t *ts, mt_time_t *wall, struct mt_err *err)
 {
 	enum mt_tsform form;
 	mt_time_t utc[2], shift = c->ts_end ? c->duration * 1000 : 0;
@@ -118,8 +118,10 @@ static int parse_time(const struct mt_conn *c, struct mt_emit *e,
 			return -1;
 		}
 		*ts = (mt_time_t)llround(c->tf == MT_TF_EPOCH ? d * 1000 : d) - shift;
+		*wall = MT_TIME_MIN;
 		return 0;
 	}
+	*wall = MT_TIME_MIN;
 	if (mt_time_parse(s, n, ts, &form, err) < 0)
 		return -1;
 	/* An end label moves back by the interval on the clock it is written
@@ -144,6 +146,7 @@ static int parse_time(const struct mt_conn *c, struct mt_emit *e,
 		return -1;
 	}
 	/* A repeated hour: the second pass once the first was read. */
+	*wall = *ts;
 	*ts = k == 2 && e->prev >= utc[0] ? utc[1] : utc[0];
 	return 0;
 }
@@ -166,28 +169,42 @@ static int parse_value(const struct mt_conn *c, const char *s, size_t n,
 	return mt_parse_double(buf, v);
 }
 
+/* A reading of whole local days lasts from its local midnight to the one
+ * it ends on: 23 or 25 hours over a DST change, not a fixed 86,400 s. */
+static int64_t local_days(const struct mt_conn *c, const struct mt_emit *e,
+    mt_time_t start, mt_time_t wall)
+{
+	mt_time_t utc[2];
+
+	if (wall == MT_TIME_MIN || e->zone == NULL || c->duration % 86400 != 0 ||
+	    mt_zone_to_utc(e->zone, wall + c->duration * 1000, utc) == 0 ||
+	    utc[0] <= start)
+		return c->duration;
+	return (utc[0] - start) / 1000;
+}
+
 int mt_emit_text(const struct mt_conn *c, struct mt_emit *e,
     const struct mt_row *row, const char *ts, size_t tslen, const char *value,
     size_t vlen, const char *unit)
 {
 	struct mt_err err;
-	mt_time_t t;
+	mt_time_t t, wall;
 
 	if (is_missing(value, vlen)) {
 		e->skipped++;
 		return 0;
 	}
-	if (parse_time(c, e, ts, tslen, &t, &err) < 0) {
+	if (parse_time(c, e, ts, tslen, &t, &wall, &err) < 0) {
 		reject(e, row, err.msg);
 		return -1;
 	}
 	e->prev = t;
-	return mt_emit_at(c, e, row, t, value, vlen, unit);
+	return mt_emit_at(c, e, row, t, local_days(c, e, t, wall), value, vlen, unit);
 }
 
 int mt_emit_at(const struct mt_conn *c, struct mt_emit *e,
-    const struct mt_row *row, mt_time_t ts, const char *value, size_t vlen,
-    const char *unit)
+    const struct mt_row *row, mt_time_t ts, int64_t duration, const char *value,
+    size_t vlen, const char *unit)
 {
 	struct mt_raw r = { .ts = ts };
 	const char *kind = c->kind ? c->kind : e->kind;
@@ -211,7 +228,7 @@ int mt_emit_at(const struct mt_conn *c, struct mt_emit *e,
 	}
 	r.kind = kind == NULL || strcmp(kind, "interval") == 0 ? MT_INTERVAL :
 	    strcmp(kind, "cumulative") == 0 ? MT_CUMULATIVE : MT_INSTANT;
-	r.duration = c->duration;
+	r.duration = duration;
 	return mt_emit(e, &r, row);
 }
 

@@ -186,14 +186,24 @@ static void stream_select(struct nem *p)
 		s->q = mt_quantity_find("electricity");
 	if (c->nmi != NULL) {
 		s->named = 1;
-		s->selected = strcasecmp(c->nmi, field(p, 1)) == 0 &&
-		    strcasecmp(want, field(p, 4)) == 0;
+		s->selected = strcmp(c->nmi, field(p, 1)) == 0 &&
+		    strcmp(want, field(p, 4)) == 0;
 		return;
 	}
 	/* without a NMI, each stream is a meter of its own */
-	s->selected = c->suffix ? strcasecmp(c->suffix, field(p, 4)) == 0 :
+	s->selected = c->suffix ? strcmp(c->suffix, field(p, 4)) == 0 :
 	    strchr("EeBb", *field(p, 4)) != NULL && *field(p, 4) != '\0';
 	snprintf(s->meter, sizeof s->meter, "%s-%s", s->nmi, s->suffix);
+}
+
+/* NMIs and suffixes are letters and digits: "ABC-E1"/"E2" and "ABC"/
+ * "E1-E2" can never make the same meter id. */
+static int alnum(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s))
+			return 0;
+	return 1;
 }
 
 /* A unit the meter's quantity is not measured in rejects each day once,
@@ -253,6 +263,10 @@ static void record_200(struct nem *p)
 		    "at line %ld leaves it empty", p->nf < 9 ? "interval length (too few "
 		    "fields)" : *nmi == '\0' ? "NMI" : *suffix == '\0' ? "NMI suffix" :
 		    "unit of measure", s->line);
+	else if (!alnum(nmi) || !alnum(suffix))
+		snprintf(s->why, sizeof s->why, "NMI or suffix not letters and digits: "
+		    "\"%.20s\", \"%.10s\" in the 200 record at line %ld", nmi, suffix,
+		    s->line);
 	else if (strlen(nmi) >= sizeof s->nmi || strlen(suffix) >= sizeof s->suffix)
 		snprintf(s->why, sizeof s->why, "NMI or suffix too long: \"%.20s\", "
 		    "\"%.10s\" in the 200 record at line %ld (10 and 2 characters)",
@@ -318,6 +332,11 @@ static void record_300(struct nem *p, const char *text, size_t len)
 		snprintf(why, sizeof why, "value not a decimal number: \"%.20s\" for "
 		    "interval %d", field(p, 2 + have), have + 1);
 		reject_line(p, p->line, text, len, why);
+		return;
+	}
+	if (have == n && p->nf < 2 + n + 1) {
+		reject_line(p, p->line, text, len, "quality method missing: the 300 "
+		    "record ends after its values");
 		return;
 	}
 	if (have != n || p->nf < 2 + n + 1) {
