@@ -59,7 +59,7 @@ MAN7 = $(wildcard man/*.7)
 
 all: $(PROGS:%=$(BIN)/%)
 
-$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/meter_priv.h lib/conn/types.def lib/warehouse/schema.sql.h lib/warehouse/benchmark.sql.h
+$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/meter_priv.h lib/conn/types.def lib/warehouse/schema.sql.h lib/warehouse/benchmark.sql.h lib/warehouse/dialect.sql.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -17,12 +17,14 @@
  * meter-report gives it a date range of its own.  One text for each, so
  * no two places can differ.  meter-warehouse(5) gives each formula. */
 
+#include "dialect.sql.h"
+
 #define MT_ENERGY "('electricity', 'gas', 'heat', 'cooling')"
 
 /* night hours: 00:00 to 05:00 local */
 #define MT_DAY_FIGURES(keep) \
 	" ph.participant, ph.property, ph.quantity," \
-	" substr(ph.local, 1, 10) AS local_date, substr(ph.local, 1, 7) AS month," \
+	" substr(ph.local, 1, 10) AS local_date, substr(min(ph.local), 1, 7) AS month," \
 	" sum(ph.value) FILTER (WHERE " keep ") AS kwh," \
 	" sum(ph.co2_kg) FILTER (WHERE " keep ") AS co2_kg," \
 	" count(*) FILTER (WHERE " keep ") AS hours_present," \
@@ -44,17 +46,20 @@
 #define MT_PROPERTY_DAY_TABLE \
 	" CREATE TABLE property_day (" \
 	"  participant TEXT NOT NULL, property TEXT NOT NULL, quantity TEXT NOT NULL," \
-	"  local_date TEXT NOT NULL, month TEXT NOT NULL, kwh REAL, co2_kg REAL," \
-	"  hours_present INTEGER, peak_kwh REAL, office_known_kwh REAL," \
-	"  outside_office_kwh REAL, weekend_holiday_kwh REAL, night_kwh REAL," \
-	"  night_hours INTEGER, hdd REAL, cdd REAL, hours_with_temperature INTEGER," \
-	"  area_m2 REAL, hours INTEGER, first_local TEXT, last_local TEXT," \
-	"  PRIMARY KEY (participant, property, quantity, local_date)) WITHOUT ROWID;"
+	"  local_date TEXT NOT NULL, month TEXT NOT NULL, kwh " SQL_REAL "," \
+	"  co2_kg " SQL_REAL ", hours_present INTEGER, peak_kwh " SQL_REAL "," \
+	"  office_known_kwh " SQL_REAL ", outside_office_kwh " SQL_REAL "," \
+	"  weekend_holiday_kwh " SQL_REAL ", night_kwh " SQL_REAL "," \
+	"  night_hours INTEGER, hdd " SQL_REAL ", cdd " SQL_REAL "," \
+	"  hours_with_temperature INTEGER, area_m2 " SQL_REAL ", hours INTEGER," \
+	"  first_local TEXT, last_local TEXT," \
+	"  PRIMARY KEY (participant, property, quantity, local_date))" SQL_NO_ROWID ";"
 
 /* A local time's UTC offset in minutes (its last six characters). */
 #define MT_OFFSET_MIN(t) \
 	"((CASE substr(" t ", 20, 1) WHEN '-' THEN -1 ELSE 1 END)" \
-	" * (substr(" t ", 21, 2) * 60 + substr(" t ", 24, 2)))"
+	" * (CAST(substr(" t ", 21, 2) AS INTEGER) * 60" \
+	"   + CAST(substr(" t ", 24, 2) AS INTEGER)))"
 
 #define MT_BENCHMARK_DAY_VIEW \
 	" CREATE VIEW benchmark_day AS" \
@@ -92,10 +97,10 @@
 	"   night_kwh / nullif(night_hours, 0) AS night_kw, hdd, cdd, area_m2," \
 	/* every hour of the local day (23 or 25 when the clocks change), none \
 	 * suspect, each with an outside temperature */ \
-	"   suspect_hours = 0 AND hours_with_temperature = hours" \
+	"   " SQL_NUM("suspect_hours = 0 AND hours_with_temperature = hours" \
 	"     AND substr(first_local, 12, 2) = '00' AND substr(last_local, 12, 2) = '23'" \
 	"     AND hours = 24 + (" MT_OFFSET_MIN("first_local") " - " \
-	"       " MT_OFFSET_MIN("last_local") ") / 60 AS complete" \
+	"       " MT_OFFSET_MIN("last_local") ") / 60") " AS complete" \
 	" FROM days;"
 
 /* the years a property has energy hours in, and its last 12 months */
@@ -113,16 +118,16 @@
 	" periods AS (" \
 	"   SELECT participant, property, CAST(year AS TEXT) AS period," \
 	"     year || '-01-01' AS first_date, year || '-12-31' AS last_date," \
-	"     CAST(round((julianday((year + 1) || '-01-01') - julianday(year || '-01-01'))" \
-	"       * 24) AS INTEGER) AS hours_expected" \
+	"     " SQL_HOURS_BETWEEN("year || '-01-01'", "(year + 1) || '-01-01'") \
+	"       AS hours_expected" \
 	"   FROM years" \
 	"   UNION ALL" \
 	/* the year up to a property's last day of energy data: every \
 	 * property's trailing period is a whole year */ \
 	"   SELECT participant, property, 'trailing-12m'," \
-	"     date(last_day, '-1 year', '+1 day'), last_day," \
-	"     CAST(round((julianday(last_day, '+1 day')" \
-	"       - julianday(last_day, '-1 year', '+1 day')) * 24) AS INTEGER)" \
+	"     " SQL_DATE("last_day", "'-1 year', '+1 day'", "-1 year +1 day") ", last_day," \
+	"     " SQL_HOURS_BETWEEN(SQL_DATE("last_day", "'-1 year', '+1 day'", "-1 year +1 day"), \
+	    SQL_DATE("last_day", "'+1 day'", "+1 day")) \
 	"   FROM energy_months),"
 
 #define MT_BENCHMARK_FIGURES \
@@ -135,12 +140,12 @@
 	"     sum(d.office_known_kwh) AS office_known_kwh," \
 	"     sum(d.outside_office_kwh) AS outside_office_kwh," \
 	"     sum(d.weekend_holiday_kwh) AS weekend_holiday_kwh, max(d.area_m2) AS record_area," \
-	"     count(*) FILTER (WHERE d.complete) AS sig_n," \
-	"     sum(d.hdd) FILTER (WHERE d.complete) AS sig_x," \
-	"     sum(d.kwh) FILTER (WHERE d.complete) AS sig_y," \
-	"     sum(d.hdd * d.hdd) FILTER (WHERE d.complete) AS sig_xx," \
-	"     sum(d.hdd * d.kwh) FILTER (WHERE d.complete) AS sig_xy," \
-	"     sum(d.kwh * d.kwh) FILTER (WHERE d.complete) AS sig_yy" \
+	"     count(*) FILTER (WHERE d.complete = 1) AS sig_n," \
+	"     sum(d.hdd) FILTER (WHERE d.complete = 1) AS sig_x," \
+	"     sum(d.kwh) FILTER (WHERE d.complete = 1) AS sig_y," \
+	"     sum(d.hdd * d.hdd) FILTER (WHERE d.complete = 1) AS sig_xx," \
+	"     sum(d.hdd * d.kwh) FILTER (WHERE d.complete = 1) AS sig_xy," \
+	"     sum(d.kwh * d.kwh) FILTER (WHERE d.complete = 1) AS sig_yy" \
 	"   FROM periods p JOIN benchmark_day d ON d.participant = p.participant" \
 	"     AND d.property = p.property AND d.local_date BETWEEN p.first_date AND p.last_date" \
 	"   GROUP BY p.participant, p.property, p.period, p.first_date, p.last_date," \
@@ -159,9 +164,10 @@
 	"   SELECT participant, property, period, quantity, night_kw AS baseload_kw" \
 	/* the nearest rank: ceil(n p), at least 1 (x, n p rounded to nine \
 	 * decimals, so that 30 x 0.1 is 3) */ \
-	"   FROM (SELECT *, round(n * (SELECT value FROM settings" \
-	"     WHERE name = 'baseload_percentile'), 9) AS x FROM night)" \
-	"   WHERE r = max(1, CAST(x AS INTEGER) + (x > CAST(x AS INTEGER))))," \
+	"   FROM (SELECT *, " SQL_ROUND("n * (SELECT value FROM settings" \
+	"     WHERE name = 'baseload_percentile')", "9") " AS x FROM night) nx" \
+	"   WHERE r = " SQL_GREATEST "(1, " SQL_TRUNC("x") " + " \
+	    SQL_NUM("x > " SQL_TRUNC("x")) "))," \
 	/* a configured quantity without hours is missing from when it was \
 	 * first configured, not before */ \
 	" configured AS (" \
@@ -220,24 +226,28 @@
 	"     CASE WHEN area_m2 IS NULL OR area_m2 = 0 THEN 'no floor area'" \
 	"       WHEN hours_present < hours_expected" \
 	"         * (SELECT value FROM settings WHERE name = 'coverage_min')" \
-	"       THEN printf('coverage %.1f%% < %g%%', floor(1000.0 * hours_present" \
-	"         / hours_expected) / 10, 100 * (SELECT value FROM settings" \
-	"         WHERE name = 'coverage_min'))" \
+	"       THEN " SQL_COVERAGE_TEXT("floor(1000.0 * hours_present / hours_expected) / 10", \
+	    "100 * (SELECT value FROM settings WHERE name = 'coverage_min')") \
 	"     END AS not_ranked" \
 	"   FROM figures)" \
 	" SELECT participant, property, type, period, first_date, last_date, quantity," \
-	"   round(kwh, 3) AS energy_kwh, area_m2, round(kwh_per_m2, 4) AS kwh_per_m2," \
-	"   round(co2_kg, 3) AS co2_kg, round(co2_kg_per_m2, 4) AS co2_kg_per_m2," \
-	"   round(baseload_kw, 4) AS baseload_kw, round(peak_kw, 4) AS peak_kw," \
-	"   round(load_factor, 4) AS load_factor," \
-	"   round(outside_office_share, 4) AS outside_office_share," \
-	"   round(weekend_holiday_share, 4) AS weekend_holiday_share," \
-	"   sig_n AS signature_days, round(hdd_slope, 4) AS hdd_slope_kwh_per_dd," \
-	"   round(hdd_intercept, 3) AS hdd_intercept_kwh, round(hdd_r2, 4) AS hdd_r2," \
+	"   " SQL_ROUND("kwh", "3") " AS energy_kwh, area_m2," \
+	"   " SQL_ROUND("kwh_per_m2", "4") " AS kwh_per_m2," \
+	"   " SQL_ROUND("co2_kg", "3") " AS co2_kg," \
+	"   " SQL_ROUND("co2_kg_per_m2", "4") " AS co2_kg_per_m2," \
+	"   " SQL_ROUND("baseload_kw", "4") " AS baseload_kw," \
+	"   " SQL_ROUND("peak_kw", "4") " AS peak_kw," \
+	"   " SQL_ROUND("load_factor", "4") " AS load_factor," \
+	"   " SQL_ROUND("outside_office_share", "4") " AS outside_office_share," \
+	"   " SQL_ROUND("weekend_holiday_share", "4") " AS weekend_holiday_share," \
+	"   sig_n AS signature_days," \
+	"   " SQL_ROUND("hdd_slope", "4") " AS hdd_slope_kwh_per_dd," \
+	"   " SQL_ROUND("hdd_intercept", "3") " AS hdd_intercept_kwh," \
+	"   " SQL_ROUND("hdd_r2", "4") " AS hdd_r2," \
 	"   hours_present, hours_expected," \
-	"   round(hours_present * 1.0 / hours_expected, 4) AS coverage," \
+	"   " SQL_ROUND("hours_present * 1.0 / hours_expected", "4") " AS coverage," \
 	"   coalesce(suspect_hours, 0) AS suspect_hours," \
-	"   round(coalesce(suspect_kwh, 0), 3) AS suspect_kwh," \
+	"   " SQL_ROUND("coalesce(suspect_kwh, 0)", "3") " AS suspect_kwh," \
 	"   CASE WHEN not_ranked IS NULL AND kwh_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, kwh_per_m2 IS NULL" \
 	"     ORDER BY kwh_per_m2) END AS rank_kwh_per_m2," \
