@@ -243,6 +243,8 @@ enum mt_tsform {
 /* Parse "YYYY-MM-DD[T ]hh:mm[:ss[.fff]][Z|+hh:mm|-hh:mm|+hhmm]" (and a bare
  * date as midnight).  Years 1900..9999.  *form says whether an offset was
  * present; for MT_TS_LOCAL, *ms holds the wall time as if it were UTC. */
+/* The first instant no time may reach: 9999-01-01T00:00:00Z. */
+#define MT_TIME_END 253370764800000LL
 int mt_time_parse(const char *s, size_t n, mt_time_t *ms, enum mt_tsform *form,
     struct mt_err *err);
 /* Format as RFC 3339 UTC with Z; milliseconds only when non-zero.  buf must

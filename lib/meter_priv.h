@@ -201,6 +201,9 @@ int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e,
     const char *body, size_t n, struct mt_err *err);
 
 extern const char *const mt_dsmr_registers[];
+/* The quantity a dsmr register or a NEM12 suffix is of. */
+const char *mt_dsmr_quantity(int reg);
+const char *mt_nem12_quantity(const char *suffix);
 /* The registers a dsmr connector reads (register="..."), in the order of
  * their names in conn.c. */
 enum mt_dsmr_register {

@@ -122,8 +122,8 @@ static int get_ts(const struct mt_field *f, const char *key, mt_time_t *ts,
 		return mt_time_parse(f->str, f->len, ts, form, err);
 	if (f->type != MT_NUMBER)
 		return fail(err, "field \"%s\" must be a time", key);
-	/* 1900-01-01 .. 9999-12-31T23:59:59, as for strings */
-	if (!(f->num >= -2208988800.0 && f->num < 253402300800.0))
+	/* 1900-01-01 .. 9998-12-31T23:59:59, as for strings */
+	if (!(f->num >= -2208988800.0 && f->num < MT_TIME_END / 1000.0))
 		return fail(err, "field \"%s\" is out of range", key);
 	*ts = (mt_time_t)llround(f->num * 1000);
 	*form = MT_TS_UTC;

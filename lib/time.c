@@ -144,6 +144,10 @@ int mt_time_parse(const char *s, size_t n, mt_time_t *ms, enum mt_tsform *form,
 		return bad_time(err, s, n, "expected YYYY-MM-DD");
 	if (y < 1900)
 		return bad_time(err, s, n, "year before 1900");
+	/* the year after every hour must exist in the warehouse's calendar
+	 * (SQLite's and PostgreSQL's date arithmetic end with 9999) */
+	if (y > 9998)
+		return bad_time(err, s, n, "year after 9998");
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, (unsigned)mo))
 		return bad_time(err, s, n, "no such date");
 	*form = MT_TS_LOCAL;
@@ -161,6 +165,8 @@ int mt_time_parse(const char *s, size_t n, mt_time_t *ms, enum mt_tsform *form,
 		return bad_time(err, s, n, "unexpected text after the time");
 	*ms = mt_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000 + clock -
 	    (int64_t)off_s * 1000;
+	if (*ms >= MT_TIME_END)
+		return bad_time(err, s, n, "year after 9998 in UTC");
 	return 0;
 }
 

@@ -7,6 +7,9 @@
 
 static const struct mt_quantity quantities[] = {
 	{ "electricity", "kWh", MT_Q_ADDITIVE, "energy" },
+	/* what a building gives back to the grid (solar): never summed into
+	 * its consumption, and no energy figure of the benchmark counts it */
+	{ "electricity_export", "kWh", MT_Q_ADDITIVE, "energy" },
 	{ "gas", "kWh", MT_Q_ADDITIVE, "energy" },
 	{ "heat", "kWh", MT_Q_ADDITIVE, "energy" },
 	{ "cooling", "kWh", MT_Q_ADDITIVE, "energy" },

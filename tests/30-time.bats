@@ -40,11 +40,15 @@ hour_of() {
 	[ "$(jq -r '.record | fromjson | .ts' rej.ndjson)" = 2026-03-01T10:00:00.250Z ]
 }
 
-@test "leap years, the year 2038 and 9999 work" {
+@test "leap years, the year 2038 and 9998 work; 9999 has no year after it and is refused" {
 	[ "$(hour_of 2028-02-29T23:00:00Z 2028-03-01T00:00:00Z)" = 2028-02-29T23:00:00Z ]
 	[ "$(hour_of 2038-01-19T03:00:00Z 2038-01-19T04:00:00Z)" = 2038-01-19T03:00:00Z ]
-	[ "$(hour_of 9999-12-31T22:00:00Z 9999-12-31T23:00:00Z)" = 9999-12-31T22:00:00Z ]
+	[ "$(hour_of 9998-12-31T22:00:00Z 9998-12-31T23:00:00Z)" = 9998-12-31T22:00:00Z ]
 	[ "$(hour_of 1970-01-01T00:00:00Z 1970-01-01T01:00:00Z)" = 1970-01-01T00:00:00Z ]
+	{ raw m1 9999-01-01T00:00:00Z 0; raw m1 9998-12-31T23:30:00-01:00 1; } > far.ndjson
+	run -1 meter-standardize far.ndjson
+	[[ "$output" == *'far.ndjson:1: bad timestamp "9999-01-01T00:00:00Z": year after 9998'* ]]
+	[[ "$output" == *'far.ndjson:2: bad timestamp "9998-12-31T23:30:00-01:00": year after 9998 in UTC'* ]]
 }
 
 @test "a time without offset needs --timezone" {

@@ -20,19 +20,20 @@ dsmr() {
 	[ "$(dsmr "$D/TELEGRAM_V4_2.txt" import)" = "2016-11-13T19:57:57Z 3016.829 kWh cumulative electricity" ]
 	[ "$(dsmr "$D/TELEGRAM_V4_2.txt" import-2)" = "2016-11-13T19:57:57Z 1435.706 kWh cumulative electricity" ]
 	[ "$(dsmr "$D/TELEGRAM_V4_2.txt" gas)" = "2016-11-29T19:00:00Z 981.443 m3 cumulative gas" ]
-	[ "$(dsmr "$D/TELEGRAM_V5.txt" export)" = "2017-01-02T18:20:02Z 2.444 kWh cumulative electricity" ]
+	# what goes back to the grid is electricity_export, never consumption
+	[ "$(dsmr "$D/TELEGRAM_V5.txt" export)" = "2017-01-02T18:20:02Z 2.444 kWh cumulative electricity_export" ]
 	[ "$(dsmr "$D/TELEGRAM_V5.txt" power)" = "2017-01-02T18:20:02Z 0.244 kW instant electricity" ]
 	[ "$(dsmr "$D/TELEGRAM_V5.txt" gas)" = "2017-01-02T15:10:05Z 0.107 m3 cumulative gas" ]
 	# Fluvius: gas on 24.2.3, water (device type 007) on another channel
 	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171.txt" gas)" = "2020-05-12T11:45:58Z 112.384 m3 cumulative gas" ]
 	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171.txt" water)" = "2020-05-12T11:45:58Z 872.234 m3 cumulative water" ]
 	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171_ALT.txt" import)" = "2023-11-02T11:15:48Z 571.562 kWh cumulative electricity" ]
-	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171_ALT.txt" export-1)" = "2023-11-02T11:15:48Z 0.005 kWh cumulative electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_FLUVIUS_V171_ALT.txt" export-1)" = "2023-11-02T11:15:48Z 0.005 kWh cumulative electricity_export" ]
 	# Wh and W as written; the 1.8.0 total before the tariffs
 	[ "$(dsmr "$D/TELEGRAM_SAGEMCOM_T210_D_R.txt" import)" = "2022-10-06T13:50:14Z 6545766 Wh cumulative electricity" ]
 	[ "$(dsmr "$D/TELEGRAM_SAGEMCOM_T210_D_R.txt" power)" = "2022-10-06T13:50:14Z 286 W instant electricity" ]
 	[ "$(dsmr "$D/TELEGRAM_V5_EON_HU.txt" import)" = "2023-07-24T13:07:30Z 173.64 kWh cumulative electricity" ]
-	[ "$(dsmr "$D/TELEGRAM_V5_EON_HU.txt" power-export)" = "2023-07-24T13:07:30Z 2.601 kW instant electricity" ]
+	[ "$(dsmr "$D/TELEGRAM_V5_EON_HU.txt" power-export)" = "2023-07-24T13:07:30Z 2.601 kW instant electricity_export" ]
 	[ "$(dsmr "$D/TELEGRAM_ISKRA_IE.txt" import)" = "2023-02-02T12:27:47Z 20.363 kWh cumulative electricity" ]
 	# a 3-digit CRC and GJ of heat
 	[ "$(dsmr "$D/TELEGRAM_UNPADDED_CRC.txt" heat)" = "2026-02-15T19:05:23Z 240.86 GJ cumulative heat" ]
@@ -204,7 +205,7 @@ nem12_got() {
 	    <meter id="import" quantity="electricity">
 	      <connector type="nem12" url="file:data/nem.csv" nmi="NEM1202022"/>
 	    </meter>
-	    <meter id="export" quantity="electricity">
+	    <meter id="export" quantity="electricity_export">
 	      <connector type="nem12" url="file:data/nem.csv" nmi="NEM1202022" suffix="B1"/>
 	    </meter>
 	  </property>
@@ -214,6 +215,10 @@ nem12_got() {
 	[ "$(jq -r 'select(.meter == "import") | .value' out | awk '{ s += $1 } END { printf "%.3f", s }')" = "$(nem12_awk p/data/nem.csv | awk '$1 == "NEM1202022-E1" { s += $3 } END { printf "%.3f", s }')" ]
 	[ "$(jq -r 'select(.meter == "export") | .value' out | awk '{ s += $1 } END { printf "%.3f", s }')" = "$(nem12_awk p/data/nem.csv | awk '$1 == "NEM1202022-B1" { s += $3 } END { printf "%.3f", s }')" ]
 	[ "$(find arch -path '*/import/*.csv' | wc -l)" -eq 1 ]
+	# export is electricity_export: the property's electricity is the import alone
+	meter-standardize out | meter-aggregate -c p/participant.xml > ph
+	[ "$(jq -r 'select(.quantity == "electricity") | .value' ph | awk '{ s += $1 } END { printf "%.3f", s }')" = "$(nem12_awk p/data/nem.csv | awk '$1 == "NEM1202022-E1" { s += $3 } END { printf "%.3f", s }')" ]
+	[ "$(jq -r .quantity ph | sort -u | tr '\n' ' ')" = "electricity electricity_export " ]
 	meter-fetch -c p/participant.xml --replay "$(find arch -path '*/import/*.csv')" > again
 	[ "$(jq -c 'select(.meter == "import") | del(.source)' out)" = "$(jq -c 'del(.source)' again)" ]
 	# without nmi a configuration is refused: the file holds many meters
@@ -323,6 +328,10 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	# NEM12: NMIs too long to be told apart, CR line ends, hexadecimal values,
 	# overlapping 400 ranges, records after 900, a broken stream not asked for
 	day() { printf '300,%s' "$1"; for i in $(seq 48); do printf ',%s' "${2:-1}"; done; echo ",$3,,,,"; }
+	# a day in 9999: no year after it in the warehouse's calendar
+	{ echo 100,NEM12,x,y,z; echo 200,N1,E1,1,E1,N1,1,kWh,30,; day 99991231 1 A; } > y9999.csv
+	run meter-fetch --stats -t nem12 y9999.csv
+	[[ "$output" == *"interval date out of range: \"99991231\" is not in the years 1900 to 9998"* ]]
 	{ echo 100,NEM12,x,y,z; echo 200,ABCDEFGHIJKLMNOP1,E1,1,E1,N1,1,kWh,30,; day 20050301 1 A; } > long.csv
 	run meter-fetch --stats -t nem12 long.csv
 	[[ "$output" == *"NMI or suffix too long"* && "$output" == *"readings 0 rejected 1 ("* ]]
@@ -371,7 +380,7 @@ PJM="-t csv -o ts-label=end -o kind=interval -o duration=3600 -o unit=MWh -o tim
 	echo '<participant id="x"><property id="p"><meter id="q" quantity="electricity"><connector type="nem12" url="file:n.csv" nmi="N1" suffix="Q1"/></meter></property></participant>' > p/participant.xml
 	run meter-fetch -c p/participant.xml --check
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"suffix=\"Q1\" is reactive energy (kvarh), not electricity"* ]]
+	[[ "$output" == *"suffix=\"Q1\" is reactive_energy, not electricity"* ]]
 	# ad hoc, a voltage stream is not a meter: the C123 file's V1 is skipped
 	run meter-fetch --stats -t nem12 "$N/NEM12#C123_20040402_20040402#None#C123.csv"
 	[ "$status" -eq 0 ]

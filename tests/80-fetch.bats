@@ -220,7 +220,7 @@ two_way_feed() {
 	[ "$(echo "$output" | grep '"ts"' | jq -r '[.meter,.value,.unit] | @tsv')" = "$(printf 'imp\t1.5\tWh')" ]
 	[[ "$output" == *"readings 1 rejected 0 skipped 1"* ]]
 	run -0 meter-fetch -t greenbutton -o flow-direction=export -m exp both.xml
-	[ "$(echo "$output" | jq -r '[.meter,.value] | @tsv')" = "$(printf 'exp\t400')" ]
+	[ "$(echo "$output" | jq -r '[.meter,.value,.quantity] | @tsv')" = "$(printf 'exp\t400\telectricity_export')" ]
 	# without links two reading types cannot be told apart
 	two_way_feed | sed '/rel="related"/s/<link rel="related"[^>]*>//' > nolinks.xml
 	run -1 meter-fetch -t greenbutton -m imp nolinks.xml

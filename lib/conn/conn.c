@@ -422,27 +422,40 @@ static int layout_check(const struct mt_conn *c, const char *kind,
 	return 0;
 }
 
+/* NEM12's streams by their suffix's letter: B export, Q and K reactive
+ * energy, the rest (E) consumption. */
+const char *mt_nem12_quantity(const char *suffix)
+{
+	return *suffix == 'B' ? "electricity_export" : *suffix == 'Q' ||
+	    *suffix == 'K' ? "reactive_energy" : "electricity";
+}
+
 /* NEM12's Q and K streams are reactive energy, the others energy. */
 static int nem12_check(const struct mt_conn *c, const struct mt_quantity *q,
     struct mt_err *err)
 {
 	const char *suffix = c->suffix ? c->suffix : "E1";
-	int reactive = strchr("QqKk", *suffix) != NULL && *suffix != '\0';
+	const char *want = mt_nem12_quantity(suffix);
 
-	if (q == NULL || reactive == (strcmp(q->name, "reactive_energy") == 0))
+	if (q == NULL || strcmp(q->name, want) == 0)
 		return 0;
 	mt_err_set(err, NULL, 0, "suffix=\"%.8s\" is %s, not %s: a meter reads "
-	    "the stream of its quantity (meter-config(5))", suffix, reactive ?
-	    "reactive energy (kvarh)" : "energy", q->name);
+	    "the stream of its quantity (meter-config(5))", suffix, want, q->name);
 	return -1;
+}
+
+const char *mt_dsmr_quantity(int reg)
+{
+	return reg == MT_DSMR_GAS ? "gas" : reg == MT_DSMR_WATER ? "water" :
+	    reg == MT_DSMR_HEAT ? "heat" : reg >= MT_DSMR_EXPORT &&
+	    reg != MT_DSMR_POWER ? "electricity_export" : "electricity";
 }
 
 /* A dsmr register is of one quantity: a meter of another is a mistake. */
 static int dsmr_check(const struct mt_conn *c, const struct mt_quantity *q,
     struct mt_err *err)
 {
-	const char *want = c->reg == MT_DSMR_GAS ? "gas" : c->reg == MT_DSMR_WATER ?
-	    "water" : c->reg == MT_DSMR_HEAT ? "heat" : "electricity";
+	const char *want = mt_dsmr_quantity(c->reg);
 
 	if (c->type == MT_CONN_DSMR && c->channel > 0 && c->reg < MT_DSMR_GAS) {
 		mt_err_set(err, NULL, 0, "channel= picks an M-Bus channel: it goes "

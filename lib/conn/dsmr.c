@@ -387,10 +387,6 @@ static const struct channel *pick_channel(const struct dsmr *d,
 	return NULL;
 }
 
-static const char *const quantity_of[] = {
-	[MT_DSMR_GAS] = "gas", [MT_DSMR_WATER] = "water", [MT_DSMR_HEAT] = "heat",
-};
-
 static void emit_value(struct dsmr *d, const struct telegram *t,
     const struct value *v, const char *ts, enum mt_kind kind)
 {
@@ -412,8 +408,7 @@ static void emit_value(struct dsmr *d, const struct telegram *t,
 	r.unit = v->unit;
 	r.kind = kind;
 	if (q == NULL)
-		d->e->q = mt_quantity_find(d->c->reg >= MT_DSMR_GAS ?
-		    quantity_of[d->c->reg] : "electricity");
+		d->e->q = mt_quantity_find(mt_dsmr_quantity(d->c->reg));
 	mt_emit(d->e, &r, &row);
 	d->e->q = q;
 }

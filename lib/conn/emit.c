@@ -63,6 +63,11 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 		reject(e, row, "value is out of range (beyond " MT_VALUE_MAX_TEXT ")");
 		return -1;
 	}
+	/* -2208988800000: 1900-01-01, the first time the records take */
+	if (r->ts < -2208988800000LL || r->ts >= MT_TIME_END) {
+		reject(e, row, "time out of range: years 1900 to 9998");
+		return -1;
+	}
 	if (r->ts <= e->after || r->ts < e->since || r->ts >= e->until) {
 		e->filtered++;
 		return 0;

@@ -192,10 +192,15 @@ static const char *uom_unit(int uom)
 
 /* Without a configured quantity, the feed says what it measures: its
  * commodity or service kind (ESPI), else its unit, Wh being what Green
- * Button feeds give electricity in (gas comes in therms). */
+ * Button feeds give electricity in (gas comes in therms); electricity
+ * exported is electricity_export. */
 static const struct mt_quantity *feed_quantity(const struct feed *f,
-    const struct rtype *rt, const char *unit)
+    const struct rtype *rt, const char *unit, int flow)
 {
+	/* flowDirection 19, what a building gives the grid, is no consumption */
+	if (flow == 19 && (rt->commodity == 1 || rt->commodity == 2 ||
+	    f->service == 0 || strcmp(unit, "Wh") == 0))
+		return mt_quantity_find("electricity_export");
 	if (rt->commodity == 7 || rt->commodity == 8 || f->service == 1)
 		return mt_quantity_find("gas");
 	if (rt->commodity == 9 || f->service == 2)
@@ -371,7 +376,7 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 			continue;
 		}
 		mt_time_t *prev_end = &f->end[rt - f->rt];
-		e->q = q ? q : feed_quantity(f, rt, uom_unit(rt->uom));
+		e->q = q ? q : feed_quantity(f, rt, uom_unit(rt->uom), c->flow);
 		for (xmlNode *ir = f->blocks[i].node->children; ir; ir = ir->next)
 			if (is(ir, "IntervalReading"))
 				interval_reading(e, rt, ir, prev_end);

@@ -93,7 +93,9 @@ static int64_t date8(const char *s, int64_t *days)
 	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
 	m = (s[4] - '0') * 10 + (s[5] - '0');
 	d = (s[6] - '0') * 10 + (s[7] - '0');
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > 31)
+	if (y < 1900 || y > 9998)
+		return -2;
+	if (m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
 	*days = mt_days_from_civil(y, (unsigned)m, (unsigned)d);
 	mt_civil_from_days(*days, &yy, &mm, &dd);
@@ -181,9 +183,7 @@ static void stream_select(struct nem *p)
 	const struct mt_conn *c = p->c;
 	const char *want = c->suffix ? c->suffix : "E1";
 
-	s->q = mt_quantity_for_unit(s->unit);
-	if (s->q == NULL || strcmp(s->q->dimension, "energy") == 0)
-		s->q = mt_quantity_find("electricity");
+	s->q = mt_quantity_find(mt_nem12_quantity(field(p, 4)));
 	if (c->nmi != NULL) {
 		s->named = 1;
 		s->selected = strcmp(c->nmi, field(p, 1)) == 0 &&
@@ -305,7 +305,7 @@ static void record_300(struct nem *p, const char *text, size_t len)
 	struct stream *s = &p->s;
 	struct day *d = &p->d;
 	int64_t days;
-	int n, have;
+	int n, have, bad;
 	char why[240];
 
 	if (!s->open) {
@@ -346,9 +346,10 @@ static void record_300(struct nem *p, const char *text, size_t len)
 		reject_line(p, p->line, text, len, why);
 		return;
 	}
-	if (date8(field(p, 1), &days) < 0) {
-		snprintf(why, sizeof why, "interval date not a date: \"%.20s\" is "
-		    "not YYYYMMDD", field(p, 1));
+	if ((bad = date8(field(p, 1), &days)) < 0) {
+		snprintf(why, sizeof why, bad == -2 ? "interval date out of range: "
+		    "\"%.20s\" is not in the years 1900 to 9998" : "interval date not "
+		    "a date: \"%.20s\" is not YYYYMMDD", field(p, 1));
 		reject_line(p, p->line, text, len, why);
 		return;
 	}
