@@ -10,7 +10,7 @@ PKG_CONFIG ?= pkg-config
 
 # Warnings stay on whatever CFLAGS says; SAN=1 builds with ASan + UBSan into
 # its own tree so the two builds never mix objects.
-PKGS = yajl sqlite3 libxml-2.0 libical libcurl libcrypto zlib
+PKGS = yajl sqlite3 libpq libxml-2.0 libical libcurl libcrypto zlib
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
 ifeq ($(FUZZ),1)
 # libFuzzer harnesses (fuzz/): clang, the library built for coverage
@@ -41,11 +41,11 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 pc = $(shell $(PKG_CONFIG) --libs $(1))
 LIBS_meter-fetch = $(call pc,yajl libxml-2.0 libcurl libcrypto zlib) -lcsv -lm
 LIBS_meter-standardize = $(call pc,yajl) -lm
-LIBS_meter-load = $(call pc,yajl libxml-2.0 sqlite3) -lm
-LIBS_meter-aggregate = $(call pc,yajl libxml-2.0 sqlite3) -lm
+LIBS_meter-load = $(call pc,yajl libxml-2.0 sqlite3 libpq) -lm
+LIBS_meter-aggregate = $(call pc,yajl libxml-2.0 sqlite3 libpq) -lm
 LIBS_meter-enrich = $(call pc,yajl libxml-2.0 libical zlib) -lcsv -lm
 LIBS_meter-inbox = -lm
-LIBS_meter-report = $(call pc,yajl libxml-2.0 sqlite3) -lcsv -lm
+LIBS_meter-report = $(call pc,yajl libxml-2.0 sqlite3 libpq) -lcsv -lm
 # what every library object may need: the fuzz harnesses and yajl-floor
 LIBS = $(call pc,$(PKGS)) -lcsv -lm
 
@@ -59,7 +59,7 @@ MAN7 = $(wildcard man/*.7)
 
 all: $(PROGS:%=$(BIN)/%)
 
-$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/meter_priv.h lib/conn/types.def lib/warehouse/schema.sql.h lib/warehouse/benchmark.sql.h lib/warehouse/dialect.sql.h
+$(BUILD)/lib/%.o: lib/%.c lib/meter.h lib/meter_priv.h lib/conn/types.def $(wildcard lib/warehouse/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

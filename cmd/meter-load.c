@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 		return MT_EXIT_IO;
 	}
 	rj.quiet = o.quiet;
-	if (o.warn_stale && access(argv[0], F_OK) != 0) {
+	if (o.warn_stale && !mt_db_is_postgres(argv[0]) && access(argv[0], F_OK) != 0) {
 		mt_warnx("%s: no such warehouse", argv[0]);
 		mt_rejects_close(&rj);
 		return MT_EXIT_USAGE;

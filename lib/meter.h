@@ -656,13 +656,21 @@ int mt_fetcher_io_failed(const struct mt_fetcher *f);
 struct mt_db;
 /* Open or create the warehouse and bring its schema up to date.  Refuses
  * a schema newer than this program knows. */
+/* A path is an SQLite file; a postgresql:// URI (libpq's; the password
+ * from PGPASSWORD or ~/.pgpass, never in it) a PostgreSQL database. */
 struct mt_db *mt_db_open(const char *path, struct mt_err *err);
+/* Whether a warehouse name is a PostgreSQL URI. */
+int mt_db_is_postgres(const char *path);
 void mt_db_close(struct mt_db *db);
 /* The same for a warehouse that must exist already (a reader's open):
  * none is MT_EXIT_USAGE. */
 struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err);
 /* A read transaction: the selects until mt_db_commit see one snapshot. */
 int mt_db_read_begin(struct mt_db *db, struct mt_err *err);
+/* The queries meter-report runs, in the warehouse's own SQL. */
+enum mt_sql { MT_SQL_RANGE_FIGURES, MT_SQL_MONTHS, MT_SQL_WEEK,
+	MT_SQL_SIGNATURE, MT_SQL_CALENDAR };
+const char *mt_db_sql(struct mt_db *db, enum mt_sql which);
 /* Run a query with text parameters (NULL binds SQL NULL): a first call
  * with the column names (cols NULL), then one per row with the columns as
  * text (names NULL; NULL for SQL NULL), valid during the call; fn returns

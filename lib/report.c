@@ -6,7 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "meter.h"
 #include "meter_priv.h"
-#include "warehouse/benchmark.sql.h"
+
 
 #include <csv.h>
 #include <errno.h>
@@ -210,22 +210,18 @@ static int period_rows(struct mt_db *db, const struct mt_report_opts *o,
     const char *period, struct table *t, struct mt_err *err)
 {
 	const char *params[] = { period, o->from, o->to };
+	const char *from = o->from != NULL ? mt_db_sql(db, MT_SQL_RANGE_FIGURES) :
+	    "benchmark";
+	size_t cap = strlen(from) + 1024;
 	char *sql;
-	size_t cap = strlen(MT_BENCHMARK_FIGURES) + 4096;
 	int rc;
 
 	sql = mt_xmalloc(cap);
-	snprintf(sql, cap, "SELECT * FROM %s%s%s ORDER BY CASE quantity"
+	snprintf(sql, cap, "SELECT * FROM %s%s ORDER BY CASE quantity"
 	    " WHEN 'total' THEN 0 WHEN 'electricity' THEN 1 WHEN 'gas' THEN 2"
 	    " WHEN 'heat' THEN 3 ELSE 4 END, type, rank_kwh_per_m2 IS NULL,"
-	    " rank_kwh_per_m2, kwh_per_m2, participant, property",
-	    o->from != NULL ? "(WITH periods AS (SELECT DISTINCT participant,"
-	    " property, ?1 AS period, ?2 AS first_date, ?3 AS last_date,"
-	    " CAST(round((julianday(?3, '+1 day') - julianday(?2)) * 24)"
-	    " AS INTEGER) AS hours_expected FROM property_hour"
-	    " WHERE quantity IN " ENERGY ")," : "benchmark",
-	    o->from != NULL ? MT_BENCHMARK_FIGURES : "",
-	    o->from != NULL ? ")" : " WHERE period = ?1 AND coalesce(?2, ?3) IS NULL");
+	    " rank_kwh_per_m2, kwh_per_m2, participant, property", from,
+	    o->from != NULL ? "" : " WHERE period = ?1 AND coalesce(?2, ?3) IS NULL");
 	rc = run(db, t, sql, params, 3, err);
 	free(sql);
 	return rc;
@@ -567,50 +563,11 @@ struct gathered {
 	struct table monthly, profile, signature, coverage;
 };
 
-/* A building's charts, from the figures the tables use: suspect hours
- * left out.  ?1 participant, ?2 property, ?3 and ?4 the period's dates,
- * ?5 the average week's quantity, ?6 the signature's, ?7 -Q. */
-static const char *const detail_sql[] = {
-	/* energy by local month and quantity */
-	"SELECT month, quantity, round(sum(kwh), 3) AS kwh,"
-	" sum(hours_present) AS hours FROM benchmark_day"
-	" WHERE participant = ?1 AND property = ?2"
-	" AND local_date BETWEEN ?3 AND ?4"
-	" AND (?7 IS NULL OR ?7 = 'total' OR quantity = ?7)"
-	" GROUP BY month, quantity ORDER BY month, quantity",
-	/* the average week of one quantity */
-	"SELECT weekday, local_hour, round(avg(value), 4) AS mean_kwh,"
-	" count(*) AS hours FROM property_hour ph"
-	" WHERE participant = ?1 AND property = ?2 AND quantity = ?5"
-	" AND month BETWEEN substr(?3, 1, 7) AND substr(?4, 1, 7)"
-	" AND substr(local, 1, 10) BETWEEN ?3 AND ?4"
-	" AND NOT EXISTS (SELECT 1 FROM meter_hour mh"
-	"   WHERE mh.participant = ph.participant AND mh.property = ph.property"
-	"   AND mh.quantity = ph.quantity AND mh.hour = ph.hour"
-	"   AND mh.suspect IS NOT NULL)"
-	" GROUP BY weekday, local_hour ORDER BY weekday, local_hour",
-	/* the complete days the energy signature was fitted on */
-	"SELECT local_date, hdd, kwh FROM benchmark_day"
-	" WHERE participant = ?1 AND property = ?2 AND quantity = ?6"
-	" AND local_date BETWEEN ?3 AND ?4 AND complete ORDER BY local_date",
-	/* hours present per local day (suspect ones left out): the least of
-	 * the building's energy quantities in the period, none for a quantity
-	 * without hours that day; and the day's length, 24, 23 or 25 by the
-	 * offsets of its hours */
-	"SELECT d.local_date,"
-	" CASE WHEN count(*) < (SELECT count(DISTINCT quantity) FROM property_day"
-	"   WHERE participant = ?1 AND property = ?2"
-	"   AND local_date BETWEEN ?3 AND ?4) THEN 0"
-	"   ELSE min(d.hours_present) END AS hours,"
-	" max(24 + (" MT_OFFSET_MIN("p.first_local") " - "
-	MT_OFFSET_MIN("p.last_local") ") / 60) AS day_hours"
-	" FROM benchmark_day d JOIN property_day p ON p.participant = d.participant"
-	" AND p.property = d.property AND p.quantity = d.quantity"
-	" AND p.local_date = d.local_date"
-	" WHERE d.participant = ?1 AND d.property = ?2"
-	" AND d.local_date BETWEEN ?3 AND ?4"
-	" GROUP BY d.local_date ORDER BY d.local_date",
-};
+/* A building's charts (queries.sql.h, in the warehouse's SQL): ?1
+ * participant, ?2 property, ?3 and ?4 the period's dates, ?5 the average
+ * week's quantity, ?6 the signature's, ?7 -Q. */
+static const enum mt_sql detail_sql[] = { MT_SQL_MONTHS, MT_SQL_WEEK,
+	MT_SQL_SIGNATURE, MT_SQL_CALENDAR };
 
 /* months since year 0 of a "YYYY-MM..." text, or -1 */
 static long month_number(const char *s)
@@ -848,7 +805,7 @@ static int building_section(FILE *out, struct mt_db *db, const struct table *t,
 	for (i = 0; i < 4; i++)
 		memset(&d[i], 0, sizeof d[i]);
 	for (i = 0; i < 4 && rc == 0; i++)
-		rc = run(db, &d[i], detail_sql[i], params, 7, err);
+		rc = run(db, &d[i], mt_db_sql(db, detail_sql[i]), params, 7, err);
 	if (rc == 0) {
 		fputs("<section class=\"building\">\n<h3>", out);
 		mt_html_text(out, b.participant);

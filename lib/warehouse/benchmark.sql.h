@@ -190,11 +190,14 @@
 	"       AND q2.property = q.property AND q2.period = q.period))" \
 	"       THEN 0 ELSE min(q.hours_present) END AS hours_present," \
 	"     sum(q.suspect_hours) AS suspect_hours, sum(q.suspect_kwh) AS suspect_kwh," \
-	"     NULL AS peak_kw, sum(q.office_known_kwh) AS office_known_kwh," \
+	"     CAST(NULL AS " SQL_REAL ") AS peak_kw," \
+	"     sum(q.office_known_kwh) AS office_known_kwh," \
 	"     sum(q.outside_office_kwh) AS outside_office_kwh," \
 	"     sum(q.weekend_holiday_kwh) AS weekend_holiday_kwh," \
-	"     max(q.record_area) AS record_area, NULL AS sig_n, NULL AS sig_x," \
-	"     NULL AS sig_y, NULL AS sig_xx, NULL AS sig_xy, NULL AS sig_yy" \
+	"     max(q.record_area) AS record_area, CAST(NULL AS " SQL_INT ") AS sig_n," \
+	"     CAST(NULL AS " SQL_REAL ") AS sig_x, CAST(NULL AS " SQL_REAL ") AS sig_y," \
+	"     CAST(NULL AS " SQL_REAL ") AS sig_xx, CAST(NULL AS " SQL_REAL ") AS sig_xy," \
+	"     CAST(NULL AS " SQL_REAL ") AS sig_yy" \
 	"   FROM per_quantity q" \
 	"   GROUP BY q.participant, q.property, q.period, q.first_date, q.last_date)," \
 	" figures AS (" \

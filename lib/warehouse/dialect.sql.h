@@ -43,7 +43,7 @@
 	"to_char(CAST(" m " || '-01' AS date) - interval '" n " months', 'YYYY-MM')"
 /* a UTC time text n hours earlier */
 #define SQL_HOURS_BEFORE(t, n) \
-	"to_char(CAST(" t " AS timestamptz) - interval '" n " hours' AT TIME ZONE 'UTC'," \
+	"to_char((CAST(" t " AS timestamptz) - interval '" n " hours') AT TIME ZONE 'UTC'," \
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* 'coverage 87.5% < 90%': a share (one decimal) and a threshold (%g) */
 #define SQL_COVERAGE_TEXT(pct, min) \

@@ -352,7 +352,7 @@ static const char *const migrations[] = {
 	"  ('signature_min_days', 7, 'complete days an energy signature needs"
 	" before it is fitted');"
 	MT_PROPERTY_DAY_TABLE
-	" INSERT INTO property_day SELECT" MT_DAY_FIGURES("1")
+	" INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
 	" FROM property_hour ph WHERE ph.quantity IN " MT_ENERGY MT_DAY_GROUP ";"
 	MT_BENCHMARK_DAY_VIEW
 	" CREATE VIEW benchmark AS WITH " SQL_RECURSIVE

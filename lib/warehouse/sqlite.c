@@ -19,24 +19,21 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "backend.h"
+#include "zones.h"
 #include "schema.sql.h"
+#include "load.sql.h"
+#include "queries.sql.h"
 
 #define BUSY_TIMEOUT_MS (10 * 60 * 1000)
 
-struct tzinfo {
-	char name[64];
-	struct mt_zone *zone;
-};
-
-struct mt_db {
+struct sq_db {
+	struct mt_db base;               /* first: the backend's table */
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *put_mh, *put_ph, *put_month, *find_tz, *put_load, *get_mh,
 	    *get_range;
-	struct mt_map *tz_by_property;   /* participant\0property -> tzinfo */
-	struct mt_map *months;           /* timezone\0month seen this run */
-	struct tzinfo **tzs;
-	size_t ntzs;
+	struct mt_zones zones;
 	int busy;                        /* the last failure was SQLITE_BUSY */
 	struct span *spans;              /* meter hours loaded, per meter */
 	size_t nspans;
@@ -64,25 +61,26 @@ struct span {
 	mt_time_t lo, hi;
 };
 
-/* The 27 hours from a day's "from", bound as ?5 to ?31: primary-key
- * seeks, cheaper than a generated series. */
-#define ROLL_NHOURS 27
-#define ROLL_HOURS "?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19," \
-	"?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31"
+#define ROLL_NHOURS SQL_ROLL_NHOURS
 
-static void forget_spans(struct mt_db *db);
-static void forget_days(struct mt_db *db);
+static int sq_begin(struct mt_db *base, struct mt_err *err);
+static int sq_commit(struct mt_db *base, struct mt_err *err);
+static void sq_rollback(struct mt_db *base);
+static void sq_close(struct mt_db *base);
+
+static void forget_spans(struct sq_db *db);
+static void forget_days(struct sq_db *db);
 static void bind_text(sqlite3_stmt *st, int i, const char *s);
-static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err);
+static int step(struct sq_db *db, sqlite3_stmt *st, struct mt_err *err);
 
-static int db_fail(struct mt_db *db, struct mt_err *err, const char *what)
+static int db_fail(struct sq_db *db, struct mt_err *err, const char *what)
 {
 	db->busy = (sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_BUSY;
 	mt_err_set(err, db->path, 0, "%s: %s", what, sqlite3_errmsg(db->h));
 	return -1;
 }
 
-static int exec(struct mt_db *db, const char *sql, struct mt_err *err)
+static int exec(struct sq_db *db, const char *sql, struct mt_err *err)
 {
 	char *msg = NULL;
 
@@ -95,7 +93,7 @@ static int exec(struct mt_db *db, const char *sql, struct mt_err *err)
 	return 0;
 }
 
-static int user_version(struct mt_db *db, int *v, struct mt_err *err)
+static int user_version(struct sq_db *db, int *v, struct mt_err *err)
 {
 	sqlite3_stmt *st;
 
@@ -108,7 +106,7 @@ static int user_version(struct mt_db *db, int *v, struct mt_err *err)
 
 /* Bring the schema to SCHEMA_LATEST under the write lock, so that two
  * loaders creating one warehouse at once do it once. */
-static int migrate(struct mt_db *db, struct mt_err *err)
+static int migrate(struct sq_db *db, struct mt_err *err)
 {
 	int v;
 	char sql[64];
@@ -119,7 +117,7 @@ static int migrate(struct mt_db *db, struct mt_err *err)
 		return -1;
 	if (v == SCHEMA_LATEST)
 		return 0;
-	if (mt_db_begin(db, err) < 0 || user_version(db, &v, err) < 0)
+	if (sq_begin(&db->base, err) < 0 || user_version(db, &v, err) < 0)
 		goto fail;
 	if (v > SCHEMA_LATEST) {
 		mt_err_set(err, db->path, 0, "schema version %d is newer than this "
@@ -133,13 +131,13 @@ static int migrate(struct mt_db *db, struct mt_err *err)
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_LATEST);
 	if (exec(db, sql, err) < 0)
 		goto fail;
-	return mt_db_commit(db, err);
+	return sq_commit(&db->base, err);
 fail:
-	mt_db_rollback(db);
+	sq_rollback(&db->base);
 	return -1;
 }
 
-static int prepare(struct mt_db *db, sqlite3_stmt **st, const char *sql,
+static int prepare(struct sq_db *db, sqlite3_stmt **st, const char *sql,
     struct mt_err *err)
 {
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
@@ -148,7 +146,7 @@ static int prepare(struct mt_db *db, sqlite3_stmt **st, const char *sql,
 	return 0;
 }
 
-static int prepare_all(struct mt_db *db, struct mt_err *err)
+static int prepare_all(struct sq_db *db, struct mt_err *err)
 {
 	return prepare(db, &db->put_mh, "INSERT OR REPLACE INTO meter_hour "
 	    "(participant, property, meter, quantity, hour, value, unit, quality,"
@@ -170,11 +168,8 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 	    prepare(db, &db->get_range, "SELECT property, meter, value, unit, "
 	    "quality, coverage, hour FROM meter_hour WHERE hour >= ? AND hour < ? "
 	    "AND participant = ? AND quantity = ?", err) < 0 ||
-	    prepare(db, &db->roll_day, "INSERT OR REPLACE INTO property_day SELECT"
-	    MT_DAY_FIGURES("1") " FROM property_hour ph WHERE ph.hour IN ("
-	    ROLL_HOURS ") AND ph.participant = ?1 AND ph.property = ?2"
-	    " AND ph.quantity = ?3 AND substr(ph.local, 1, 10) = ?4" MT_DAY_GROUP,
-	    err) < 0 ||
+	    prepare(db, &db->roll_day, "INSERT OR REPLACE INTO property_day"
+	    SQL_DAY_OF_HOURS, err) < 0 ||
 	    prepare(db, &db->put_load, "INSERT INTO loads (started, finished, "
 	    "source, records_in, loaded, rejected, duration_s) VALUES "
 	    "(?,?,?,?,?,?,?)", err) < 0 ? -1 : 0;
@@ -182,7 +177,7 @@ static int prepare_all(struct mt_db *db, struct mt_err *err)
 
 /* The journal is WAL for good once a loader has set it; setting it again
  * costs an exclusive lock, so it is only set on a file not in WAL yet. */
-static int use_wal(struct mt_db *db, struct mt_err *err)
+static int use_wal(struct sq_db *db, struct mt_err *err)
 {
 	sqlite3_stmt *st;
 	int wal;
@@ -211,7 +206,7 @@ static void create_file(const char *path)
 		close(fd);
 }
 
-static int open_once(struct mt_db *db, struct mt_err *err)
+static int open_once(struct sq_db *db, struct mt_err *err)
 {
 	create_file(db->path);
 	if (sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READWRITE |
@@ -224,7 +219,7 @@ static int open_once(struct mt_db *db, struct mt_err *err)
 	return prepare_all(db, err);
 }
 
-static void close_handle(struct mt_db *db)
+static void close_handle(struct sq_db *db)
 {
 	sqlite3_stmt **st[] = { &db->put_mh, &db->put_ph, &db->put_month,
 		&db->find_tz, &db->put_load, &db->get_mh, &db->get_range,
@@ -266,23 +261,23 @@ static void backoff(int attempt)
  * of twenty loaders started together on a new file failed in a quarter of
  * the tries).  So the whole open is retried with backoff while it fails
  * with BUSY, for as long as the busy timeout that covers every other wait. */
-struct mt_db *mt_db_open(const char *path, struct mt_err *err)
+static struct mt_db *sq_open(const char *path, struct mt_err *err)
 {
-	struct mt_db *db = mt_xcalloc(1, sizeof *db);
+	struct sq_db *db = mt_xcalloc(1, sizeof *db);
 	int64_t deadline = now_ms() + BUSY_TIMEOUT_MS;
 
+	db->base.be = &mt_sqlite_backend;
 	db->path = mt_xstrdup(path);
-	db->tz_by_property = mt_map_new();
-	db->months = mt_map_new();
+	mt_zones_init(&db->zones);
 	for (int attempt = 0; open_once(db, err) < 0; attempt++) {
 		close_handle(db);
 		if (!db->busy || now_ms() >= deadline) {
-			mt_db_close(db);
+			sq_close(&db->base);
 			return NULL;
 		}
 		backoff(attempt);
 	}
-	return db;
+	return &db->base;
 }
 
 /* A reader looks before it opens: the file must be a warehouse already
@@ -339,7 +334,7 @@ static int is_warehouse(const char *path, struct mt_err *err)
 	return 1;
 }
 
-struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err)
+static struct mt_db *sq_open_existing(const char *path, struct mt_err *err)
 {
 	struct stat st;
 
@@ -362,17 +357,19 @@ struct mt_db *mt_db_open_existing(const char *path, struct mt_err *err)
 	}
 	if (!is_warehouse(path, err))
 		return NULL;
-	return mt_db_open(path, err);
+	return sq_open(path, err);
 }
 
-int mt_db_read_begin(struct mt_db *db, struct mt_err *err)
+static int sq_read_begin(struct mt_db *base, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	return exec(db, "BEGIN", err);
 }
 
-int mt_db_select(struct mt_db *db, const char *sql, const char *const *params,
+static int sq_select(struct mt_db *base, const char *sql, const char *const *params,
     int nparams, mt_db_row_fn fn, void *ctx, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	const char **cols = NULL;
 	sqlite3_stmt *st;
 	int i, n, rc = SQLITE_DONE;
@@ -405,27 +402,22 @@ int mt_db_select(struct mt_db *db, const char *sql, const char *const *params,
 	return 0;
 }
 
-void mt_db_close(struct mt_db *db)
+static void sq_close(struct mt_db *base)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	if (db == NULL)
 		return;
 	close_handle(db);
-	for (size_t i = 0; i < db->ntzs; i++) {
-		mt_zone_free(db->tzs[i]->zone);
-		free(db->tzs[i]);
-	}
-	free(db->tzs);
+	mt_zones_free(&db->zones);
 	forget_spans(db);
 	free(db->spans);
 	forget_days(db);
 	free(db->days);
-	mt_map_free(db->tz_by_property);
-	mt_map_free(db->months);
 	free(db->path);
 	free(db);
 }
 
-static void forget_days(struct mt_db *db)
+static void forget_days(struct sq_db *db)
 {
 	for (size_t i = 0; i < db->ndays; i++)
 		free(db->days[i].key);
@@ -434,7 +426,7 @@ static void forget_days(struct mt_db *db)
 	db->day_index = NULL;
 }
 
-static void touch_day(struct mt_db *db, const struct mt_property_hour *h,
+static void touch_day(struct sq_db *db, const struct mt_property_hour *h,
     const struct mt_local *lt)
 {
 	char key[512];
@@ -464,7 +456,7 @@ static void touch_day(struct mt_db *db, const struct mt_property_hour *h,
 /* Recompute property_day for the days written since the last commit,
  * inside the transaction: the roll-up commits with its hours or not at
  * all. */
-static int roll_days(struct mt_db *db, struct mt_err *err)
+static int roll_days(struct sq_db *db, struct mt_err *err)
 {
 	sqlite3_stmt *st = db->roll_day;
 	int rc = 0;
@@ -488,24 +480,26 @@ static int roll_days(struct mt_db *db, struct mt_err *err)
 	return rc;
 }
 
-int mt_db_begin(struct mt_db *db, struct mt_err *err)
+static int sq_begin(struct mt_db *base, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	/* zones are read again under each write lock: a configuration loaded
 	 * meanwhile by another process may have moved a property */
-	mt_map_free(db->tz_by_property);
-	db->tz_by_property = mt_map_new();
+	mt_zones_forget_properties(&db->zones);
 	return exec(db, "BEGIN IMMEDIATE", err);
 }
 
-int mt_db_commit(struct mt_db *db, struct mt_err *err)
+static int sq_commit(struct mt_db *base, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	if (roll_days(db, err) < 0)
 		return -1;
 	return exec(db, "COMMIT", err);
 }
 
-void mt_db_rollback(struct mt_db *db)
+static void sq_rollback(struct mt_db *base)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	forget_days(db);
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
@@ -519,7 +513,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err)
+static int step(struct sq_db *db, sqlite3_stmt *st, struct mt_err *err)
 {
 	int rc = sqlite3_step(st);
 
@@ -530,13 +524,14 @@ static int step(struct mt_db *db, sqlite3_stmt *st, struct mt_err *err)
 	return 0;
 }
 
-static void touch(struct mt_db *db, const struct mt_meter_hour *h);
-static int run_sql(struct mt_db *db, const char *sql, const char *const *args,
+static void touch(struct sq_db *db, const struct mt_meter_hour *h);
+static int run_sql(struct sq_db *db, const char *sql, const char *const *args,
     int nargs, struct mt_err *err);
 
-int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
+static int sq_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
     struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	sqlite3_stmt *st = db->put_mh;
 	char hour[32];
 
@@ -556,92 +551,6 @@ int mt_db_put_meter_hour(struct mt_db *db, const struct mt_meter_hour *h,
 
 /* ---- suspect hours ---- */
 
-/* Each statement judges the hours from ?2 to ?3 (RFC 3339 strings compare
- * in time order) of the meters in temp.judged, against their history from
- * ?4, in one pass whatever the number of meters; the thresholds are the
- * settings table's (meter-warehouse(5)).  Levels such as temperatures are
- * never judged: below zero and far from usual they may well be. */
-#define JUDGED "(participant, meter, quantity) IN temp.judged"
-#define JUDGED_QUANTITY "quantity NOT IN ('temperature', 'outside_temperature', " \
-	"'humidity', 'occupancy', 'co2')"
-static const char *const judge_sql[] = {
-	/* one pass over the history and the hours: each meter's span, its
-	 * mean, and its hours before the load */
-	"DROP TABLE IF EXISTS temp.judged_meter",
-	"CREATE TEMP TABLE judged_meter AS SELECT participant, meter, quantity,"
-	" min(hour) AS first_hour, max(hour) AS last_hour, avg(value) AS mean,"
-	" sum(hour < ?2) AS n_before FROM meter_hour"
-	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
-	" GROUP BY participant, meter, quantity",
-	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
-	" last_hour FROM temp.judged_meter WHERE true ON CONFLICT DO UPDATE SET"
-	" first_hour = min(first_hour, excluded.first_hour),"
-	" last_hour = max(last_hour, excluded.last_hour)",
-	/* clear what is judged again: every flag of the loaded hours, and the
-	 * zero runs of the history (a run is judged whole); below zero no
-	 * meter of these quantities can read */
-	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
-	" THEN 'negative' END"
-	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
-	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))"
-	"   OR suspect = 'zero-run')",
-	/* far above the meter's 99th percentile: of the history before the
-	 * load when it has enough hours, else of the history and the load
-	 * (a first load of a year); the percentile, a sort, is taken only of
-	 * meters with an hour above the factor times their mean */
-	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor'),"
-	" least AS (SELECT value FROM settings WHERE name = 'spike_min_hours'),"
-	" cand AS (SELECT DISTINCT m.participant, m.meter, m.quantity"
-	"   FROM meter_hour m JOIN temp.judged_meter j USING (participant, meter, quantity)"
-	"   WHERE m.hour BETWEEN ?2 AND ?3 AND (m.participant, m.meter, m.quantity)"
-	"   IN temp.judged AND m." JUDGED_QUANTITY
-	"   AND m.value > (SELECT value FROM k) * j.mean),"
-	" w AS (SELECT h.participant, h.meter, h.quantity, h.value,"
-	"   percent_rank() OVER m AS pr, count(*) OVER m AS n FROM meter_hour h"
-	"   JOIN temp.judged_meter j USING (participant, meter, quantity)"
-	"   WHERE h.hour BETWEEN ?4 AND ?3"
-	"   AND (h.participant, h.meter, h.quantity) IN cand"
-	"   AND (h.hour < ?2 OR j.n_before < (SELECT value FROM least))"
-	"   WINDOW m AS (PARTITION BY h.participant, h.meter, h.quantity"
-	"   ORDER BY h.value)),"
-	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w"
-	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)"
-	"   GROUP BY participant, meter, quantity)"
-	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
-	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = p99.participant"
-	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
-	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL",
-	/* a run of exact zeros longer than zero_run_hours where the week
-	 * before it was mostly above zero (a source that writes 0 for what it
-	 * lacks, not a gas meter's summer), or one that goes on from a run
-	 * judged so before the history */
-	"WITH z AS (SELECT participant, meter, quantity, hour,"
-	"   CAST(round(julianday(hour) * 24) AS INTEGER) AS hn FROM meter_hour"
-	"   WHERE hour BETWEEN ?4 AND ?3 AND value = 0 AND " JUDGED
-	"   AND " JUDGED_QUANTITY "),"
-	" runs AS (SELECT participant, meter, quantity, hour, hn - row_number()"
-	"   OVER (PARTITION BY participant, meter, quantity ORDER BY hn) AS run"
-	"   FROM z),"
-	" long AS (SELECT participant, meter, quantity, run, min(hour) AS first,"
-	"   count(*) AS len FROM runs GROUP BY participant, meter, quantity, run"
-	"   HAVING len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
-	"   OR first = ?4),"
-	" judged_runs AS (SELECT participant, meter, quantity, run FROM long l"
-	"   WHERE (len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
-	"   AND (SELECT avg(b.value = 0) FROM meter_hour b"
-	"     WHERE b.hour >= strftime('%Y-%m-%dT%H:%M:%SZ', l.first, '-168 hours')"
-	"     AND b.hour < l.first AND b.participant = l.participant"
-	"     AND b.meter = l.meter AND b.quantity = l.quantity) < 0.5)"
-	"   OR EXISTS (SELECT 1 FROM meter_hour p"
-	"     WHERE p.hour = strftime('%Y-%m-%dT%H:%M:%SZ', l.first, '-1 hour')"
-	"     AND p.participant = l.participant AND p.meter = l.meter"
-	"     AND p.quantity = l.quantity AND p.suspect = 'zero-run'))"
-	" UPDATE meter_hour AS m SET suspect = 'zero-run'"
-	" FROM runs r JOIN judged_runs USING (participant, meter, quantity, run)"
-	" WHERE m.hour = r.hour AND m.participant = r.participant"
-	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",
-};
-
 static int same_meter(const struct span *sp, const struct mt_meter_hour *h)
 {
 	return strcmp(sp->meter, h->meter) == 0 &&
@@ -649,7 +558,7 @@ static int same_meter(const struct span *sp, const struct mt_meter_hour *h)
 	    strcmp(sp->quantity, h->q->name) == 0;
 }
 
-static void touch(struct mt_db *db, const struct mt_meter_hour *h)
+static void touch(struct sq_db *db, const struct mt_meter_hour *h)
 {
 	struct span *sp = db->last_span;
 	char key[3 * (MT_ID_MAX + 1) + 64];
@@ -676,7 +585,7 @@ static void touch(struct mt_db *db, const struct mt_meter_hour *h)
 		sp->hi = h->hour;
 }
 
-static void forget_spans(struct mt_db *db)
+static void forget_spans(struct sq_db *db)
 {
 	for (size_t i = 0; i < db->nspans; i++) {
 		free(db->spans[i].participant);
@@ -689,7 +598,7 @@ static void forget_spans(struct mt_db *db)
 	db->span_index = NULL;
 }
 
-static int history_days(struct mt_db *db, double *days, struct mt_err *err)
+static int history_days(struct sq_db *db, double *days, struct mt_err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -703,7 +612,7 @@ static int history_days(struct mt_db *db, double *days, struct mt_err *err)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
 
-static int judge_all(struct mt_db *db, mt_time_t lo, mt_time_t hi, double days,
+static int judge_all(struct sq_db *db, mt_time_t lo, mt_time_t hi, double days,
     struct mt_err *err)
 {
 	char from[32], to[32], history[32];
@@ -729,12 +638,10 @@ static int judge_all(struct mt_db *db, mt_time_t lo, mt_time_t hi, double days,
 
 /* The meters whose hours were written, in a temporary table the
  * statements read, and the hours they span together. */
-static int list_judged(struct mt_db *db, mt_time_t *lo, mt_time_t *hi,
+static int list_judged(struct sq_db *db, mt_time_t *lo, mt_time_t *hi,
     struct mt_err *err)
 {
-	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS judged (participant TEXT, "
-	    "meter TEXT, quantity TEXT, PRIMARY KEY (participant, meter, quantity)) "
-	    "WITHOUT ROWID; DELETE FROM temp.judged", err) < 0)
+	if (exec(db, SQL_JUDGED_TABLE "; DELETE FROM temp.judged", err) < 0)
 		return -1;
 	*lo = db->spans[0].lo;
 	*hi = db->spans[0].hi;
@@ -751,9 +658,10 @@ static int list_judged(struct mt_db *db, mt_time_t *lo, mt_time_t *hi,
 	return 0;
 }
 
-int mt_db_stale_meters(struct mt_db *db, const char *participant,
+static int sq_stale_meters(struct mt_db *base, const char *participant,
     mt_db_stale_fn fn, void *ctx, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -761,16 +669,7 @@ int mt_db_stale_meters(struct mt_db *db, const char *participant,
 
 	/* the end of the period as data_quality has it: the participant's
 	 * last run, else the hour after its latest hour */
-	if (sqlite3_prepare_v2(db->h, "WITH as_of AS (SELECT coalesce("
-	    "  (SELECT julianday(max(finished)) FROM runs WHERE participant = ?1),"
-	    "  (SELECT julianday(max(last_hour)) + 1.0 / 24 FROM meter_span"
-	    "   WHERE participant = ?1)) AS t)"
-	    " SELECT m.id, m.quantity, s.last_hour, s.last_hour IS NULL OR"
-	    "  (SELECT t FROM as_of) - julianday(s.last_hour) - 1.0 / 24 >"
-	    "  (SELECT value FROM settings WHERE name = 'stale_hours') / 24.0"
-	    " FROM meter m LEFT JOIN meter_span s ON s.participant = m.participant"
-	    " AND s.meter = m.id AND s.quantity = m.quantity WHERE m.participant = ?1"
-	    " ORDER BY m.id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, SQL_STALE, -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot prepare statement");
 	bind_text(st, 1, participant);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -786,8 +685,9 @@ int mt_db_stale_meters(struct mt_db *db, const char *participant,
 	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
 
-int mt_db_judge_hours(struct mt_db *db, struct mt_err *err)
+static int sq_judge_hours(struct mt_db *base, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	mt_time_t lo, hi;
 	double days;
 
@@ -802,86 +702,43 @@ int mt_db_judge_hours(struct mt_db *db, struct mt_err *err)
 
 /* ---- local calendar of a property ---- */
 
-static struct tzinfo *zone_named(struct mt_db *db, const char *name,
-    struct mt_err *err)
-{
-	struct tzinfo *tz;
-	struct mt_zone *z;
-
-	for (size_t i = 0; i < db->ntzs; i++)
-		if (strcmp(db->tzs[i]->name, name) == 0)
-			return db->tzs[i];
-	if (strlen(name) >= sizeof tz->name || (z = mt_zone_open(name, err)) == NULL)
-		return NULL;
-	tz = mt_xcalloc(1, sizeof *tz);
-	snprintf(tz->name, sizeof tz->name, "%s", name);
-	tz->zone = z;
-	db->tzs = mt_xrealloc(db->tzs, (db->ntzs + 1) * sizeof *db->tzs);
-	db->tzs[db->ntzs++] = tz;
-	return tz;
-}
-
 /* The property's zone from the configuration (its own, else its
- * participant's), else UTC; looked up once per property and run. */
-static struct tzinfo *property_zone(struct mt_db *db, const char *participant,
+ * participant's), else UTC; looked up once per property and write lock. */
+static struct mt_tz *property_zone(struct sq_db *db, const char *participant,
     const char *property, struct mt_err *err)
 {
-	size_t plen = strlen(participant), n = plen + strlen(property) + 2;
-	char *key = mt_xmalloc(n);
-	struct tzinfo *tz;
+	struct mt_tz *tz = mt_zones_of_property(&db->zones, participant, property);
 	const char *name = "UTC";
 
-	memcpy(key, participant, plen + 1);
-	memcpy(key + plen + 1, property, n - plen - 1);
-	if ((tz = mt_map_get(db->tz_by_property, key, n - 1)) == NULL) {
-		sqlite3_bind_text(db->find_tz, 1, participant, -1, SQLITE_STATIC);
-		sqlite3_bind_text(db->find_tz, 2, property, -1, SQLITE_STATIC);
-		if (sqlite3_step(db->find_tz) == SQLITE_ROW &&
-		    sqlite3_column_text(db->find_tz, 0) != NULL)
-			name = (const char *)sqlite3_column_text(db->find_tz, 0);
-		tz = zone_named(db, name, err);
-		sqlite3_reset(db->find_tz);
-		if (tz != NULL)
-			mt_map_put(db->tz_by_property, key, n - 1, tz);
-	}
-	free(key);
+	if (tz != NULL)
+		return tz;
+	sqlite3_bind_text(db->find_tz, 1, participant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(db->find_tz, 2, property, -1, SQLITE_STATIC);
+	if (sqlite3_step(db->find_tz) == SQLITE_ROW &&
+	    sqlite3_column_text(db->find_tz, 0) != NULL)
+		name = (const char *)sqlite3_column_text(db->find_tz, 0);
+	tz = mt_zones_named(&db->zones, name, err);
+	sqlite3_reset(db->find_tz);
+	if (tz != NULL)
+		mt_zones_set_property(&db->zones, participant, property, tz);
 	return tz;
 }
 
-/* UTC instant of local midnight starting a month (the first instant that
- * exists, should a zone skip midnight). */
-static mt_time_t month_start(struct mt_zone *z, int y, unsigned m)
-{
-	mt_time_t wall = mt_days_from_civil(y, m, 1) * 86400000, utc[2];
-
-	while (mt_zone_to_utc(z, wall, utc) == 0)
-		wall += MT_HOUR_MS;
-	return utc[0];
-}
-
-static int record_month(struct mt_db *db, struct tzinfo *tz, const char *month,
+static int record_month(struct sq_db *db, struct mt_tz *tz, const char *month,
     struct mt_err *err)
 {
-	char key[96];
-	int n = snprintf(key, sizeof key, "%s|%s", tz->name, month), y;
-	unsigned m;
-	mt_time_t start, end;
+	long hours = mt_zones_new_month(&db->zones, tz, month);
 
-	if (mt_map_get(db->months, key, (size_t)n) != NULL)
+	if (hours == 0)
 		return 0;
-	mt_map_put(db->months, key, (size_t)n, db);
-	y = atoi(month);
-	m = (unsigned)atoi(month + 5);
-	start = month_start(tz->zone, y, m);
-	end = m == 12 ? month_start(tz->zone, y + 1, 1) : month_start(tz->zone, y, m + 1);
 	bind_text(db->put_month, 1, tz->name);
 	bind_text(db->put_month, 2, month);
-	sqlite3_bind_int64(db->put_month, 3, (end - start) / MT_HOUR_MS);
+	sqlite3_bind_int64(db->put_month, 3, hours);
 	return step(db, db->put_month, err);
 }
 
 /* The local columns: local time, month, weekday, hour. */
-static void bind_local(sqlite3_stmt *st, int first, const struct tzinfo *tz,
+static void bind_local(sqlite3_stmt *st, int first, const struct mt_tz *tz,
     const struct mt_local *lt)
 {
 	bind_text(st, first, tz->name);
@@ -917,14 +774,15 @@ static void bind_count(sqlite3_stmt *st, int i, long v)
 		sqlite3_bind_int64(st, i, v);
 }
 
-int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
+static int sq_put_property_hour(struct mt_db *base, const struct mt_property_hour *h,
     struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	static const char *const extras[] = { "holiday", "office_hours",
 		"outside_temp_c", "area_m2", "kwh_per_m2", "co2_kg", "temp_delta_c",
 		"hdd", "cdd" };
 	sqlite3_stmt *st = db->put_ph;
-	struct tzinfo *tz = property_zone(db, h->participant, h->property, err);
+	struct mt_tz *tz = property_zone(db, h->participant, h->property, err);
 	struct mt_local lt;
 	char hour[32], month[8];
 
@@ -953,9 +811,10 @@ int mt_db_put_property_hour(struct mt_db *db, const struct mt_property_hour *h,
 	return step(db, st, err);
 }
 
-int mt_db_log_load(struct mt_db *db, const struct mt_load_log *log,
+static int sq_log_load(struct mt_db *base, const struct mt_load_log *log,
     struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	sqlite3_stmt *st = db->put_load;
 	char started[32], finished[32];
 
@@ -983,8 +842,9 @@ static const char *run_text(const struct mt_rec *rec, const char *key,
 	return NULL;
 }
 
-int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err)
+static int sq_put_run(struct mt_db *base, const struct mt_rec *rec, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	static const char *const keys[] = { "run", "participant", "started",
 		"finished", "status", "fetched", "loaded", "rejected", "message" };
 	const char *v[9];
@@ -1011,7 +871,7 @@ int mt_db_put_run(struct mt_db *db, const struct mt_rec *rec, struct mt_err *err
 
 /* ---- configuration ---- */
 
-static int run_sql(struct mt_db *db, const char *sql, const char *const *args,
+static int run_sql(struct sq_db *db, const char *sql, const char *const *args,
     int nargs, struct mt_err *err)
 {
 	sqlite3_stmt *st;
@@ -1028,7 +888,7 @@ static int run_sql(struct mt_db *db, const char *sql, const char *const *args,
 	return 0;
 }
 
-static int put_rows(struct mt_db *db, const struct mt_config *cfg,
+static int put_rows(struct sq_db *db, const struct mt_config *cfg,
     struct mt_err *err)
 {
 	char num[2][40];
@@ -1070,14 +930,13 @@ static int put_rows(struct mt_db *db, const struct mt_config *cfg,
 
 /* Recompute the local calendar of the participant's property hours: a
  * zone set or changed by this configuration applies to them too. */
-static int relocalize(struct mt_db *db, const char *participant,
+static int relocalize(struct sq_db *db, const char *participant,
     struct mt_err *err)
 {
 	sqlite3_stmt *sel, *upd;
 	int rc = 0;
 
-	mt_map_free(db->tz_by_property);
-	db->tz_by_property = mt_map_new();
+	mt_zones_forget_properties(&db->zones);
 	if (sqlite3_prepare_v2(db->h, "SELECT property, quantity, hour FROM "
 	    "property_hour WHERE participant = ?", -1, &sel, NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot prepare statement");
@@ -1091,7 +950,7 @@ static int relocalize(struct mt_db *db, const char *participant,
 	while (rc == 0 && sqlite3_step(sel) == SQLITE_ROW) {
 		const char *prop = (const char *)sqlite3_column_text(sel, 0);
 		const char *hour = (const char *)sqlite3_column_text(sel, 2);
-		struct tzinfo *tz = property_zone(db, participant, prop, err);
+		struct mt_tz *tz = property_zone(db, participant, prop, err);
 		struct mt_local lt;
 		enum mt_tsform form;
 		char month[8];
@@ -1117,16 +976,16 @@ static int relocalize(struct mt_db *db, const char *participant,
 		const char *id[] = { participant };
 
 		rc = run_sql(db, "DELETE FROM property_day WHERE participant = ?",
-		    id, 1, err) < 0 || run_sql(db, "INSERT INTO property_day SELECT"
-		    MT_DAY_FIGURES("1") " FROM property_hour ph WHERE ph.participant = ?"
-		    " AND ph.quantity IN " MT_ENERGY MT_DAY_GROUP, id, 1, err) < 0 ? -1 : 0;
+		    id, 1, err) < 0 || run_sql(db, "INSERT INTO property_day"
+		    SQL_DAYS_OF_PARTICIPANT, id, 1, err) < 0 ? -1 : 0;
 	}
 	return rc;
 }
 
-int mt_db_put_config(struct mt_db *db, const struct mt_config *cfg,
+static int sq_put_config(struct mt_db *base, const struct mt_config *cfg,
     struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	const char *id[] = { cfg->id }, *pa[] = { cfg->id, cfg->name, cfg->timezone };
 
 	if (run_sql(db, "DELETE FROM meter WHERE participant = ?", id, 1, err) < 0 ||
@@ -1157,10 +1016,11 @@ static void stored_hour(sqlite3_stmt *st, const char *participant,
 		h->quality = MT_ESTIMATED;
 }
 
-int mt_db_meter_hours_range(struct mt_db *db, const char *participant,
+static int sq_meter_hours_range(struct mt_db *base, const char *participant,
     const struct mt_quantity *q, mt_time_t from, mt_time_t to, mt_db_hour_fn fn,
     void *ctx, struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	sqlite3_stmt *st = db->get_range;
 	char a[32], b[32];
 	int rc;
@@ -1187,10 +1047,11 @@ int mt_db_meter_hours_range(struct mt_db *db, const char *participant,
 	return 0;
 }
 
-int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
+static int sq_meter_hours_at(struct mt_db *base, const char *participant,
     const struct mt_quantity *q, mt_time_t hour, mt_db_hour_fn fn, void *ctx,
     struct mt_err *err)
 {
+	struct sq_db *db = (struct sq_db *)base;
 	sqlite3_stmt *st = db->get_mh;
 	char ts[32];
 	int rc;
@@ -1210,3 +1071,10 @@ int mt_db_meter_hours_at(struct mt_db *db, const char *participant,
 		return db_fail(db, err, "cannot read meter hours");
 	return 0;
 }
+
+const struct mt_db_backend mt_sqlite_backend = {
+	"SQLite", sq_open, sq_open_existing, sq_close, sq_read_begin, sq_select,
+	sq_begin, sq_commit, sq_rollback, sq_put_meter_hour, sq_judge_hours,
+	sq_stale_meters, sq_put_property_hour, sq_put_config, sq_meter_hours_range,
+	sq_meter_hours_at, sq_log_load, sq_put_run, mt_queries,
+};

@@ -1,0 +1,144 @@
+/* load.sql.h - what a load runs besides its upserts, in the SQL both
+ * backends run (dialect.sql.h): the suspect hours' judgement, the stale
+ * meters, the daily roll-up of the days a load wrote.  Parameters are
+ * written ?N; the PostgreSQL backend numbers them $N. */
+
+#include "benchmark.sql.h"
+
+#if defined(__GNUC__)
+#define MT_UNUSED __attribute__((unused))
+#else
+#define MT_UNUSED
+#endif
+
+/* Each statement judges the hours from ?2 to ?3 (RFC 3339 strings compare
+ * in time order) of the meters in temp.judged, against their history from
+ * ?4, in one pass whatever the number of meters; the thresholds are the
+ * settings table's (meter-warehouse(5)).  Levels such as temperatures are
+ * never judged: below zero and far from usual they may well be. */
+#define JUDGED "(participant, meter, quantity) IN" \
+	" (SELECT participant, meter, quantity FROM " SQL_TEMP "judged)"
+#define JUDGED_QUANTITY "quantity NOT IN ('temperature', 'outside_temperature', " \
+	"'humidity', 'occupancy', 'co2')"
+static const char *const judge_sql[] MT_UNUSED = {
+	/* one pass over the history and the hours: each meter's span, its
+	 * mean, and its hours before the load */
+	"DROP TABLE IF EXISTS " SQL_TEMP "judged_meter",
+	"CREATE TEMP TABLE judged_meter (participant TEXT, meter TEXT,"
+	" quantity TEXT, first_hour TEXT, last_hour TEXT, mean " SQL_REAL ","
+	" n_before " SQL_INT ")",
+	"INSERT INTO judged_meter SELECT participant, meter, quantity,"
+	" min(hour) AS first_hour, max(hour) AS last_hour, avg(value) AS mean,"
+	" count(*) FILTER (WHERE hour < ?2) AS n_before FROM meter_hour"
+	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
+	" GROUP BY participant, meter, quantity",
+	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
+	" last_hour FROM " SQL_TEMP "judged_meter WHERE true"
+	" ON CONFLICT (participant, meter, quantity) DO UPDATE SET"
+	" first_hour = " SQL_LEAST "(meter_span.first_hour, excluded.first_hour),"
+	" last_hour = " SQL_GREATEST "(meter_span.last_hour, excluded.last_hour)",
+	/* clear what is judged again: every flag of the loaded hours, and the
+	 * zero runs of the history (a run is judged whole); below zero no
+	 * meter of these quantities can read */
+	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
+	" THEN 'negative' END"
+	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
+	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))"
+	"   OR suspect = 'zero-run')",
+	/* far above the meter's 99th percentile: of the history before the
+	 * load when it has enough hours, else of the history and the load
+	 * (a first load of a year); the percentile, a sort, is taken only of
+	 * meters with an hour above the factor times their mean */
+	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor'),"
+	" least AS (SELECT value FROM settings WHERE name = 'spike_min_hours'),"
+	" cand AS (SELECT DISTINCT m.participant, m.meter, m.quantity"
+	"   FROM meter_hour m JOIN " SQL_TEMP "judged_meter j USING (participant, meter, quantity)"
+	"   WHERE m.hour BETWEEN ?2 AND ?3 AND (m.participant, m.meter, m.quantity)"
+	"   IN (SELECT participant, meter, quantity FROM " SQL_TEMP "judged)"
+	"   AND m." JUDGED_QUANTITY
+	"   AND m.value > (SELECT value FROM k) * j.mean),"
+	" w AS (SELECT h.participant, h.meter, h.quantity, h.value,"
+	"   percent_rank() OVER m AS pr, count(*) OVER m AS n FROM meter_hour h"
+	"   JOIN " SQL_TEMP "judged_meter j USING (participant, meter, quantity)"
+	"   WHERE h.hour BETWEEN ?4 AND ?3"
+	"   AND (h.participant, h.meter, h.quantity) IN"
+	"   (SELECT participant, meter, quantity FROM cand)"
+	"   AND (h.hour < ?2 OR j.n_before < (SELECT value FROM least))"
+	"   WINDOW m AS (PARTITION BY h.participant, h.meter, h.quantity"
+	"   ORDER BY h.value)),"
+	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w"
+	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)"
+	"   GROUP BY participant, meter, quantity)"
+	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
+	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = p99.participant"
+	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
+	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL",
+	/* a run of exact zeros longer than zero_run_hours where the week
+	 * before it was mostly above zero (a source that writes 0 for what it
+	 * lacks, not a gas meter's summer), or one that goes on from a run
+	 * judged so before the history */
+	"WITH z AS (SELECT participant, meter, quantity, hour,"
+	"   " SQL_TRUNC("round(" SQL_JULIAN_HOURS("hour") ")") " AS hn FROM meter_hour"
+	"   WHERE hour BETWEEN ?4 AND ?3 AND value = 0 AND " JUDGED
+	"   AND " JUDGED_QUANTITY "),"
+	" runs AS (SELECT participant, meter, quantity, hour, hn - row_number()"
+	"   OVER (PARTITION BY participant, meter, quantity ORDER BY hn) AS run"
+	"   FROM z),"
+	" long AS (SELECT participant, meter, quantity, run, min(hour) AS first,"
+	"   count(*) AS len FROM runs GROUP BY participant, meter, quantity, run"
+	"   HAVING count(*) > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
+	"   OR min(hour) = ?4),"
+	" judged_runs AS (SELECT participant, meter, quantity, run FROM long l"
+	"   WHERE (len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
+	"   AND (SELECT avg(" SQL_NUM("b.value = 0") ") FROM meter_hour b"
+	"     WHERE b.hour >= " SQL_HOURS_BEFORE("l.first", "168")
+	"     AND b.hour < l.first AND b.participant = l.participant"
+	"     AND b.meter = l.meter AND b.quantity = l.quantity) < 0.5)"
+	"   OR EXISTS (SELECT 1 FROM meter_hour p"
+	"     WHERE p.hour = " SQL_HOURS_BEFORE("l.first", "1")
+	"     AND p.participant = l.participant AND p.meter = l.meter"
+	"     AND p.quantity = l.quantity AND p.suspect = 'zero-run'))"
+	" UPDATE meter_hour AS m SET suspect = 'zero-run'"
+	" FROM runs r JOIN judged_runs USING (participant, meter, quantity, run)"
+	" WHERE m.hour = r.hour AND m.participant = r.participant"
+	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",
+};
+
+
+/* The meters the loaded hours belong to: a temporary table the judging
+ * statements read. */
+#define SQL_JUDGED_TABLE \
+	"CREATE TEMP TABLE IF NOT EXISTS judged (participant TEXT, meter TEXT," \
+	" quantity TEXT, PRIMARY KEY (participant, meter, quantity))" SQL_NO_ROWID
+
+/* The participant's configured meters, their last hour, and whether they
+ * are stale: as data_quality has it, from the participant's last run, else
+ * the hour after its latest hour. */
+#define SQL_STALE \
+	"WITH as_of AS (SELECT coalesce(" \
+	"  (SELECT " SQL_JULIAN_HOURS("max(finished)") " FROM runs WHERE participant = ?1)," \
+	"  (SELECT " SQL_JULIAN_HOURS("max(last_hour)") " + 1 FROM meter_span" \
+	"   WHERE participant = ?1)) AS t)" \
+	" SELECT m.id, m.quantity, s.last_hour, " SQL_NUM("s.last_hour IS NULL OR" \
+	"  (SELECT t FROM as_of) - " SQL_JULIAN_HOURS("s.last_hour") " - 1 >" \
+	"  (SELECT value FROM settings WHERE name = 'stale_hours')") \
+	" FROM meter m LEFT JOIN meter_span s ON s.participant = m.participant" \
+	" AND s.meter = m.id AND s.quantity = m.quantity WHERE m.participant = ?1" \
+	" ORDER BY m.id"
+
+/* A day of a property's energy quantity from its hours: ?1 participant,
+ * ?2 property, ?3 quantity, ?4 local date, and the 27 hours from an hour
+ * before its local midnight as ?5 to ?31 (primary-key seeks, cheaper than
+ * a range over the day's local text). */
+#define SQL_ROLL_HOURS "?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19," \
+	"?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31"
+#define SQL_ROLL_NHOURS 27
+#define SQL_DAY_OF_HOURS \
+	" SELECT" MT_DAY_FIGURES("true") " FROM property_hour ph WHERE ph.hour IN (" \
+	SQL_ROLL_HOURS ") AND ph.participant = ?1 AND ph.property = ?2" \
+	" AND ph.quantity = ?3 AND substr(ph.local, 1, 10) = ?4" MT_DAY_GROUP
+
+/* A participant's days again, after its zones changed. */
+#define SQL_DAYS_OF_PARTICIPANT \
+	" SELECT" MT_DAY_FIGURES("true") " FROM property_hour ph" \
+	" WHERE ph.participant = ?1 AND ph.quantity IN " MT_ENERGY MT_DAY_GROUP

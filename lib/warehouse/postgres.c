@@ -1,0 +1,1130 @@
+/* postgres.c - the warehouse on PostgreSQL, through libpq: the same
+ * tables and views as on SQLite (schema.sql.h, in PostgreSQL's spelling of
+ * dialect.sql.h), built to grow past one machine.
+ *
+ * A load buffers each batch's hours as COPY text and writes them at the
+ * batch's commit: COPY into a temporary staging table, then one INSERT ...
+ * ON CONFLICT per table, the last record of a key winning as in the input
+ * (an idempotent upsert: a re-load replaces, never doubles).  The batch is
+ * one transaction: a killed loader leaves the previous state.  Loaders of
+ * one participant take its advisory lock for the batch (in id order, so
+ * two never wait for each other); loaders of different participants write
+ * side by side.  meter_hour and property_hour are partitioned by the month
+ * of their hour, each partition made, on a second connection, before the
+ * first batch that needs it.  With the citus extension installed, the fact
+ * tables are distributed by participant when the schema is made. */
+#define _POSIX_C_SOURCE 200809L
+#define MT_SQL_POSTGRES
+#include "backend.h"
+#include "zones.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "schema.sql.h"
+#include "load.sql.h"
+#include "queries.sql.h"
+
+#define TEXTOID 25
+/* advisory lock keys: the schema's migrations, the partitions' creation */
+#define LOCK_SCHEMA "7315400001"
+#define LOCK_PARTITIONS "7315400002"
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+struct pg_db {
+	struct mt_db base;               /* first: the backend's table */
+	PGconn *c, *ddl;
+	char *name;                      /* the URI, for messages */
+	struct mt_zones zones;
+	struct buf mh, ph;               /* the batch's rows, as COPY text */
+	long nmh, nph, seq;
+	struct mt_map *who;              /* participants of the batch */
+	char **whos;
+	size_t nwho;
+	struct mt_map *parts;            /* months with partitions */
+	char **months;                   /* the batch's, to make */
+	size_t nmonths;
+	char lo[32], hi[32];             /* the hours to judge */
+	int in_tx;
+};
+
+#define PG(base) ((struct pg_db *)(base))
+
+/* ---- text ---- */
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = mt_xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* A COPY text field: NULL as \N, the separators and backslash escaped. */
+static void field(struct buf *b, const char *s, int last)
+{
+	if (s == NULL)
+		put(b, "\\N", 2);
+	for (; s != NULL && *s; s++) {
+		const char *e = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" :
+		    *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : NULL;
+		put(b, e ? e : s, e ? 2 : 1);
+	}
+	put(b, last ? "\n" : "\t", 1);
+}
+
+static void num_field(struct buf *b, double v)
+{
+	char n[40];
+
+	mt_format_double(n, sizeof n, v);
+	field(b, n, 0);
+}
+
+static void long_field(struct buf *b, long v)
+{
+	char n[24];
+
+	snprintf(n, sizeof n, "%ld", v);
+	field(b, v < 0 ? NULL : n, 0);
+}
+
+/* SQLite's ?N as PostgreSQL's $N (a bare ? numbered in order); the shared
+ * SQL holds no ? inside a string. */
+static char *dollars(const char *sql)
+{
+	struct buf b = { 0 };
+	int next = 1;
+
+	for (const char *p = sql; *p; p++) {
+		char n[16];
+		if (*p != '?') {
+			put(&b, p, 1);
+			continue;
+		}
+		if (isdigit((unsigned char)p[1])) {
+			put(&b, "$", 1);
+			continue;
+		}
+		snprintf(n, sizeof n, "$%d", next++);
+		put(&b, n, strlen(n));
+	}
+	if (b.s == NULL)
+		put(&b, "", 0);
+	return b.s;
+}
+
+/* ---- statements ---- */
+
+static void first_line(char *dst, size_t cap, const char *msg)
+{
+	size_t n = strcspn(msg, "\n");
+
+	while (n > 0 && isspace((unsigned char)msg[n - 1]))
+		n--;
+	snprintf(dst, cap, "%.*s", (int)n, msg);
+}
+
+static int pg_fail(struct pg_db *db, struct mt_err *err, const char *what,
+    const PGresult *r)
+{
+	char msg[400];
+
+	first_line(msg, sizeof msg, r ? PQresultErrorMessage(r) : PQerrorMessage(db->c));
+	if (msg[0] == '\0')
+		first_line(msg, sizeof msg, PQerrorMessage(db->c));
+	mt_err_set(err, db->name, 0, "%s: %s", what, msg);
+	err->status = MT_EXIT_IO;
+	return -1;
+}
+
+/* Run SQL (statements without parameters, or one with text parameters
+ * written ?N); each row to fn when given. */
+static int run(struct pg_db *db, const char *sql, const char *const *args,
+    int nargs, void (*fn)(void *, PGresult *, int), void *ctx,
+    struct mt_err *err)
+{
+	Oid types[40];
+	PGresult *r;
+	char *text;
+	int ok;
+
+	if (nargs == 0) {
+		r = PQexec(db->c, sql);
+	} else {
+		for (int i = 0; i < nargs; i++)
+			types[i] = TEXTOID;
+		text = dollars(sql);
+		r = PQexecParams(db->c, text, nargs, types, args, NULL, NULL, 0);
+		free(text);
+	}
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (ok && fn != NULL)
+		for (int i = 0; i < PQntuples(r); i++)
+			fn(ctx, r, i);
+	if (!ok)
+		pg_fail(db, err, "query failed", r);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int exec(struct pg_db *db, const char *sql, struct mt_err *err)
+{
+	return run(db, sql, NULL, 0, NULL, NULL, err);
+}
+
+static void one_text(void *ctx, PGresult *r, int row)
+{
+	char **out = ctx;
+
+	free(*out);
+	*out = PQgetisnull(r, row, 0) ? NULL : mt_xstrdup(PQgetvalue(r, row, 0));
+}
+
+/* ---- opening ---- */
+
+/* A password belongs in PGPASSWORD or ~/.pgpass: never in the URI, which
+ * shows in process lists and logs. */
+static int password_in(const char *uri, struct mt_err *err)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(uri, &msg);
+	int found = 0;
+
+	if (opts == NULL) {
+		mt_err_set(err, NULL, 0, "not a PostgreSQL URI: %s (postgresql://"
+		    "[user@]host[:port]/database)", msg ? msg : uri);
+		PQfreemem(msg);
+		err->status = MT_EXIT_USAGE;
+		return 1;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val)
+			found = 1;
+	PQconninfoFree(opts);
+	if (found) {
+		mt_err_set(err, NULL, 0, "a password in the warehouse URI is refused: "
+		    "give it in PGPASSWORD or ~/.pgpass");
+		err->status = MT_EXIT_USAGE;
+	}
+	return found;
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static PGconn *connect_to(const char *uri, const char *shown, struct mt_err *err)
+{
+	PGconn *c = PQconnectdb(uri);
+	char msg[400];
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		first_line(msg, sizeof msg, PQerrorMessage(c));
+		mt_err_set(err, shown, 0, "cannot connect to the warehouse: %s", msg);
+		err->status = MT_EXIT_IO;
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+static void version_of(void *ctx, PGresult *r, int row)
+{
+	*(int *)ctx = atoi(PQgetvalue(r, row, 0));
+}
+
+/* With citus, the fact tables are spread over the workers by participant
+ * and the small tables copied to each (create_reference_table); without
+ * it nothing happens (meter-warehouse(5), PostgreSQL). */
+#define CITUS \
+	"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')" \
+	" THEN" \
+	"  PERFORM create_distributed_table(t, 'participant') FROM unnest(ARRAY[" \
+	"   'meter_hour', 'property_hour', 'property_day', 'meter_span', 'meter_seen'," \
+	"   'runs', 'participant', 'property', 'meter', 'contract']) AS t;" \
+	"  PERFORM create_reference_table(t) FROM unnest(ARRAY[" \
+	"   'calendar_month', 'settings', 'loads', 'meter_schema']) AS t;" \
+	" END IF; END $$"
+
+/* The schema to its latest version, once, whoever opens it first: the
+ * version is meter_schema's one row, the migrations schema.sql.h's. */
+static int migrate(struct pg_db *db, struct mt_err *err)
+{
+	int v = -1;
+
+	char sql[80];
+	int exists = 0;
+
+	/* the common case, a current schema, takes no lock */
+	if (run(db, "SELECT CAST(to_regclass('meter_schema') IS NOT NULL AS integer)",
+	    NULL, 0, version_of, &exists, err) < 0 || (exists &&
+	    run(db, "SELECT version FROM meter_schema", NULL, 0, version_of, &v, err) < 0))
+		return -1;
+	if (v == SCHEMA_LATEST)
+		return 0;
+	if (exec(db, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ");"
+	    " CREATE TABLE IF NOT EXISTS meter_schema (version integer NOT NULL);"
+	    " INSERT INTO meter_schema SELECT 0 WHERE NOT EXISTS"
+	    " (SELECT 1 FROM meter_schema)", err) < 0)
+		goto fail;
+	v = 0;
+	if (run(db, "SELECT version FROM meter_schema", NULL, 0, version_of, &v, err) < 0)
+		goto fail;
+	if (v > SCHEMA_LATEST) {
+		mt_err_set(err, db->name, 0, "schema version %d is newer than this "
+		    "program knows (%d): use a newer meter", v, SCHEMA_LATEST);
+		err->status = MT_EXIT_USAGE;
+		goto fail;
+	}
+	for (int from = v; v < SCHEMA_LATEST; v++)
+		if (exec(db, migrations[v], err) < 0 || (v == 0 && from == 0 &&
+		    exec(db, CITUS, err) < 0))
+			goto fail;
+	snprintf(sql, sizeof sql, "UPDATE meter_schema SET version = %d", SCHEMA_LATEST);
+	if (exec(db, sql, err) < 0 || exec(db, "COMMIT", err) < 0)
+		goto fail;
+	return 0;
+fail:
+	PQclear(PQexec(db->c, "ROLLBACK"));
+	return -1;
+}
+
+static void pg_close(struct mt_db *base)
+{
+	struct pg_db *db = PG(base);
+
+	if (db->c != NULL)
+		PQfinish(db->c);
+	if (db->ddl != NULL)
+		PQfinish(db->ddl);
+	mt_zones_free(&db->zones);
+	free(db->mh.s);
+	free(db->ph.s);
+	for (size_t i = 0; i < db->nwho; i++)
+		free(db->whos[i]);
+	free(db->whos);
+	mt_map_free(db->who);
+	for (size_t i = 0; i < db->nmonths; i++)
+		free(db->months[i]);
+	free(db->months);
+	mt_map_free(db->parts);
+	free(db->name);
+	free(db);
+}
+
+static struct mt_db *open_db(const char *uri, int existing, struct mt_err *err)
+{
+	struct pg_db *db;
+	int tables = 0;
+
+	if (password_in(uri, err))
+		return NULL;
+	db = mt_xcalloc(1, sizeof *db);
+	db->base.be = &mt_postgres_backend;
+	db->name = mt_xstrdup(uri);
+	mt_zones_init(&db->zones);
+	db->who = mt_map_new();
+	db->parts = mt_map_new();
+	if ((db->c = connect_to(uri, db->name, err)) == NULL ||
+	    exec(db, "SET TimeZone = 'UTC'; SET client_min_messages = warning", err) < 0)
+		goto fail;
+	if (existing) {
+		if (run(db, "SELECT count(*) FROM pg_class WHERE relname IN"
+		    " ('meter_schema', 'meter_hour', 'property_hour')"
+		    " AND pg_table_is_visible(oid)", NULL, 0, version_of, &tables, err) < 0)
+			goto fail;
+		if (tables < 3) {
+			mt_err_set(err, db->name, 0, "not a meter warehouse (no meter "
+			    "tables in it): give the database meter-load or meter-hourly "
+			    "writes");
+			err->status = MT_EXIT_USAGE;
+			goto fail;
+		}
+	}
+	if (migrate(db, err) < 0)
+		goto fail;
+	return &db->base;
+fail:
+	pg_close(&db->base);
+	return NULL;
+}
+
+static struct mt_db *pg_open(const char *uri, struct mt_err *err)
+{
+	return open_db(uri, 0, err);
+}
+
+static struct mt_db *pg_open_existing(const char *uri, struct mt_err *err)
+{
+	return open_db(uri, 1, err);
+}
+
+/* ---- reading ---- */
+
+static int pg_read_begin(struct mt_db *base, struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+
+	db->in_tx = 1;
+	return exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+}
+
+static int pg_select(struct mt_db *base, const char *sql,
+    const char *const *params, int nparams, mt_db_row_fn fn, void *ctx,
+    struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+	Oid types[40];
+	char *text = dollars(sql);
+	PGresult *r;
+	const char **cols;
+	int n, rc = 0;
+
+	for (int i = 0; i < nparams && i < 40; i++)
+		types[i] = TEXTOID;
+	r = PQexecParams(db->c, text, nparams, types, (const char *const *)params,
+	    NULL, NULL, 0);
+	free(text);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_fail(db, err, "query failed", r);
+		PQclear(r);
+		return -1;
+	}
+	n = PQnfields(r);
+	cols = mt_xcalloc((size_t)n + 1, sizeof *cols);
+	for (int i = 0; i < n; i++)
+		cols[i] = PQfname(r, i);
+	if (fn(ctx, n, NULL, cols) < 0)
+		n = 0;
+	for (int row = 0; n > 0 && row < PQntuples(r); row++) {
+		for (int i = 0; i < n; i++)
+			cols[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+		if (fn(ctx, n, cols, NULL) < 0)
+			break;
+	}
+	free(cols);
+	PQclear(r);
+	return rc;
+}
+
+/* ---- a batch ---- */
+
+static void forget_batch(struct pg_db *db)
+{
+	db->mh.len = db->ph.len = 0;
+	db->nmh = db->nph = 0;
+	for (size_t i = 0; i < db->nwho; i++)
+		free(db->whos[i]);
+	db->nwho = 0;
+	mt_map_free(db->who);
+	db->who = mt_map_new();
+	for (size_t i = 0; i < db->nmonths; i++)
+		free(db->months[i]);
+	db->nmonths = 0;
+}
+
+static int pg_begin(struct mt_db *base, struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+
+	/* zones are read again in each transaction: a configuration loaded
+	 * meanwhile by another process may have moved a property */
+	mt_zones_forget_properties(&db->zones);
+	forget_batch(db);
+	db->in_tx = 1;
+	return exec(db, "BEGIN", err);
+}
+
+static void pg_rollback(struct mt_db *base)
+{
+	struct pg_db *db = PG(base);
+
+	forget_batch(db);
+	if (db->in_tx)
+		PQclear(PQexec(db->c, "ROLLBACK"));
+	db->in_tx = 0;
+}
+
+static void note_participant(struct pg_db *db, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (mt_map_get(db->who, id, n) != NULL)
+		return;
+	db->whos = mt_xrealloc(db->whos, (db->nwho + 1) * sizeof *db->whos);
+	db->whos[db->nwho++] = mt_xstrdup(id);
+	mt_map_put(db->who, id, n, db);
+}
+
+static void note_month(struct pg_db *db, const char *hour)
+{
+	if (mt_map_get(db->parts, hour, 7) != NULL)
+		return;
+	mt_map_put(db->parts, hour, 7, db);
+	db->months = mt_xrealloc(db->months, (db->nmonths + 1) * sizeof *db->months);
+	db->months[db->nmonths++] = mt_xstrndup(hour, 7);
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The month partitions the batch needs, made on the second connection and
+ * committed at once: a partition is made under a lock of the whole table,
+ * which a batch of this connection must not be holding. */
+static int make_partitions(struct pg_db *db, struct mt_err *err)
+{
+	struct buf sql = { 0 };
+	PGresult *r;
+	int ok;
+
+	if (db->nmonths == 0)
+		return 0;
+	if (db->ddl == NULL && (db->ddl = connect_to(db->name, db->name, err)) == NULL)
+		return -1;
+	put(&sql, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_PARTITIONS ");",
+	    strlen("BEGIN; SELECT pg_advisory_xact_lock(" LOCK_PARTITIONS ");"));
+	for (size_t i = 0; i < db->nmonths; i++) {
+		const char *m = db->months[i];
+		int y = atoi(m), mo = atoi(m + 5);
+		char next[32], one[512];
+		snprintf(next, sizeof next, "%04d-%02d", mo == 12 ? y + 1 : y,
+		    mo == 12 ? 1 : mo + 1);
+		for (int t = 0; t < 2; t++) {
+			const char *table = t ? "property_hour" : "meter_hour";
+			snprintf(one, sizeof one, " CREATE TABLE IF NOT EXISTS %s_%.4s_%.2s"
+			    " PARTITION OF %s FOR VALUES FROM ('%s') TO ('%s');", table, m,
+			    m + 5, table, m, next);
+			put(&sql, one, strlen(one));
+		}
+	}
+	put(&sql, " COMMIT", 7);
+	r = PQexec(db->ddl, sql.s);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		char msg[400];
+		first_line(msg, sizeof msg, PQresultErrorMessage(r));
+		mt_err_set(err, db->name, 0, "cannot make a month's partitions: %s", msg);
+		err->status = MT_EXIT_IO;
+		PQclear(PQexec(db->ddl, "ROLLBACK"));
+	}
+	PQclear(r);
+	free(sql.s);
+	return ok ? 0 : -1;
+}
+
+/* Loaders of one participant wait for each other, batch by batch; taken
+ * in id order, so that two batches of the same participants never wait
+ * for each other both. */
+static int lock_participants(struct pg_db *db, struct mt_err *err)
+{
+	qsort(db->whos, db->nwho, sizeof *db->whos, by_text);
+	for (size_t i = 0; i < db->nwho; i++) {
+		const char *a[] = { db->whos[i] };
+		if (run(db, "SELECT pg_advisory_xact_lock(hashtextextended("
+		    "'meter participant ' || ?1, 0))", a, 1, NULL, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int copy_in(struct pg_db *db, const char *sql, const struct buf *b,
+    struct mt_err *err)
+{
+	PGresult *r = PQexec(db->c, sql);
+
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		pg_fail(db, err, "cannot copy", r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (PQputCopyData(db->c, b->s, (int)b->len) != 1 || PQputCopyEnd(db->c, NULL) != 1)
+		return pg_fail(db, err, "cannot copy", NULL);
+	r = PQgetResult(db->c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(db, err, "cannot copy", r);
+		PQclear(r);
+		while ((r = PQgetResult(db->c)) != NULL)
+			PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	while ((r = PQgetResult(db->c)) != NULL)
+		PQclear(r);
+	return 0;
+}
+
+static void min_max(void *ctx, PGresult *r, int row)
+{
+	struct pg_db *db = ctx;
+	const char *lo = PQgetvalue(r, row, 0), *hi = PQgetvalue(r, row, 1);
+
+	if (PQgetisnull(r, row, 0))
+		return;
+	if (db->lo[0] == '\0' || strcmp(lo, db->lo) < 0)
+		snprintf(db->lo, sizeof db->lo, "%s", lo);
+	if (db->hi[0] == '\0' || strcmp(hi, db->hi) > 0)
+		snprintf(db->hi, sizeof db->hi, "%s", hi);
+}
+
+#define MH_COLUMNS "participant, property, meter, quantity, hour, value, unit," \
+	" quality, coverage"
+#define PH_COLUMNS "participant, property, quantity, hour, value, unit, meters," \
+	" meters_expected, coverage, quality, timezone, local, month, weekday," \
+	" local_hour, holiday, office_hours, outside_temp_c, area_m2, kwh_per_m2," \
+	" co2_kg, temp_delta_c, hdd, cdd"
+
+/* The batch's meter hours: the last of each key wins, as in the input;
+ * the meters and hours written are kept for judging. */
+static int write_meter_hours(struct pg_db *db, struct mt_err *err)
+{
+	if (db->nmh == 0)
+		return 0;
+	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_mh (LIKE meter_hour,"
+	    " seq bigint) ON COMMIT DELETE ROWS;" SQL_JUDGED_TABLE, err) < 0 ||
+	    copy_in(db, "COPY stage_mh (" MH_COLUMNS ", seq) FROM STDIN", &db->mh, err) < 0 ||
+	    exec(db, "INSERT INTO meter_hour (" MH_COLUMNS ")"
+	    " SELECT DISTINCT ON (hour, participant, meter, quantity) " MH_COLUMNS
+	    " FROM stage_mh ORDER BY hour, participant, meter, quantity, seq DESC"
+	    " ON CONFLICT (hour, participant, meter, quantity) DO UPDATE SET"
+	    " property = excluded.property, value = excluded.value,"
+	    " unit = excluded.unit, quality = excluded.quality,"
+	    " coverage = excluded.coverage, suspect = NULL;"
+	    " INSERT INTO judged SELECT DISTINCT participant, meter, quantity"
+	    " FROM stage_mh ON CONFLICT DO NOTHING", err) < 0 ||
+	    run(db, "SELECT min(hour), max(hour) FROM stage_mh", NULL, 0, min_max,
+	    db, err) < 0 ? -1 : 0;
+}
+
+/* The batch's property hours, and the days of their energy quantities
+ * rolled up again from every hour of those days. */
+static int write_property_hours(struct pg_db *db, struct mt_err *err)
+{
+	if (db->nph == 0)
+		return 0;
+	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_ph (LIKE property_hour,"
+	    " seq bigint) ON COMMIT DELETE ROWS", err) < 0 ||
+	    copy_in(db, "COPY stage_ph (" PH_COLUMNS ", seq) FROM STDIN", &db->ph, err) < 0 ||
+	    exec(db, "INSERT INTO property_hour (" PH_COLUMNS ")"
+	    " SELECT DISTINCT ON (hour, participant, property, quantity) " PH_COLUMNS
+	    " FROM stage_ph ORDER BY hour, participant, property, quantity, seq DESC"
+	    " ON CONFLICT (hour, participant, property, quantity) DO UPDATE SET"
+	    " value = excluded.value, unit = excluded.unit, meters = excluded.meters,"
+	    " meters_expected = excluded.meters_expected, coverage = excluded.coverage,"
+	    " quality = excluded.quality, timezone = excluded.timezone,"
+	    " local = excluded.local, month = excluded.month,"
+	    " weekday = excluded.weekday, local_hour = excluded.local_hour,"
+	    " holiday = excluded.holiday, office_hours = excluded.office_hours,"
+	    " outside_temp_c = excluded.outside_temp_c, area_m2 = excluded.area_m2,"
+	    " kwh_per_m2 = excluded.kwh_per_m2, co2_kg = excluded.co2_kg,"
+	    " temp_delta_c = excluded.temp_delta_c, hdd = excluded.hdd,"
+	    " cdd = excluded.cdd;"
+	    " CREATE TEMP TABLE IF NOT EXISTS touched_day (participant text,"
+	    "  property text, quantity text, local_date text, month text)"
+	    "  ON COMMIT DELETE ROWS;"
+	    " INSERT INTO touched_day SELECT DISTINCT participant, property, quantity,"
+	    "  substr(local, 1, 10), month FROM stage_ph WHERE quantity IN " MT_ENERGY ";"
+	    " DELETE FROM property_day d USING touched_day t"
+	    "  WHERE d.participant = t.participant AND d.property = t.property"
+	    "  AND d.quantity = t.quantity AND d.local_date = t.local_date;"
+	    " INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
+	    " FROM property_hour ph WHERE (ph.participant, ph.property, ph.quantity,"
+	    "  ph.month, substr(ph.local, 1, 10)) IN (SELECT participant, property,"
+	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP, err);
+}
+
+static int flush(struct pg_db *db, struct mt_err *err)
+{
+	int rc;
+
+	if (db->nmh == 0 && db->nph == 0)
+		return 0;
+	rc = make_partitions(db, err) < 0 || lock_participants(db, err) < 0 ||
+	    write_meter_hours(db, err) < 0 || write_property_hours(db, err) < 0 ? -1 : 0;
+	forget_batch(db);
+	return rc;
+}
+
+static int pg_commit(struct mt_db *base, struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+
+	if (flush(db, err) < 0 || exec(db, "COMMIT", err) < 0)
+		return -1;
+	db->in_tx = 0;
+	return 0;
+}
+
+static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
+    struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+	struct buf *b = &db->mh;
+	char hour[32];
+
+	(void)err;
+	mt_time_format(hour, h->hour);
+	note_participant(db, h->participant);
+	note_month(db, hour);
+	field(b, h->participant, 0);
+	field(b, h->property, 0);
+	field(b, h->meter, 0);
+	field(b, h->q->name, 0);
+	field(b, hour, 0);
+	num_field(b, h->value);
+	field(b, h->unit, 0);
+	field(b, mt_quality_name(h->quality), 0);
+	num_field(b, h->coverage);
+	long_field(b, ++db->seq);
+	b->s[b->len - 1] = '\n';
+	db->nmh++;
+	return 0;
+}
+
+/* ---- property hours: the local calendar ---- */
+
+static void zone_name(void *ctx, PGresult *r, int row)
+{
+	char *name = ctx;
+
+	if (!PQgetisnull(r, row, 0))
+		snprintf(name, 64, "%s", PQgetvalue(r, row, 0));
+}
+
+static struct mt_tz *property_zone(struct pg_db *db, const char *participant,
+    const char *property, struct mt_err *err)
+{
+	struct mt_tz *tz = mt_zones_of_property(&db->zones, participant, property);
+	const char *a[] = { participant, property };
+	char name[64] = "UTC";
+
+	if (tz != NULL)
+		return tz;
+	if (run(db, "SELECT coalesce(p.timezone, pa.timezone) FROM participant pa"
+	    " LEFT JOIN property p ON p.participant = pa.id AND p.id = ?2"
+	    " WHERE pa.id = ?1", a, 2, zone_name, name, err) < 0)
+		return NULL;
+	if ((tz = mt_zones_named(&db->zones, name, err)) != NULL)
+		mt_zones_set_property(&db->zones, participant, property, tz);
+	return tz;
+}
+
+static int record_month(struct pg_db *db, const struct mt_tz *tz,
+    const char *month, struct mt_err *err)
+{
+	long hours = mt_zones_new_month(&db->zones, tz, month);
+	char n[24];
+	const char *a[] = { tz->name, month, n };
+
+	if (hours == 0)
+		return 0;
+	snprintf(n, sizeof n, "%ld", hours);
+	return run(db, "INSERT INTO calendar_month VALUES (?1, ?2, CAST(?3 AS integer))"
+	    " ON CONFLICT DO NOTHING", a, 3, NULL, NULL, err);
+}
+
+/* An optional context field of an enriched record, as SQLite keeps it. */
+static void extra_field(struct buf *b, const struct mt_rec *rec, const char *key,
+    int integer)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	if (f == NULL || f->type == MT_NULL || f->type == MT_NESTED)
+		field(b, NULL, 0);
+	else if (f->type == MT_BOOL)
+		field(b, f->boolean ? "1" : "0", 0);
+	else if (f->type == MT_NUMBER && isfinite(f->num) &&
+	    (!integer || f->num == floor(f->num)))
+		integer ? long_field(b, (long)f->num) : num_field(b, f->num);
+	else if (f->type == MT_STRING && !integer && strcmp(key, "holiday") == 0)
+		field(b, f->str, 0);
+	else
+		field(b, NULL, 0);
+}
+
+static void local_fields(struct buf *b, const struct mt_tz *tz,
+    const struct mt_local *lt)
+{
+	char month[8];
+
+	snprintf(month, sizeof month, "%.7s", lt->text);
+	field(b, tz->name, 0);
+	field(b, lt->text, 0);
+	field(b, month, 0);
+	long_field(b, lt->weekday);
+	long_field(b, lt->minute / 60);
+}
+
+static int pg_put_property_hour(struct mt_db *base,
+    const struct mt_property_hour *h, struct mt_err *err)
+{
+	static const char *const extras[] = { "holiday", "office_hours",
+		"outside_temp_c", "area_m2", "kwh_per_m2", "co2_kg", "temp_delta_c",
+		"hdd", "cdd" };
+	struct pg_db *db = PG(base);
+	struct mt_tz *tz = property_zone(db, h->participant, h->property, err);
+	struct buf *b = &db->ph;
+	struct mt_local lt;
+	char hour[32], month[8];
+
+	if (tz == NULL)
+		return -1;
+	mt_local_time(tz->zone, h->hour, &lt);
+	snprintf(month, sizeof month, "%.7s", lt.text);
+	if (record_month(db, tz, month, err) < 0)
+		return -1;
+	mt_time_format(hour, h->hour);
+	note_participant(db, h->participant);
+	note_month(db, hour);
+	field(b, h->participant, 0);
+	field(b, h->property, 0);
+	field(b, h->q->name, 0);
+	field(b, hour, 0);
+	num_field(b, h->value);
+	field(b, h->unit, 0);
+	long_field(b, h->meters);
+	long_field(b, h->meters_expected);
+	num_field(b, h->coverage);
+	field(b, mt_quality_name(h->quality), 0);
+	local_fields(b, tz, &lt);
+	for (int i = 0; i < 9; i++)
+		extra_field(b, h->rec, extras[i], i == 1);
+	long_field(b, ++db->seq);
+	b->s[b->len - 1] = '\n';
+	db->nph++;
+	return 0;
+}
+
+/* ---- judging, stale meters ---- */
+
+static int pg_judge_hours(struct mt_db *base, struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+	char history[32] = "";
+	const char *a[4];
+	double days = 28;
+	char *v = NULL;
+	mt_time_t lo;
+	enum mt_tsform form;
+
+	if (flush(db, err) < 0)
+		return -1;
+	if (db->lo[0] == '\0')
+		return 0;
+	if (run(db, "SELECT value FROM settings WHERE name = 'history_days'", NULL, 0,
+	    one_text, &v, err) < 0)
+		return -1;
+	if (v != NULL)
+		days = atof(v);
+	free(v);
+	if (mt_time_parse(db->lo, strlen(db->lo), &lo, &form, err) < 0)
+		return -1;
+	mt_time_format(history, lo - (mt_time_t)(days * 86400000.0));
+	a[0] = "";
+	a[1] = db->lo;
+	a[2] = db->hi;
+	a[3] = history;
+	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++) {
+		/* ?2 to ?4 only: a first text parameter no statement reads */
+		if (run(db, judge_sql[i], a, i == 0 ? 0 : 4, NULL, NULL, err) < 0)
+			return -1;
+	}
+	db->lo[0] = db->hi[0] = '\0';
+	return exec(db, "TRUNCATE judged", err);
+}
+
+struct stale {
+	mt_db_stale_fn fn;
+	void *ctx;
+	int any;
+};
+
+static void stale_row(void *ctx, PGresult *r, int row)
+{
+	struct stale *s = ctx;
+
+	s->any = 1;
+	if (atoi(PQgetvalue(r, row, 3)))
+		s->fn(s->ctx, PQgetvalue(r, row, 0), PQgetvalue(r, row, 1),
+		    PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2));
+}
+
+static int pg_stale_meters(struct mt_db *base, const char *participant,
+    mt_db_stale_fn fn, void *ctx, struct mt_err *err)
+{
+	struct stale s = { fn, ctx, 0 };
+	const char *a[] = { participant };
+
+	if (run(PG(base), SQL_STALE, a, 1, stale_row, &s, err) < 0)
+		return -1;
+	if (!s.any)
+		fn(ctx, NULL, participant, NULL);
+	return 0;
+}
+
+/* ---- configuration ---- */
+
+static int put_rows(struct pg_db *db, const struct mt_config *cfg,
+    struct mt_err *err)
+{
+	char num[40];
+
+	for (size_t i = 0; i < cfg->ncontracts; i++) {
+		const struct mt_contract *c = &cfg->contracts[i];
+		const char *a[] = { cfg->id, c->id, NULL };
+		if (c->co2_kg_per_kwh >= 0)
+			mt_format_double(num, sizeof num, c->co2_kg_per_kwh), a[2] = num;
+		if (run(db, "INSERT INTO contract VALUES (?1, ?2, CAST(?3 AS double precision))",
+		    a, 3, NULL, NULL, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->nproperties; i++) {
+		const struct mt_property_cfg *p = &cfg->properties[i];
+		const char *a[] = { cfg->id, p->id, p->name, p->type, NULL, p->region,
+			p->timezone };
+		if (p->area_m2 > 0)
+			mt_format_double(num, sizeof num, p->area_m2), a[4] = num;
+		if (run(db, "INSERT INTO property VALUES (?1, ?2, ?3, ?4,"
+		    " CAST(?5 AS double precision), ?6, ?7)", a, 7, NULL, NULL, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->nmeters; i++) {
+		const struct mt_meter_cfg *m = &cfg->meters[i];
+		const char *a[] = { cfg->id, m->id, m->property, m->q->name,
+			m->unit ? m->unit : m->q->unit, m->kind, m->contract,
+			m->external ? "1" : "0" };
+		if (run(db, "INSERT INTO meter VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		    " CAST(?8 AS integer))", a, 8, NULL, NULL, err) < 0 ||
+		    run(db, "INSERT INTO meter_seen VALUES (?1, ?2, " SQL_NOW ")"
+		    " ON CONFLICT DO NOTHING", a, 2, NULL, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct relocal {
+	struct pg_db *db;
+	const char *participant;
+	struct buf b;
+	struct mt_err *err;
+	int failed;
+};
+
+static void relocal_row(void *ctx, PGresult *r, int row)
+{
+	struct relocal *rl = ctx;
+	const char *prop = PQgetvalue(r, row, 0), *hour = PQgetvalue(r, row, 2);
+	struct mt_tz *tz;
+	struct mt_local lt;
+	enum mt_tsform form;
+	char month[8];
+	mt_time_t t;
+
+	if (rl->failed || (tz = property_zone(rl->db, rl->participant, prop,
+	    rl->err)) == NULL || mt_time_parse(hour, strlen(hour), &t, &form,
+	    rl->err) < 0) {
+		rl->failed = 1;
+		return;
+	}
+	mt_local_time(tz->zone, t, &lt);
+	snprintf(month, sizeof month, "%.7s", lt.text);
+	if (record_month(rl->db, tz, month, rl->err) < 0) {
+		rl->failed = 1;
+		return;
+	}
+	field(&rl->b, prop, 0);
+	field(&rl->b, PQgetvalue(r, row, 1), 0);
+	field(&rl->b, hour, 0);
+	local_fields(&rl->b, tz, &lt);
+	rl->b.s[rl->b.len - 1] = '\n';
+}
+
+/* The participant's local calendar again, set-wise: a zone set or changed
+ * by this configuration applies to its hours too, and to their days. */
+static int relocalize(struct pg_db *db, const char *participant,
+    struct mt_err *err)
+{
+	struct relocal rl = { db, participant, { 0 }, err, 0 };
+	const char *id[] = { participant };
+	int rc;
+
+	mt_zones_forget_properties(&db->zones);
+	if (run(db, "SELECT property, quantity, hour FROM property_hour"
+	    " WHERE participant = ?1", id, 1, relocal_row, &rl, err) < 0 || rl.failed) {
+		free(rl.b.s);
+		return -1;
+	}
+	rc = exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_local (property text,"
+	    " quantity text, hour text, timezone text, local text, month text,"
+	    " weekday integer, local_hour integer) ON COMMIT DELETE ROWS", err);
+	if (rc == 0 && rl.b.len > 0)
+		rc = copy_in(db, "COPY stage_local FROM STDIN", &rl.b, err);
+	free(rl.b.s);
+	if (rc < 0 || run(db, "UPDATE property_hour ph SET timezone = s.timezone,"
+	    " local = s.local, month = s.month, weekday = s.weekday,"
+	    " local_hour = s.local_hour FROM stage_local s WHERE ph.participant = ?1"
+	    " AND ph.property = s.property AND ph.quantity = s.quantity"
+	    " AND ph.hour = s.hour AND ph.local <> s.local", id, 1, NULL, NULL, err) < 0 ||
+	    run(db, "DELETE FROM property_day WHERE participant = ?1", id, 1, NULL,
+	    NULL, err) < 0 || run(db, "INSERT INTO property_day"
+	    SQL_DAYS_OF_PARTICIPANT, id, 1, NULL, NULL, err) < 0)
+		return -1;
+	return exec(db, "TRUNCATE stage_local", err);
+}
+
+static int pg_put_config(struct mt_db *base, const struct mt_config *cfg,
+    struct mt_err *err)
+{
+	struct pg_db *db = PG(base);
+	const char *id[] = { cfg->id }, *pa[] = { cfg->id, cfg->name, cfg->timezone };
+
+	note_participant(db, cfg->id);
+	if (lock_participants(db, err) < 0 ||
+	    run(db, "DELETE FROM meter WHERE participant = ?1", id, 1, NULL, NULL, err) < 0 ||
+	    run(db, "DELETE FROM property WHERE participant = ?1", id, 1, NULL, NULL, err) < 0 ||
+	    run(db, "DELETE FROM contract WHERE participant = ?1", id, 1, NULL, NULL, err) < 0 ||
+	    run(db, "INSERT INTO participant VALUES (?1, ?2, ?3) ON CONFLICT (id) DO"
+	    " UPDATE SET name = excluded.name, timezone = excluded.timezone", pa, 3,
+	    NULL, NULL, err) < 0 || put_rows(db, cfg, err) < 0)
+		return -1;
+	forget_batch(db);
+	return relocalize(db, cfg->id, err);
+}
+
+/* ---- the load history and runs ---- */
+
+static int pg_log_load(struct mt_db *base, const struct mt_load_log *log,
+    struct mt_err *err)
+{
+	char started[32], finished[32], in[24], loaded[24], rejected[24], secs[40];
+	const char *a[] = { started, finished, log->source, in, loaded, rejected, secs };
+
+	mt_time_format(started, log->started);
+	mt_time_format(finished, log->finished);
+	snprintf(in, sizeof in, "%ld", log->in);
+	snprintf(loaded, sizeof loaded, "%ld", log->loaded);
+	snprintf(rejected, sizeof rejected, "%ld", log->rejected);
+	mt_format_double(secs, sizeof secs, (double)(log->finished - log->started) / 1000);
+	return run(PG(base), "INSERT INTO loads (started, finished, source, records_in,"
+	    " loaded, rejected, duration_s) VALUES (?1, ?2, ?3, CAST(?4 AS bigint),"
+	    " CAST(?5 AS bigint), CAST(?6 AS bigint), CAST(?7 AS double precision))",
+	    a, 7, NULL, NULL, err);
+}
+
+static const char *run_text(const struct mt_rec *rec, const char *key,
+    int need, struct mt_err *err)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	if (f != NULL && (f->type == MT_STRING || f->type == MT_NUMBER))
+		return f->str;
+	if (need)
+		mt_err_set(err, NULL, 0, "run record without \"%s\"", key);
+	return NULL;
+}
+
+static int pg_put_run(struct mt_db *base, const struct mt_rec *rec,
+    struct mt_err *err)
+{
+	static const char *const keys[] = { "run", "participant", "started",
+		"finished", "status", "fetched", "loaded", "rejected", "message" };
+	const char *v[9];
+
+	if (mt_rec_get(rec, "run") == NULL)
+		return 1;
+	for (int i = 0; i < 9; i++)
+		if ((v[i] = run_text(rec, keys[i], i < 8, err)) == NULL && i < 8) {
+			err->status = MT_EXIT_REJECTS;
+			return -1;
+		}
+	return run(PG(base), "INSERT INTO runs VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " CAST(?6 AS integer), CAST(?7 AS integer), CAST(?8 AS integer), ?9)"
+	    " ON CONFLICT (participant, run) DO UPDATE SET started = excluded.started,"
+	    " finished = excluded.finished, status = excluded.status,"
+	    " fetched = excluded.fetched, loaded = excluded.loaded,"
+	    " rejected = excluded.rejected, message = excluded.message",
+	    v, 9, NULL, NULL, err);
+}
+
+/* ---- meter hours for meter-aggregate --db ---- */
+
+struct hours {
+	const char *participant;
+	const struct mt_quantity *q;
+	mt_db_hour_fn fn;
+	void *ctx;
+};
+
+static void hour_row(void *ctx, PGresult *r, int row)
+{
+	struct hours *hs = ctx;
+	struct mt_meter_hour h = {
+		.participant = hs->participant, .q = hs->q,
+		.property = PQgetisnull(r, row, 0) ? NULL : PQgetvalue(r, row, 0),
+		.meter = PQgetvalue(r, row, 1),
+		.value = atof(PQgetvalue(r, row, 2)),
+		.unit = PQgetvalue(r, row, 3),
+		.coverage = atof(PQgetvalue(r, row, 5)),
+	};
+	const char *hour = PQgetvalue(r, row, 6);
+	enum mt_tsform form;
+
+	if (mt_quality_parse(PQgetvalue(r, row, 4), &h.quality) < 0)
+		h.quality = MT_ESTIMATED;
+	if (mt_time_parse(hour, strlen(hour), &h.hour, &form, NULL) < 0)
+		return;
+	hs->fn(hs->ctx, &h);
+}
+
+static int pg_meter_hours_range(struct mt_db *base, const char *participant,
+    const struct mt_quantity *q, mt_time_t from, mt_time_t to, mt_db_hour_fn fn,
+    void *ctx, struct mt_err *err)
+{
+	struct hours hs = { participant, q, fn, ctx };
+	char a[32], b[32];
+	const char *args[] = { a, b, participant, q->name };
+
+	mt_time_format(a, from);
+	mt_time_format(b, to);
+	return run(PG(base), "SELECT property, meter, value, unit, quality, coverage,"
+	    " hour FROM meter_hour WHERE hour >= ?1 AND hour < ?2 AND participant = ?3"
+	    " AND quantity = ?4", args, 4, hour_row, &hs, err);
+}
+
+static int pg_meter_hours_at(struct mt_db *base, const char *participant,
+    const struct mt_quantity *q, mt_time_t hour, mt_db_hour_fn fn, void *ctx,
+    struct mt_err *err)
+{
+	struct hours hs = { participant, q, fn, ctx };
+	char ts[32];
+	const char *args[] = { ts, participant, q->name };
+
+	mt_time_format(ts, hour);
+	return run(PG(base), "SELECT property, meter, value, unit, quality, coverage,"
+	    " hour FROM meter_hour WHERE hour = ?1 AND participant = ?2"
+	    " AND quantity = ?3", args, 3, hour_row, &hs, err);
+}
+
+const struct mt_db_backend mt_postgres_backend = {
+	"PostgreSQL", pg_open, pg_open_existing, pg_close, pg_read_begin, pg_select,
+	pg_begin, pg_commit, pg_rollback, pg_put_meter_hour, pg_judge_hours,
+	pg_stale_meters, pg_put_property_hour, pg_put_config, pg_meter_hours_range,
+	pg_meter_hours_at, pg_log_load, pg_put_run, mt_queries,
+};

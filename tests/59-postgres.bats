@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# The warehouse on PostgreSQL (meter-warehouse(5), PostgreSQL), against a
+# throwaway cluster this file starts (tests/pg_cluster.sh) and stops: the
+# same tables and views as SQLite's, value for value (tests/wh_dump.py
+# reads both with their own clients), the same guarantees.
+load helper
+
+HOURLY="$BATS_TEST_DIRNAME/../scripts/meter-hourly"
+DEMO="$BATS_TEST_DIRNAME/../examples/demo"
+
+setup_file() {
+	# under /tmp, not bats' own directory: the server runs as nobody as root
+	METER_PGDIR=$(mktemp -d /tmp/meter-pg.XXXXXX)
+	export METER_PGDIR
+	PGTEST_PORT=$(sh "$BATS_TEST_DIRNAME/pg_cluster.sh" start "$METER_PGDIR")
+	export PGTEST_PORT PGPASSWORD=meter-test
+}
+
+teardown_file() {
+	sh "$BATS_TEST_DIRNAME/pg_cluster.sh" stop "$METER_PGDIR"
+}
+
+# newdb NAME: an empty database; prints its URI
+newdb() {
+	psql -X -q -d "postgresql://meter@127.0.0.1:$PGTEST_PORT/postgres" \
+		-c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" > /dev/null 2>&1
+	echo "postgresql://meter@127.0.0.1:$PGTEST_PORT/$1"
+}
+
+# pipeline DB: the demo's two participants through the programs into DB,
+# as meter-hourly chains them (no runs: their times would differ)
+pipeline() {
+	[ -d demo ] || { cp -R "$DEMO" demo; chmod -R go-w demo; }
+	for p in cambridge greenbutton; do
+		c=demo/participants/$p/participant.xml
+		meter-load -q -c "$c" "$1"
+		# fetched once: the cursors would hold the readings back after
+		[ -s mh-$p.ndjson ] || meter-fetch -q -c "$c" --state "st-$p" 2>/dev/null |
+			meter-standardize -q > mh-$p.ndjson
+		meter-load -q "$1" mh-$p.ndjson
+		meter-aggregate -q -c "$c" --db "$1" mh-$p.ndjson > ph-$p.ndjson
+		(cd demo/context && meter-enrich -q --shared-context -c "../participants/$p/participant.xml" \
+			$(grep -v '^#' enrich.args) "$OLDPWD/ph-$p.ndjson") > en-$p.ndjson
+		meter-load -q "$1" en-$p.ndjson
+	done
+}
+
+dump() {
+	python3 "$BATS_TEST_DIRNAME/wh_dump.py" "$1"
+}
+
+@test "postgresql: the demo's tables and views equal SQLite's, value for value" {
+	pg=$(newdb same)
+	pipeline "$pg"
+	pipeline sq.db
+	dump sq.db > sq.txt
+	dump "$pg" > pg.txt
+	diff sq.txt pg.txt
+	# and they hold what the source files hold: b0's January electricity
+	want=$(awk -F, 'NR > 1 { s += $2 } END { printf "%.1f", s }' demo/participants/cambridge/data/b0-electricity.csv)
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT value FROM monthly_consumption WHERE property = 'b0' AND quantity = 'electricity'")" = "$want" ]
+	[ "$(grep -c . pg.txt)" -gt 10000 ]
+	[ "$(psql -X -A -t -d "$pg" -c 'SELECT version FROM meter_schema')" -eq "$(sqlite3 sq.db 'PRAGMA user_version')" ]
+}
+
+@test "postgresql: a re-load replaces, never doubles; hours partitioned by month as they arrive" {
+	pg=$(newdb again)
+	pipeline "$pg"
+	dump "$pg" > once.txt
+	loads=$(psql -X -A -t -d "$pg" -c 'SELECT count(*) FROM loads')
+	pipeline "$pg"
+	dump "$pg" > twice.txt
+	diff once.txt twice.txt
+	# every load is in the history, once
+	[ "$(psql -X -A -t -d "$pg" -c 'SELECT count(*) FROM loads')" -eq $((2 * loads)) ]
+	# a partition for each month of hours, and no other
+	parts() {
+		psql -X -A -t -d "$pg" -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = '$1'"
+	}
+	months() {
+		jq -r ".hour[0:7] | \"$1_\" + sub(\"-\"; \"_\")" mh-*.ndjson | sort -u | tr '\n' ' ' | sed 's/ $//'
+	}
+	[ "$(parts meter_hour)" = "$(months meter_hour)" ]
+	[ "$(parts property_hour)" = "$(jq -r '.hour[0:7] | "property_hour_" + sub("-"; "_")' en-*.ndjson | sort -u | tr '\n' ' ' | sed 's/ $//')" ]
+	# a record twice in one batch: the last one wins, as on SQLite
+	h='{"participant":"x","meter":"m","quantity":"electricity","hour":"2019-02-01T00:00:00Z","unit":"kWh","quality":"measured","coverage":1,"value":'
+	printf '%s1}\n%s2}\n' "$h" "$h" | meter-load -q "$pg"
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT value FROM meter_hour WHERE participant = 'x'")" = 2 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM pg_class WHERE relname = 'meter_hour_2019_02'")" -eq 1 ]
+}
+
+@test "postgresql: meter-aggregate --db completes a property hour whose meters came in different loads" {
+	pg=$(newdb late)
+	pipeline "$pg"
+	# b0's gas hours again on their own: the property hours of b0 gas
+	# from the warehouse's electricity and gas, as the first run gave them
+	jq -c 'select(.meter == "b0-gas")' mh-cambridge.ndjson > gas.ndjson
+	meter-aggregate -q -c demo/participants/cambridge/participant.xml --db "$pg" gas.ndjson > late.ndjson
+	jq -c 'select(.property == "b0" and .quantity == "gas")' ph-cambridge.ndjson > want.ndjson
+	diff <(jq -S -c . want.ndjson | sort) <(jq -S -c . late.ndjson | sort)
+	[ "$(wc -l < late.ndjson)" -eq 169 ]
+}
+
+@test "postgresql: dispatchers at once, loads killed at any point: the warehouse converges" {
+	pg=$(newdb runs)
+	cp -R "$DEMO" r && chmod -R go-w r
+	# two dispatchers over the same root at once, then one more: every
+	# participant once per run, nothing corrupted
+	sh "$HOURLY" -w --db "$pg" r > /dev/null 2>&1 &
+	sh "$HOURLY" -w --db "$pg" r > /dev/null 2>&1 || true
+	wait || true
+	run -1 sh "$HOURLY" --db "$pg" r
+	[[ "$output" == *"greenbutton: ok"* ]]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM runs WHERE participant = 'greenbutton' AND status = 'ok'")" -eq 3 ]
+	# the same hours as the dispatcher gives an SQLite warehouse
+	cp -R "$DEMO" s && chmod -R go-w s
+	sh "$HOURLY" --db ref.db s > /dev/null 2>&1 || true
+	dump ref.db | sed -n '/^== meter_hour$/,/^== calendar_month$/p' > want.txt
+	dump "$pg" | sed -n '/^== meter_hour$/,/^== calendar_month$/p' > got.txt
+	diff want.txt got.txt
+	[ "$(grep -c . got.txt)" -gt 1000 ]
+	# meter-load killed mid-load, again and again: each batch is a
+	# transaction, so what is there is whole batches, and a last load ends
+	# where an uninterrupted one does
+	pg2=$(newdb killed)
+	pipeline ref2.db
+	jq -c . mh-*.ndjson > all.ndjson
+	for i in 1 2 3; do
+		meter-load -q --batch 50 "$pg2" all.ndjson &
+		pid=$!
+		sleep "0.0$i"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		n=$(psql -X -A -t -d "$pg2" -c 'SELECT count(*) FROM meter_hour' 2>/dev/null || echo 0)
+		[ $((n % 50)) -eq 0 ] || [ "$n" -eq "$(wc -l < all.ndjson)" ]
+	done
+	meter-load -q "$pg2" all.ndjson
+	[ "$(psql -X -A -t -d "$pg2" -c 'SELECT count(*) FROM meter_hour')" -eq "$(jq -r '[.participant, .meter, .quantity, .hour] | @tsv' all.ndjson | sort -u | wc -l)" ]
+}
+
+@test "postgresql: a server down or a wrong password is exit 3 with the reason; the dispatcher moves no cursor or inbox file" {
+	run -3 meter-load "postgresql://meter@127.0.0.1:1/none" /dev/null
+	[[ "$output" == *"postgresql://meter@127.0.0.1:1/none: cannot connect to the warehouse: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"* ]]
+	run -3 env PGPASSWORD=wrong meter-load "$(newdb pw)" /dev/null
+	[[ "$output" == *"cannot connect to the warehouse: "*"password authentication failed for user \"meter\""* ]]
+	# a password in the URI is refused before any connection
+	run -2 meter-load "postgresql://meter:meter-test@127.0.0.1:$PGTEST_PORT/pw" /dev/null
+	[[ "$output" == *"a password in the warehouse URI is refused: give it in PGPASSWORD or ~/.pgpass"* ]]
+	# the dispatcher against a wrong password: failed runs, cursors and
+	# the inbox as they were
+	cp -R "$DEMO" r && chmod -R go-w r
+	printf '%s\n' '{"participant":"cambridge","property":"b1","meter":"b1-gas","quantity":"gas","hour":"2019-01-01T00:00:00Z","value":1,"unit":"kWh","quality":"measured","coverage":1}' > r/participants/cambridge/inbox/push.ndjson
+	run -1 env PGPASSWORD=wrong sh "$HOURLY" --db "$(newdb down)" r
+	[[ "$output" == *"cambridge: failed: meter-load -c exited 3: meter-load: postgresql://"*"cannot connect to the warehouse: "*"password authentication failed"* ]]
+	[ -f r/participants/cambridge/inbox/push.ndjson ]
+	[ ! -e r/participants/cambridge/state/current ]
+	[ -z "$(find r/participants -name '*.json' -path '*state*')" ]
+}
+
+@test "postgresql: meter-report writes the page SQLite's warehouse gives, refuses a database that is no warehouse" {
+	pg=$(newdb report)
+	pipeline "$pg"
+	pipeline sq.db
+	meter-report -q -o pg.html "$pg"
+	meter-report -q -o sq.html sq.db
+	xmllint --noout pg.html
+	diff <(grep -v '<p class="muted">Warehouse' sq.html) <(grep -v '<p class="muted">Warehouse' pg.html)
+	grep -q '<code>report</code>' pg.html
+	run -2 meter-report -o x.html "$(newdb empty)"
+	[[ "$output" == *"not a meter warehouse (no meter tables in it)"* ]]
+	[ ! -e x.html ]
+}
