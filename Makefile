@@ -114,8 +114,11 @@ check: all check-links
 # writes, uninitialised values, definite leaks all fail the test).  The
 # hostile-participant suite runs in the plain and sanitizer stages only: it
 # reaches no C code the other suites leave out, and its many dispatcher
-# runs would cost ten minutes here.
-VALGRIND_SKIP = tests/97-hostile.bats $(BROWSER_SUITE)
+# runs would cost ten minutes here.  The PostgreSQL suite (a throwaway
+# cluster it starts, tests/pg_cluster.sh) runs in the plain and sanitizer
+# stages: the sanitizers cover postgres.c, the only C code it alone reaches.
+PG_SUITE = tests/59-postgres.bats
+VALGRIND_SKIP = tests/97-hostile.bats $(BROWSER_SUITE) $(PG_SUITE)
 check-valgrind: all
 	rm -rf build-vg && mkdir -p build-vg/bin
 	for p in $(PROGS); do \

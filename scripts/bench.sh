@@ -89,6 +89,45 @@ measure "sqlite3 .import (CSV, same table)" sh -c \
 	"rm -f $DATA/i.db && exec sqlite3 $DATA/i.db < $DATA/import.sql"
 [ "$(sqlite3 "$DATA/w.db" 'SELECT count(*) FROM meter_hour')" -eq "$N" ]
 [ "$(sqlite3 "$DATA/i.db" 'SELECT count(*) FROM meter_hour')" -eq "$N" ]
+echo "SQLite: $(($(stat -c %s "$DATA/w.db") / N)) bytes per meter hour"
+
+# meter-load into PostgreSQL: the same 1,000,000 meter hours into a new
+# database of a local cluster (tests/pg_cluster.sh, fsync on), wall-clock
+# time since the server does much of the work, beside psql's \copy of the
+# same rows as CSV into a table of the same shape (same primary key).
+if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
+	PGD=$(mktemp -d /tmp/meter-bench-pg.XXXXXX)
+	PGPORT_B=$(METER_PG_FSYNC=on sh "$(dirname "$0")/../tests/pg_cluster.sh" start "$PGD")
+	export PGPASSWORD=meter-test
+	PGU=postgresql://meter@127.0.0.1:$PGPORT_B
+	fresh() { psql -X -q -d "$PGU/postgres" -c "DROP DATABASE IF EXISTS b" -c "CREATE DATABASE b" > /dev/null 2>&1; }
+	pg_wall() {
+		name=$1
+		shift
+		secs=999999
+		for _ in 1 2 3; do
+			fresh
+			t0=$(date +%s.%N)
+			"$@" > /dev/null
+			t1=$(date +%s.%N)
+			secs=$(awk -v a="$secs" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" 'BEGIN { print (b < a ? b : a) }')
+		done
+		awk -v n="$N" -v s="$secs" -v name="$name" 'BEGIN {
+			printf "%-34s %12.0f rows/s %8.2f s wall\n", name, n / s, s }'
+	}
+	echo
+	echo "input: $MH into PostgreSQL $(psql -X -A -t -d "$PGU/postgres" -c 'SHOW server_version')"
+	echo "target: >= 300,000 rows/s"
+	pg_wall "meter-load (PostgreSQL, new)" "$BIN/meter-load" "$PGU/b" "$MH"
+	n=$(psql -X -A -t -d "$PGU/b" -c 'SELECT count(*) FROM meter_hour')
+	bytes=$(psql -X -A -t -d "$PGU/b" -c "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'meter_hour'")
+	[ "$n" -eq "$N" ]
+	pg_wall "psql \\copy (CSV, same table)" psql -X -q -d "$PGU/b" \
+		-c "CREATE TABLE meter_hour (participant text NOT NULL, property text, meter text NOT NULL, quantity text NOT NULL, hour text COLLATE \"C\" NOT NULL, value double precision NOT NULL, unit text NOT NULL, quality text NOT NULL, coverage double precision NOT NULL, PRIMARY KEY (hour, participant, meter, quantity))" \
+		-c "\\copy meter_hour FROM '$CSV' WITH (FORMAT csv)"
+	echo "PostgreSQL: $((bytes / N)) bytes per meter hour (table, partitions and indexes)"
+	sh "$(dirname "$0")/../tests/pg_cluster.sh" stop "$PGD"
+fi
 
 # meter-aggregate: the same 1,000,000 meter hours to property hours (4
 # meters per property), beside Miller summing the same groups.

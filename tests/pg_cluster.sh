@@ -4,7 +4,9 @@
 # on a socket in DIR; password authentication over TCP.  start prints
 # "PORT"; the role meter (password "meter-test") owns the database
 # "warehouse".  As root (CI) the server runs as nobody: PostgreSQL refuses
-# root.  stop stops it by its process id and removes DIR.
+# root.  fsync is off for the tests (a killed client is what they kill,
+# never the server) unless METER_PG_FSYNC=on, as make bench runs it.  stop
+# stops it by its process id and removes DIR.
 set -eu
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$BIN/initdb" ] || { echo "pg_cluster.sh: no PostgreSQL server (sh scripts/deps.sh installs it)" >&2; exit 3; }
@@ -24,7 +26,7 @@ start)
 		--locale=C -E UTF8 > "$dir/initdb.log" 2>&1
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	as "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-		"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" \
+		"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${METER_PG_FSYNC:-off} -c max_connections=100" \
 		start > /dev/null
 	PGPASSWORD=meter-test "$BIN/psql" -q -h 127.0.0.1 -p "$port" -U meter -d postgres \
 		-c 'CREATE DATABASE warehouse' > /dev/null

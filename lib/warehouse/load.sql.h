@@ -84,11 +84,13 @@ static const char *const judge_sql[] MT_UNUSED = {
 	" runs AS (SELECT participant, meter, quantity, hour, hn - row_number()"
 	"   OVER (PARTITION BY participant, meter, quantity ORDER BY hn) AS run"
 	"   FROM z),"
-	" long AS (SELECT participant, meter, quantity, run, min(hour) AS first,"
+	/* MATERIALIZED: PostgreSQL would otherwise take the few runs for one
+	 * row and group them again for each hour it updates */
+	" long AS MATERIALIZED (SELECT participant, meter, quantity, run, min(hour) AS first,"
 	"   count(*) AS len FROM runs GROUP BY participant, meter, quantity, run"
 	"   HAVING count(*) > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
 	"   OR min(hour) = ?4),"
-	" judged_runs AS (SELECT participant, meter, quantity, run FROM long l"
+	" judged_runs AS MATERIALIZED (SELECT participant, meter, quantity, run FROM long l"
 	"   WHERE (len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
 	"   AND (SELECT avg(" SQL_NUM("b.value = 0") ") FROM meter_hour b"
 	"     WHERE b.hour >= " SQL_HOURS_BEFORE("l.first", "168")

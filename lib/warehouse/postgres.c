@@ -814,6 +814,27 @@ static int pg_put_property_hour(struct mt_db *base,
 
 /* ---- judging, stale meters ---- */
 
+static void analyze_one(void *ctx, PGresult *r, int row)
+{
+	struct pg_db *db = ctx;
+	char sql[160];
+	PGresult *a;
+
+	snprintf(sql, sizeof sql, "ANALYZE \"%s\"", PQgetvalue(r, row, 0));
+	a = PQexec(db->c, sql);
+	PQclear(a);
+}
+
+/* The partitions changed by a tenth since they were last analysed, as
+ * autovacuum would do a little later. */
+static int analyze_filled(struct pg_db *db, struct mt_err *err)
+{
+	return run(db, "SELECT relname FROM pg_stat_user_tables"
+	    " WHERE relname ~ '^(meter|property)_hour_[0-9]{4}_[0-9]{2}$'"
+	    " AND n_mod_since_analyze > greatest(1000, n_live_tup / 10)",
+	    NULL, 0, analyze_one, db, err);
+}
+
 static int pg_judge_hours(struct mt_db *base, struct mt_err *err)
 {
 	struct pg_db *db = PG(base);
@@ -841,9 +862,16 @@ static int pg_judge_hours(struct mt_db *base, struct mt_err *err)
 	a[1] = db->lo;
 	a[2] = db->hi;
 	a[3] = history;
+	/* temporary tables are never analysed on their own, and a partition
+	 * just filled not yet: without their sizes the planner joins a
+	 * million hours to them row by row */
+	if (exec(db, "ANALYZE judged", err) < 0 || analyze_filled(db, err) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++) {
 		/* ?2 to ?4 only: a first text parameter no statement reads */
-		if (run(db, judge_sql[i], a, i == 0 ? 0 : 4, NULL, NULL, err) < 0)
+		if (run(db, judge_sql[i], a, i <= 1 ? 0 : 4, NULL, NULL, err) < 0 ||
+		    (strncmp(judge_sql[i], "INSERT INTO judged_meter", 24) == 0 &&
+		    exec(db, "ANALYZE judged_meter", err) < 0))
 			return -1;
 	}
 	db->lo[0] = db->hi[0] = '\0';
