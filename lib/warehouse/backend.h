@@ -41,6 +41,14 @@ struct mt_db {
 	const struct mt_db_backend *be;
 };
 
+/* A dispatcher run record's fields in the runs table's order: 1 when the
+ * record is no run, -1 when one lacks a field (err says which). */
+#define MT_DB_RUN_FIELDS 9
+int mt_db_run_values(const struct mt_rec *rec, const char *v[MT_DB_RUN_FIELDS],
+    struct mt_err *err);
+#define MT_DB_NEXTRAS 9
+extern const char *const mt_db_extras[MT_DB_NEXTRAS];
+
 extern const struct mt_db_backend mt_sqlite_backend;
 extern const struct mt_db_backend mt_postgres_backend;
 

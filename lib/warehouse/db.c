@@ -6,6 +6,40 @@
 
 #include <string.h>
 
+/* The context fields of an enriched property hour the warehouse keeps,
+ * in property_hour's column order. */
+const char *const mt_db_extras[MT_DB_NEXTRAS] = { "holiday", "office_hours",
+	"outside_temp_c", "area_m2", "kwh_per_m2", "co2_kg", "temp_delta_c", "hdd",
+	"cdd" };
+
+static const char *run_text(const struct mt_rec *rec, const char *key,
+    int need, struct mt_err *err)
+{
+	const struct mt_field *f = mt_rec_get(rec, key);
+
+	if (f != NULL && (f->type == MT_STRING || f->type == MT_NUMBER))
+		return f->str;
+	if (need)
+		mt_err_set(err, NULL, 0, "run record without \"%s\"", key);
+	return NULL;
+}
+
+int mt_db_run_values(const struct mt_rec *rec, const char *v[MT_DB_RUN_FIELDS],
+    struct mt_err *err)
+{
+	static const char *const keys[] = { "run", "participant", "started",
+		"finished", "status", "fetched", "loaded", "rejected", "message" };
+
+	if (mt_rec_get(rec, "run") == NULL)
+		return 1;
+	for (int i = 0; i < MT_DB_RUN_FIELDS; i++)
+		if ((v[i] = run_text(rec, keys[i], i < 8, err)) == NULL && i < 8) {
+			err->status = MT_EXIT_REJECTS;
+			return -1;
+		}
+	return 0;
+}
+
 int mt_db_is_postgres(const char *path)
 {
 	return strncmp(path, "postgresql://", 13) == 0 ||

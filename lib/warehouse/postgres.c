@@ -775,9 +775,6 @@ static void local_fields(struct buf *b, const struct mt_tz *tz,
 static int pg_put_property_hour(struct mt_db *base,
     const struct mt_property_hour *h, struct mt_err *err)
 {
-	static const char *const extras[] = { "holiday", "office_hours",
-		"outside_temp_c", "area_m2", "kwh_per_m2", "co2_kg", "temp_delta_c",
-		"hdd", "cdd" };
 	struct pg_db *db = PG(base);
 	struct mt_tz *tz = property_zone(db, h->participant, h->property, err);
 	struct buf *b = &db->ph;
@@ -805,7 +802,7 @@ static int pg_put_property_hour(struct mt_db *base,
 	field(b, mt_quality_name(h->quality), 0);
 	local_fields(b, tz, &lt);
 	for (int i = 0; i < 9; i++)
-		extra_field(b, h->rec, extras[i], i == 1);
+		extra_field(b, h->rec, mt_db_extras[i], i == 1);
 	long_field(b, ++db->seq);
 	b->s[b->len - 1] = '\n';
 	db->nph++;
@@ -1056,32 +1053,14 @@ static int pg_log_load(struct mt_db *base, const struct mt_load_log *log,
 	    a, 7, NULL, NULL, err);
 }
 
-static const char *run_text(const struct mt_rec *rec, const char *key,
-    int need, struct mt_err *err)
-{
-	const struct mt_field *f = mt_rec_get(rec, key);
-
-	if (f != NULL && (f->type == MT_STRING || f->type == MT_NUMBER))
-		return f->str;
-	if (need)
-		mt_err_set(err, NULL, 0, "run record without \"%s\"", key);
-	return NULL;
-}
-
 static int pg_put_run(struct mt_db *base, const struct mt_rec *rec,
     struct mt_err *err)
 {
-	static const char *const keys[] = { "run", "participant", "started",
-		"finished", "status", "fetched", "loaded", "rejected", "message" };
-	const char *v[9];
+	const char *v[MT_DB_RUN_FIELDS];
+	int got = mt_db_run_values(rec, v, err);
 
-	if (mt_rec_get(rec, "run") == NULL)
-		return 1;
-	for (int i = 0; i < 9; i++)
-		if ((v[i] = run_text(rec, keys[i], i < 8, err)) == NULL && i < 8) {
-			err->status = MT_EXIT_REJECTS;
-			return -1;
-		}
+	if (got != 0)
+		return got;
 	return run(PG(base), "INSERT INTO runs VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " CAST(?6 AS integer), CAST(?7 AS integer), CAST(?8 AS integer), ?9)"
 	    " ON CONFLICT (participant, run) DO UPDATE SET started = excluded.started,"

@@ -778,9 +778,6 @@ static int sq_put_property_hour(struct mt_db *base, const struct mt_property_hou
     struct mt_err *err)
 {
 	struct sq_db *db = (struct sq_db *)base;
-	static const char *const extras[] = { "holiday", "office_hours",
-		"outside_temp_c", "area_m2", "kwh_per_m2", "co2_kg", "temp_delta_c",
-		"hdd", "cdd" };
 	sqlite3_stmt *st = db->put_ph;
 	struct mt_tz *tz = property_zone(db, h->participant, h->property, err);
 	struct mt_local lt;
@@ -805,7 +802,7 @@ static int sq_put_property_hour(struct mt_db *base, const struct mt_property_hou
 	bind_text(st, 10, mt_quality_name(h->quality));
 	bind_local(st, 11, tz, &lt);
 	for (int i = 0; i < 9; i++)
-		bind_extra(st, 16 + i, h->rec, extras[i]);
+		bind_extra(st, 16 + i, h->rec, mt_db_extras[i]);
 	if (strcmp(h->q->dimension, "energy") == 0)
 		touch_day(db, h, &lt);
 	return step(db, st, err);
@@ -830,34 +827,15 @@ static int sq_log_load(struct mt_db *base, const struct mt_load_log *log,
 	return step(db, st, err);
 }
 
-static const char *run_text(const struct mt_rec *rec, const char *key,
-    int need, struct mt_err *err)
-{
-	const struct mt_field *f = mt_rec_get(rec, key);
-
-	if (f != NULL && (f->type == MT_STRING || f->type == MT_NUMBER))
-		return f->str;
-	if (need)
-		mt_err_set(err, NULL, 0, "run record without \"%s\"", key);
-	return NULL;
-}
-
 static int sq_put_run(struct mt_db *base, const struct mt_rec *rec, struct mt_err *err)
 {
 	struct sq_db *db = (struct sq_db *)base;
-	static const char *const keys[] = { "run", "participant", "started",
-		"finished", "status", "fetched", "loaded", "rejected", "message" };
-	const char *v[9];
+	const char *v[MT_DB_RUN_FIELDS];
 	sqlite3_stmt *st;
-	int rc;
+	int rc, got = mt_db_run_values(rec, v, err);
 
-	if (mt_rec_get(rec, "run") == NULL)
-		return 1;
-	for (int i = 0; i < 9; i++)
-		if ((v[i] = run_text(rec, keys[i], i < 8, err)) == NULL && i < 8) {
-			err->status = MT_EXIT_REJECTS;
-			return -1;
-		}
+	if (got != 0)
+		return got;
 	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO runs (run, participant,"
 	    " started, finished, status, fetched, loaded, rejected, message)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
