@@ -170,3 +170,42 @@ dump() {
 	[[ "$output" == *"not a meter warehouse (no meter tables in it)"* ]]
 	[ ! -e x.html ]
 }
+
+@test "postgresql: a failed write fails the load (nothing is lost with exit 0); URIs mistyped, not UTF-8, told" {
+	pg=$(newdb fails)
+	cp "$FIX/campus.xml" campus.xml
+	meter-load -q -c campus.xml "$pg"
+	# a write the server refuses (a CO2 figure past a double's sum) in the
+	# batch's upsert: the batch fails loudly; the context field beyond 1e15
+	# is no value in either backend, so this one goes in
+	h='{"participant":"uni","property":"main","quantity":"electricity","hour":"2019-01-07T%02d:00:00Z","value":1,"unit":"kWh","meters":2,"meters_expected":2,"coverage":1,"quality":"measured","co2_kg":%s}\n'
+	printf "$h$h" 8 1.7e308 9 1.7e308 > big.ndjson
+	run -0 meter-load --stats --batch 2 "$pg" big.ndjson
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*), count(co2_kg) FROM property_hour")" = "2|0" ]
+	meter-load -q --batch 2 big.db big.ndjson
+	[ "$(sqlite3 big.db "SELECT count(*), count(co2_kg) FROM property_hour")" = "2|0" ]
+	# a write that fails in the middle of a batch (here a trigger refusing
+	# the day roll-up): exit 3 with the server's reason, the batch not kept
+	psql -X -q -d "$pg" -c "CREATE FUNCTION no_days() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'no days today'; END \$\$" \
+		-c "CREATE TRIGGER no_days BEFORE INSERT ON property_day FOR EACH ROW EXECUTE FUNCTION no_days()"
+	sed 's/2019-01-07/2019-01-08/; s/1.7e308/2/' big.ndjson > day2.ndjson
+	run -3 meter-load --batch 2 "$pg" day2.ndjson
+	[[ "$output" == *"no days today"* ]]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE hour >= '2019-01-08'")" -eq 0 ]
+	psql -X -q -d "$pg" -c "DROP TRIGGER no_days ON property_day"
+	# a URI mistyped is refused, never made an SQLite file
+	for u in postgresql:warehouse postgres:/x PostgreSQL://meter@127.0.0.1/x; do
+		run -2 meter-load "$u" /dev/null
+		[[ "$output" == *"not a PostgreSQL URI: "* ]]
+		[ ! -e "$u" ]
+	done
+	run -2 meter-load "postgresql://meter@127.0.0.1:$PGTEST_PORT/fails?sslmod=disable" /dev/null
+	[[ "$output" == *'not a PostgreSQL URI: invalid URI query parameter: "sslmod" (postgresql://'* ]]
+	# a LATIN1 database is refused; the client's encoding cannot garble names
+	psql -X -q -d "postgresql://meter@127.0.0.1:$PGTEST_PORT/postgres" -c "CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'" > /dev/null
+	run -2 meter-load "postgresql://meter@127.0.0.1:$PGTEST_PORT/latin" /dev/null
+	[[ "$output" == *"the database's encoding is LATIN1, not UTF8"* ]]
+	printf '{"participant":"uni","property":"main","quantity":"electricity","hour":"2019-01-07T10:00:00Z","value":1,"unit":"kWh","meters":2,"meters_expected":2,"coverage":1,"quality":"measured","holiday":"Fête €"}\n' > hol.ndjson
+	PGCLIENTENCODING=LATIN1 meter-load -q "$pg" hol.ndjson
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT holiday || ' ' || length(holiday) FROM property_hour WHERE hour = '2019-01-07T10:00:00Z'")" = "Fête € 6" ]
+}

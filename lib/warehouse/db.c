@@ -5,6 +5,7 @@
 #include "backend.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* The context fields of an enriched property hour the warehouse keeps,
  * in property_hour's column order. */
@@ -40,10 +41,12 @@ int mt_db_run_values(const struct mt_rec *rec, const char *v[MT_DB_RUN_FIELDS],
 	return 0;
 }
 
+/* postgresql:// and postgres://, and what looks meant as one (any case,
+ * a slash short), so that a typo is told, not made an SQLite file. */
 int mt_db_is_postgres(const char *path)
 {
-	return strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0;
+	return strncasecmp(path, "postgres", 8) == 0 &&
+	    path[8 + strspn(path + 8, "qlQL")] == ':';
 }
 
 static const struct mt_db_backend *backend_of(const char *path)

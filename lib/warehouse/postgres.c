@@ -203,8 +203,10 @@ static int password_in(const char *uri, struct mt_err *err)
 	int found = 0;
 
 	if (opts == NULL) {
+		char why[300];
+		first_line(why, sizeof why, msg ? msg : uri);
 		mt_err_set(err, NULL, 0, "not a PostgreSQL URI: %s (postgresql://"
-		    "[user@]host[:port]/database)", msg ? msg : uri);
+		    "[user@]host[:port]/database)", why);
 		PQfreemem(msg);
 		err->status = MT_EXIT_USAGE;
 		return 1;
@@ -254,9 +256,10 @@ static void version_of(void *ctx, PGresult *r, int row)
 #define CITUS \
 	"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')" \
 	" THEN" \
-	"  PERFORM create_distributed_table(t, 'participant') FROM unnest(ARRAY[" \
-	"   'meter_hour', 'property_hour', 'property_day', 'meter_span', 'meter_seen'," \
-	"   'runs', 'participant', 'property', 'meter', 'contract']) AS t;" \
+	"  PERFORM create_distributed_table('participant', 'id');" \
+	"  PERFORM create_distributed_table(t, 'participant', colocate_with => 'participant')" \
+	"   FROM unnest(ARRAY['meter_hour', 'property_hour', 'property_day', 'meter_span'," \
+	"   'meter_seen', 'runs', 'property', 'meter', 'contract']) AS t;" \
 	"  PERFORM create_reference_table(t) FROM unnest(ARRAY[" \
 	"   'calendar_month', 'settings', 'loads', 'meter_schema']) AS t;" \
 	" END IF; END $$"
@@ -327,6 +330,26 @@ static void pg_close(struct mt_db *base)
 	free(db);
 }
 
+/* The records are UTF-8; a database of another encoding would keep them
+ * as something else, or refuse some. */
+static int utf8_database(struct pg_db *db, struct mt_err *err)
+{
+	char *enc = NULL;
+	int ok;
+
+	if (run(db, "SHOW server_encoding", NULL, 0, one_text, &enc, err) < 0)
+		return -1;
+	ok = enc != NULL && strcmp(enc, "UTF8") == 0;
+	if (!ok) {
+		mt_err_set(err, db->name, 0, "the database's encoding is %s, not "
+		    "UTF8: make the warehouse with CREATE DATABASE ... ENCODING 'UTF8'",
+		    enc ? enc : "unknown");
+		err->status = MT_EXIT_USAGE;
+	}
+	free(enc);
+	return ok ? 0 : -1;
+}
+
 static struct mt_db *open_db(const char *uri, int existing, struct mt_err *err)
 {
 	struct pg_db *db;
@@ -341,7 +364,8 @@ static struct mt_db *open_db(const char *uri, int existing, struct mt_err *err)
 	db->who = mt_map_new();
 	db->parts = mt_map_new();
 	if ((db->c = connect_to(uri, db->name, err)) == NULL ||
-	    exec(db, "SET TimeZone = 'UTC'; SET client_min_messages = warning", err) < 0)
+	    exec(db, "SET TimeZone = 'UTC'; SET client_min_messages = warning;"
+	    " SET client_encoding = 'UTF8'", err) < 0 || utf8_database(db, err) < 0)
 		goto fail;
 	if (existing) {
 		if (run(db, "SELECT count(*) FROM pg_class WHERE relname IN"
@@ -458,6 +482,8 @@ static void pg_rollback(struct mt_db *base)
 	if (db->in_tx)
 		PQclear(PQexec(db->c, "ROLLBACK"));
 	db->in_tx = 0;
+	/* what the transaction noted went with it */
+	db->lo[0] = db->hi[0] = '\0';
 }
 
 static void note_participant(struct pg_db *db, const char *id)
@@ -523,6 +549,8 @@ static int make_partitions(struct pg_db *db, struct mt_err *err)
 		mt_err_set(err, db->name, 0, "cannot make a month's partitions: %s", msg);
 		err->status = MT_EXIT_IO;
 		PQclear(PQexec(db->ddl, "ROLLBACK"));
+		mt_map_free(db->parts);     /* tried again by the next batch */
+		db->parts = mt_map_new();
 	}
 	PQclear(r);
 	free(sql.s);
@@ -647,7 +675,8 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 	    " INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
 	    " FROM property_hour ph WHERE (ph.participant, ph.property, ph.quantity,"
 	    "  ph.month, substr(ph.local, 1, 10)) IN (SELECT participant, property,"
-	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP, err);
+	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP, err) < 0 ?
+	    -1 : 0;
 }
 
 static int flush(struct pg_db *db, struct mt_err *err)
@@ -662,14 +691,28 @@ static int flush(struct pg_db *db, struct mt_err *err)
 	return rc;
 }
 
+/* COMMIT of a transaction an error aborted answers ROLLBACK, and OK: a
+ * commit is one only when the server says COMMIT. */
 static int pg_commit(struct mt_db *base, struct mt_err *err)
 {
 	struct pg_db *db = PG(base);
+	PGresult *r;
+	int ok;
 
-	if (flush(db, err) < 0 || exec(db, "COMMIT", err) < 0)
+	if (flush(db, err) < 0)
 		return -1;
+	r = PQexec(db->c, "COMMIT");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (!ok && PQresultStatus(r) == PGRES_COMMAND_OK) {
+		mt_err_set(err, db->name, 0, "the transaction was rolled back: a "
+		    "statement in it failed");
+		err->status = MT_EXIT_IO;
+	} else if (!ok) {
+		pg_fail(db, err, "cannot commit", r);
+	}
+	PQclear(r);
 	db->in_tx = 0;
-	return 0;
+	return ok ? 0 : -1;
 }
 
 static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
@@ -751,7 +794,7 @@ static void extra_field(struct buf *b, const struct mt_rec *rec, const char *key
 	else if (f->type == MT_BOOL)
 		field(b, f->boolean ? "1" : "0", 0);
 	else if (f->type == MT_NUMBER && isfinite(f->num) &&
-	    (!integer || f->num == floor(f->num)))
+	    fabs(f->num) <= MT_VALUE_MAX && (!integer || f->num == floor(f->num)))
 		integer ? long_field(b, (long)f->num) : num_field(b, f->num);
 	else if (f->type == MT_STRING && !integer && strcmp(key, "holiday") == 0)
 		field(b, f->str, 0);
@@ -811,25 +854,33 @@ static int pg_put_property_hour(struct mt_db *base,
 
 /* ---- judging, stale meters ---- */
 
+struct analyze {
+	struct pg_db *db;
+	struct mt_err *err;
+	int failed;
+};
+
 static void analyze_one(void *ctx, PGresult *r, int row)
 {
-	struct pg_db *db = ctx;
-	char sql[160];
-	PGresult *a;
+	struct analyze *an = ctx;
+	char sql[300];
 
-	snprintf(sql, sizeof sql, "ANALYZE \"%s\"", PQgetvalue(r, row, 0));
-	a = PQexec(db->c, sql);
-	PQclear(a);
+	snprintf(sql, sizeof sql, "ANALYZE %s", PQgetvalue(r, row, 0));
+	if (!an->failed && exec(an->db, sql, an->err) < 0)
+		an->failed = 1;
 }
 
 /* The partitions changed by a tenth since they were last analysed, as
  * autovacuum would do a little later. */
 static int analyze_filled(struct pg_db *db, struct mt_err *err)
 {
-	return run(db, "SELECT relname FROM pg_stat_user_tables"
-	    " WHERE relname ~ '^(meter|property)_hour_[0-9]{4}_[0-9]{2}$'"
+	struct analyze an = { db, err, 0 };
+
+	return run(db, "SELECT format('%I.%I', schemaname, relname)"
+	    " FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+	    " AND relname ~ '^(meter|property)_hour_[0-9]{4}_[0-9]{2}$'"
 	    " AND n_mod_since_analyze > greatest(1000, n_live_tup / 10)",
-	    NULL, 0, analyze_one, db, err);
+	    NULL, 0, analyze_one, &an, err) < 0 || an.failed ? -1 : 0;
 }
 
 static int pg_judge_hours(struct mt_db *base, struct mt_err *err)

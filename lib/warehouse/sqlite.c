@@ -756,7 +756,7 @@ static void bind_extra(sqlite3_stmt *st, int i, const struct mt_rec *rec,
 
 	if (f == NULL || f->type == MT_NULL || f->type == MT_NESTED)
 		sqlite3_bind_null(st, i);
-	else if (f->type == MT_NUMBER && isfinite(f->num))
+	else if (f->type == MT_NUMBER && isfinite(f->num) && fabs(f->num) <= MT_VALUE_MAX)
 		sqlite3_bind_double(st, i, f->num);
 	else if (f->type == MT_BOOL)
 		sqlite3_bind_int(st, i, f->boolean);
