@@ -939,6 +939,40 @@ static size_t pending_of(struct mt_std *s, int flush_open, struct pending *p)
 	return n;
 }
 
+/* The next hour from t that a reading of the meter can reach: the empty
+ * hours before a reading whose span does not reach back over them (an
+ * interval's, or a register's or an instant's too far from the one
+ * before to be spread) are passed whole, as emitted; readings years apart
+ * were walked an hour at a time. */
+static int64_t next_hour(struct mt_std *s, struct meter *m,
+    const struct pending *q, int64_t t)
+{
+	int64_t h = t, before;
+	struct span sp;
+	size_t i;
+
+	if (t >= q->end)
+		return t;
+	if ((i = first_for(m, t)) == m->n) {
+		h = q->end;
+	} else {
+		/* the hour before the reading's is emitted, empty, as it was:
+		 * the gap before a reading is said when that hour is */
+		before = mt_hour_floor(m->r[i].ts) - MT_HOUR_MS;
+		if (before > t && (m->kind == MT_INTERVAL || !span_of(s, m, i, &sp)))
+			h = before;
+	}
+	if (h > q->end)
+		h = q->end;
+	/* the hours passed were closed and empty: done, as emitted ones are */
+	if (h > t && t < q->closed) {
+		m->dirty = h < q->closed ? h : q->closed;
+		if (m->dirty > m->emitted_to)
+			m->emitted_to = m->dirty;
+	}
+	return h;
+}
+
 /* The end of input: every meter's last hours, written in hour order across
  * meters, not meter by meter, so that a windowed reader of the output
  * (meter-aggregate) sees the hours of all meters arrive together whatever
@@ -960,7 +994,7 @@ void mt_std_finish(struct mt_std *s, int flush_open)
 			if (m->dirty > m->emitted_to)
 				m->emitted_to = m->dirty;
 		}
-		if ((q->h += MT_HOUR_MS) >= q->end)
+		if ((q->h = next_hour(s, m, q, q->h + MT_HOUR_MS)) >= q->end)
 			p[0] = p[--n];
 		pending_down(p, n, 0);
 	}

@@ -439,3 +439,14 @@ field "coverage" must be between 0 and 1' ]
 	[ "$(echo "$output" | grep '"hour"' | jq -r '[.meter, .hour, .value] | @tsv')" = "$(printf 'm1\t2027-06-01T00:00:00Z\t10')" ]
 	[[ "$output" == *"meter acme/m1: gap of 19056.0 h before this reading"* ]]
 }
+
+@test "interval readings years apart: each gives its own hours, the gap between is said and passed whole (fuzz-ndjson)" {
+	# found by fuzz-ndjson: a meter's readings 5,345 years apart were walked
+	# an hour at a time to the end of input (46 million empty hours)
+	{ raw g 2026-03-29T02:00:00Z 80 interval m3 gas '"duration":900,"calorific_value":39'
+	  raw g 7371-03-29T02:00:00Z 12 interval m3 gas '"duration":900,"calorific_value":39'; } > far.ndjson
+	run -0 meter-standardize --flush far.ndjson
+	[[ "$output" == *"far.ndjson:2: meter acme/g: gap of 46853303.8 h before this reading"* ]]
+	# 80 m3 x 39 MJ/m3 / 3.6 = 866.666... kWh and 12 x 39 / 3.6 = 130 kWh, each in its own hour
+	[ "$(grep '"hour"' <<<"$output" | jq -r '"\(.hour) \(.value)"' | tr '\n' ' ')" = "2026-03-29T02:00:00Z 866.666666667 7371-03-29T02:00:00Z 130 " ]
+}
