@@ -417,7 +417,7 @@ static int pg_select(struct mt_db *base, const char *sql,
 	char *text = dollars(sql);
 	PGresult *r;
 	const char **cols;
-	int n, rc = 0;
+	int n;
 
 	for (int i = 0; i < nparams && i < 40; i++)
 		types[i] = TEXTOID;
@@ -443,7 +443,7 @@ static int pg_select(struct mt_db *base, const char *sql,
 	}
 	free(cols);
 	PQclear(r);
-	return rc;
+	return 0;
 }
 
 /* ---- a batch ---- */
