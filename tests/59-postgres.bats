@@ -89,6 +89,26 @@ dump() {
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM pg_class WHERE relname = 'meter_hour_2019_02'")" -eq 1 ]
 }
 
+@test "postgresql: new hours copied straight in, hours meeting stored ones upserted: the table SQLite's route gives" {
+	pg=$(newdb mixed)
+	pipeline first.db
+	jq -c . mh-*.ndjson > all.ndjson
+	n=$(wc -l < all.ndjson)
+	# stored first: the first third and a block of 100 in the last third,
+	# so that batches of the second load meet stored hours, or none
+	awk -v n="$n" 'NR <= n / 3 || (NR > 2 * n / 3 && NR <= 2 * n / 3 + 100)' all.ndjson > some.ndjson
+	jq -c '.value += 1' all.ndjson > changed.ndjson
+	for db in "$pg" sq.db; do
+		meter-load -q --batch 40 "$db" some.ndjson
+		meter-load -q --batch 40 "$db" changed.ndjson
+	done
+	diff <(dump sq.db | sed -n '/^== meter_hour$/,/^== /p') <(dump "$pg" | sed -n '/^== meter_hour$/,/^== /p')
+	# every hour once, with its changed value
+	[ "$(psql -X -A -t -d "$pg" -c 'SELECT count(*) FROM meter_hour')" -eq "$n" ]
+	want=$(jq -r .value changed.ndjson | awk '{ s += $1 } END { printf "%.3f", s }')
+	[ "$(psql -X -A -t -d "$pg" -c 'SELECT round(CAST(sum(value) AS numeric), 3) FROM meter_hour')" = "$want" ]
+}
+
 @test "postgresql: meter-aggregate --db completes a property hour whose meters came in different loads" {
 	pg=$(newdb late)
 	pipeline "$pg"
