@@ -121,6 +121,43 @@ dump() {
 	[ "$(wc -l < late.ndjson)" -eq 169 ]
 }
 
+@test "postgresql: a configuration loaded while a batch waits for input moves that batch's hours to its zone too" {
+	pg=$(newdb zones)
+	pipeline "$pg"
+	pipeline sq.db
+	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
+	grep -q 'Asia/Tokyo' tokyo.xml
+	# b1's hours, each padded with JSON's blanks to 2 KB: more than the
+	# loader's read buffer (128 KB), so it reads some and waits for more
+	pad=$(printf '%2000s' '')
+	jq -c 'select(.property == "b1")' en-cambridge.ndjson | sed "s/}\$/$pad}/" > b1.ndjson
+	[ "$(wc -c < b1.ndjson)" -gt 200000 ]
+	mkfifo more
+	meter-load -q "$pg" more &
+	pid=$!
+	exec 8> more
+	cat b1.ndjson >&8
+	waiting=0
+	for _ in $(seq 300); do
+		waiting=$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")
+		[ "$waiting" -eq 1 ] && break
+		sleep 0.1
+	done
+	[ "$waiting" -eq 1 ]
+	# the configuration does not wait: the loader holds no lock yet
+	meter-load -q -c tokyo.xml "$pg"
+	exec 8>&-
+	wait "$pid"
+	# as when the configuration came first
+	meter-load -q -c tokyo.xml sq.db
+	meter-load -q sq.db b1.ndjson
+	for t in property_hour property_day; do
+		diff <(dump sq.db | sed -n "/^== $t\$/,/^== /p") <(dump "$pg" | sed -n "/^== $t\$/,/^== /p")
+	done
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone = 'Asia/Tokyo' AND local LIKE '%+09:00'")" -gt 100 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone <> 'Asia/Tokyo'")" -eq 0 ]
+}
+
 @test "postgresql: dispatchers at once, loads killed at any point: the warehouse converges" {
 	pg=$(newdb runs)
 	cp -R "$DEMO" r && chmod -R go-w r

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,8 @@ struct pg_db {
 	struct buf meters;               /* its meters, as COPY text */
 	struct mt_map *mh_meters;
 	char mh_lo[32], mh_hi[32];       /* its first and last hour */
+	struct mt_map *zone_versions;    /* participant -> its row's version
+	                                  * when its zones were read */
 	struct mt_map *who;              /* participants of the batch */
 	char **whos;
 	size_t nwho;
@@ -373,6 +376,7 @@ static struct mt_db *open_db(const char *uri, int existing, struct mt_err *err)
 	db->parts = mt_map_new();
 	db->mh_keys = mt_map_new();
 	db->mh_meters = mt_map_new();
+	db->zone_versions = mt_map_new();
 	if ((db->c = connect_to(uri, db->name, err)) == NULL ||
 	    exec(db, "SET TimeZone = 'UTC'; SET client_min_messages = warning;"
 	    " SET client_encoding = 'UTF8'", err) < 0 || utf8_database(db, err) < 0)
@@ -485,6 +489,8 @@ static int pg_begin(struct mt_db *base, struct mt_err *err)
 	/* zones are read again in each transaction: a configuration loaded
 	 * meanwhile by another process may have moved a property */
 	mt_zones_forget_properties(&db->zones);
+	mt_map_free(db->zone_versions);
+	db->zone_versions = mt_map_new();
 	forget_batch(db);
 	db->in_tx = 1;
 	return exec(db, "BEGIN", err);
@@ -721,6 +727,67 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 	    -1 : 0;
 }
 
+struct zone_read {
+	char name[64];
+	unsigned long version;           /* the participant row's xmin + 2 */
+};
+
+static void zone_row(void *ctx, PGresult *r, int row)
+{
+	struct zone_read *z = ctx;
+
+	if (!PQgetisnull(r, row, 0))
+		snprintf(z->name, sizeof z->name, "%s", PQgetvalue(r, row, 0));
+	z->version = strtoul(PQgetvalue(r, row, 1), NULL, 10) + 2;
+}
+
+struct recheck {
+	struct pg_db *db;
+	struct mt_err *err;
+	char **moved;                    /* participants whose zones moved */
+	size_t n;
+	int failed;
+};
+
+static void recheck_one(void *ctx, const char *key, size_t klen, void *val)
+{
+	struct recheck *rc = ctx;
+	struct zone_read z = { "", 1 };
+	char *id = mt_xstrndup(key, klen);
+	const char *a[] = { id };
+
+	if (!rc->failed && run(rc->db, "SELECT NULL, CAST(xmin AS text) FROM"
+	    " participant WHERE id = ?1", a, 1, zone_row, &z, rc->err) < 0)
+		rc->failed = 1;
+	if (!rc->failed && z.version != (unsigned long)(uintptr_t)val) {
+		rc->moved = mt_xrealloc(rc->moved, (rc->n + 1) * sizeof *rc->moved);
+		rc->moved[rc->n++] = id;
+		return;
+	}
+	free(id);
+}
+
+static int relocalize(struct pg_db *db, const char *participant,
+    struct mt_err *err);
+
+/* A configuration committed between the batch's reading of its zones and
+ * its lock moved some of its property hours' local calendar: those
+ * participants' hours are made local again, as the configuration's own
+ * load would have made them. */
+static int relocalize_moved(struct pg_db *db, struct mt_err *err)
+{
+	struct recheck rc = { db, err, NULL, 0, 0 };
+
+	mt_map_each(db->zone_versions, recheck_one, &rc);
+	for (size_t i = 0; i < rc.n; i++) {
+		if (!rc.failed && relocalize(db, rc.moved[i], err) < 0)
+			rc.failed = 1;
+		free(rc.moved[i]);
+	}
+	free(rc.moved);
+	return rc.failed ? -1 : 0;
+}
+
 static int flush(struct pg_db *db, struct mt_err *err)
 {
 	int rc;
@@ -728,7 +795,8 @@ static int flush(struct pg_db *db, struct mt_err *err)
 	if (db->nmh == 0 && db->nph == 0)
 		return 0;
 	rc = make_partitions(db, err) < 0 || lock_participants(db, err) < 0 ||
-	    write_meter_hours(db, err) < 0 || write_property_hours(db, err) < 0 ? -1 : 0;
+	    write_meter_hours(db, err) < 0 || write_property_hours(db, err) < 0 ||
+	    relocalize_moved(db, err) < 0 ? -1 : 0;
 	forget_batch(db);
 	return rc;
 }
@@ -817,28 +885,26 @@ static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
 
 /* ---- property hours: the local calendar ---- */
 
-static void zone_name(void *ctx, PGresult *r, int row)
-{
-	char *name = ctx;
-
-	if (!PQgetisnull(r, row, 0))
-		snprintf(name, 64, "%s", PQgetvalue(r, row, 0));
-}
-
+/* A property's zone, and the version of its participant's configuration
+ * it was read from: read before the participant's lock is taken (at the
+ * batch's flush), it is checked again under the lock. */
 static struct mt_tz *property_zone(struct pg_db *db, const char *participant,
     const char *property, struct mt_err *err)
 {
 	struct mt_tz *tz = mt_zones_of_property(&db->zones, participant, property);
 	const char *a[] = { participant, property };
-	char name[64] = "UTC";
+	struct zone_read z = { "UTC", 1 };
 
 	if (tz != NULL)
 		return tz;
-	if (run(db, "SELECT coalesce(p.timezone, pa.timezone) FROM participant pa"
-	    " LEFT JOIN property p ON p.participant = pa.id AND p.id = ?2"
-	    " WHERE pa.id = ?1", a, 2, zone_name, name, err) < 0)
+	if (run(db, "SELECT coalesce(p.timezone, pa.timezone), CAST(pa.xmin AS text)"
+	    " FROM participant pa LEFT JOIN property p ON p.participant = pa.id"
+	    " AND p.id = ?2 WHERE pa.id = ?1", a, 2, zone_row, &z, err) < 0)
 		return NULL;
-	if ((tz = mt_zones_named(&db->zones, name, err)) != NULL)
+	if (mt_map_get(db->zone_versions, participant, strlen(participant)) == NULL)
+		mt_map_put(db->zone_versions, participant, strlen(participant),
+		    (void *)(uintptr_t)z.version);
+	if ((tz = mt_zones_named(&db->zones, z.name, err)) != NULL)
 		mt_zones_set_property(&db->zones, participant, property, tz);
 	return tz;
 }
@@ -1107,7 +1173,10 @@ static void relocal_row(void *ctx, PGresult *r, int row)
 }
 
 /* The participant's local calendar again, set-wise: a zone set or changed
- * by this configuration applies to its hours too, and to their days. */
+ * by this configuration applies to its hours too, and to their days.  Its
+ * hours are read through a cursor, a chunk at a time: a participant may
+ * hold many millions. */
+#define RELOCAL_CHUNK "20000"
 static int relocalize(struct pg_db *db, const char *participant,
     struct mt_err *err)
 {
@@ -1116,27 +1185,33 @@ static int relocalize(struct pg_db *db, const char *participant,
 	int rc;
 
 	mt_zones_forget_properties(&db->zones);
-	if (run(db, "SELECT property, quantity, hour FROM property_hour"
-	    " WHERE participant = ?1", id, 1, relocal_row, &rl, err) < 0 || rl.failed) {
-		free(rl.b.s);
-		return -1;
-	}
 	rc = exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_local (property text,"
 	    " quantity text, hour text, timezone text, local text, month text,"
-	    " weekday integer, local_hour integer) ON COMMIT DELETE ROWS", err);
-	if (rc == 0 && rl.b.len > 0)
-		rc = copy_in(db, "COPY stage_local FROM STDIN", &rl.b, err);
+	    " weekday integer, local_hour integer) ON COMMIT DELETE ROWS", err) < 0 ||
+	    run(db, "DECLARE relocal NO SCROLL CURSOR FOR SELECT property, quantity,"
+	    " hour FROM property_hour WHERE participant = ?1", id, 1, NULL, NULL, err) < 0 ?
+	    -1 : 0;
+	do {
+		rl.b.len = 0;
+		if (rc < 0 || run(db, "FETCH " RELOCAL_CHUNK " FROM relocal", NULL, 0,
+		    relocal_row, &rl, err) < 0 || rl.failed)
+			rc = -1;
+		else if (rl.b.len > 0 && (copy_in(db, "COPY stage_local FROM STDIN", &rl.b,
+		    err) < 0 || run(db, "UPDATE property_hour ph SET timezone = s.timezone,"
+		    " local = s.local, month = s.month, weekday = s.weekday,"
+		    " local_hour = s.local_hour FROM stage_local s WHERE ph.participant = ?1"
+		    " AND ph.property = s.property AND ph.quantity = s.quantity"
+		    " AND ph.hour = s.hour AND ph.local <> s.local", id, 1, NULL, NULL,
+		    err) < 0 || exec(db, "TRUNCATE stage_local", err) < 0))
+			rc = -1;
+	} while (rc == 0 && rl.b.len > 0);
 	free(rl.b.s);
-	if (rc < 0 || run(db, "UPDATE property_hour ph SET timezone = s.timezone,"
-	    " local = s.local, month = s.month, weekday = s.weekday,"
-	    " local_hour = s.local_hour FROM stage_local s WHERE ph.participant = ?1"
-	    " AND ph.property = s.property AND ph.quantity = s.quantity"
-	    " AND ph.hour = s.hour AND ph.local <> s.local", id, 1, NULL, NULL, err) < 0 ||
+	if (rc < 0 || exec(db, "CLOSE relocal", err) < 0 ||
 	    run(db, "DELETE FROM property_day WHERE participant = ?1", id, 1, NULL,
-	    NULL, err) < 0 || run(db, "INSERT INTO property_day"
-	    SQL_DAYS_OF_PARTICIPANT, id, 1, NULL, NULL, err) < 0)
+	    NULL, err) < 0)
 		return -1;
-	return exec(db, "TRUNCATE stage_local", err);
+	return run(db, "INSERT INTO property_day" SQL_DAYS_OF_PARTICIPANT, id, 1, NULL,
+	    NULL, err);
 }
 
 static int pg_put_config(struct mt_db *base, const struct mt_config *cfg,
