@@ -107,6 +107,14 @@ dump() {
 	[ "$(psql -X -A -t -d "$pg" -c 'SELECT count(*) FROM meter_hour')" -eq "$n" ]
 	want=$(jq -r .value changed.ndjson | awk '{ s += $1 } END { printf "%.3f", s }')
 	[ "$(psql -X -A -t -d "$pg" -c 'SELECT round(CAST(sum(value) AS numeric), 3) FROM meter_hour')" = "$want" ]
+	# property hours in batches of 7, which end anywhere in a local day:
+	# each day is rolled up whole from all its hours, as on SQLite
+	for db in "$pg" sq.db; do
+		meter-load -q -c demo/participants/cambridge/participant.xml "$db"
+		meter-load -q --batch 7 "$db" en-cambridge.ndjson
+	done
+	diff <(dump sq.db | sed -n '/^== property_day$/,/^== /p') <(dump "$pg" | sed -n '/^== property_day$/,/^== /p')
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_day WHERE hours_present = 24")" -gt 10 ]
 }
 
 @test "postgresql: meter-aggregate --db completes a property hour whose meters came in different loads" {

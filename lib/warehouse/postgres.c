@@ -47,6 +47,7 @@ struct pg_db {
 	struct mt_zones zones;
 	struct buf mh, ph;               /* the batch's rows, as COPY text */
 	long nmh, nph, seq;
+	mt_time_t ph_lo, ph_hi;          /* the batch's first and last property hour */
 	struct mt_map *mh_keys;          /* the batch's meter-hour keys */
 	int mh_repeat;                   /* a key of the batch came twice */
 	struct buf meters;               /* its meters, as COPY text */
@@ -690,11 +691,20 @@ static int write_meter_hours(struct pg_db *db, struct mt_err *err)
 }
 
 /* The batch's property hours, and the days of their energy quantities
- * rolled up again from every hour of those days. */
+ * rolled up again from every hour of those days.  No zone's offset has
+ * left -12 to +14 hours, so a local day's hours lie within 50 hours of
+ * any of them: the batch's hours widened by that bound the scan for its
+ * days to the partitions and keys around them, not the whole table. */
+#define DAY_REACH_MS (50 * 3600000LL)
 static int write_property_hours(struct pg_db *db, struct mt_err *err)
 {
+	char lo[32], hi[32];
+	const char *around[] = { lo, hi };
+
 	if (db->nph == 0)
 		return 0;
+	mt_time_format(lo, db->ph_lo - DAY_REACH_MS);
+	mt_time_format(hi, db->ph_hi + DAY_REACH_MS);
 	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_ph (LIKE property_hour,"
 	    " seq bigint) ON COMMIT DELETE ROWS", err) < 0 ||
 	    copy_in(db, "COPY stage_ph (" PH_COLUMNS ", seq) FROM STDIN", &db->ph, err) < 0 ||
@@ -717,14 +727,16 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 	    "  ON COMMIT DELETE ROWS;"
 	    " INSERT INTO touched_day SELECT DISTINCT participant, property, quantity,"
 	    "  substr(local, 1, 10), month FROM stage_ph WHERE quantity IN " MT_ENERGY ";"
+	    " ANALYZE touched_day;"
 	    " DELETE FROM property_day d USING touched_day t"
 	    "  WHERE d.participant = t.participant AND d.property = t.property"
-	    "  AND d.quantity = t.quantity AND d.local_date = t.local_date;"
-	    " INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
-	    " FROM property_hour ph WHERE (ph.participant, ph.property, ph.quantity,"
+	    "  AND d.quantity = t.quantity AND d.local_date = t.local_date", err) < 0 ||
+	    run(db, "INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
+	    " FROM property_hour ph WHERE ph.hour BETWEEN ?1 AND ?2"
+	    "  AND (ph.participant, ph.property, ph.quantity,"
 	    "  ph.month, substr(ph.local, 1, 10)) IN (SELECT participant, property,"
-	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP, err) < 0 ?
-	    -1 : 0;
+	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP,
+	    around, 2, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
 struct zone_read {
@@ -988,6 +1000,10 @@ static int pg_put_property_hour(struct mt_db *base,
 		extra_field(b, h->rec, mt_db_extras[i], i == 1);
 	long_field(b, ++db->seq);
 	b->s[b->len - 1] = '\n';
+	if (db->nph == 0 || h->hour < db->ph_lo)
+		db->ph_lo = h->hour;
+	if (db->nph == 0 || h->hour > db->ph_hi)
+		db->ph_hi = h->hour;
 	db->nph++;
 	return 0;
 }
