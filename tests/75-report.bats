@@ -371,11 +371,28 @@ PY
 		DROP INDEX meter_hour_suspect; DELETE FROM settings WHERE name IN
 		('baseload_percentile', 'signature_min_days'); PRAGMA user_version = 3"
 	meter-report -q --year 2019 -o old.html old.db
-	[ "$(sqlite3 old.db 'PRAGMA user_version')" -eq 4 ]
+	[ "$(sqlite3 old.db 'PRAGMA user_version')" -eq 5 ]
 	diff <(sqlite3 w.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4") \
 		<(sqlite3 old.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4")
 	diff <(sqlite3 w.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7") \
 		<(sqlite3 old.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7")
+}
+
+@test "benchmark: figures equal but for the last bits of their sums tie in rank (as summed in any order)" {
+	cp w.db tie.db
+	# b2: b0 again, each hour's energy a ten-trillionth more, as a sum in
+	# another order may come out
+	sed 's|</participant>|<property id="b2" type="university" area-m2="3296.5" region="GB"><office-hours days="mon-fri" from="08:00" to="18:00"/><meter id="b2-electricity" quantity="electricity" contract="grid"/><meter id="b2-gas" quantity="gas" contract="gas"/></property></participant>|' cam.xml > tie.xml
+	meter-load -q -c tie.xml tie.db
+	jq -c 'select(.property == "b0") | .property = "b2" | .value *= (1 + 1e-13)' ph.ndjson > b2.ndjson
+	[ "$(wc -l < b2.ndjson)" -eq $((2 * 8760)) ]
+	meter-load -q tie.db b2.ndjson
+	ranks() {
+		sqlite3 tie.db "SELECT group_concat(property || '=' || rank_kwh_per_m2 || '/' || rank_baseload, ' ') FROM (SELECT * FROM benchmark WHERE period = '2019' AND quantity = 'electricity' ORDER BY property)"
+	}
+	# the kWh differ, the ranks do not
+	[ "$(sqlite3 tie.db "SELECT (SELECT sum(value) FROM property_hour WHERE property = 'b2' AND quantity = 'electricity') > (SELECT sum(value) FROM property_hour WHERE property = 'b0' AND quantity = 'electricity')")" -eq 1 ]
+	[ "$(ranks)" = "b0=2/2 b1=1/1 b2=2/2" ]
 }
 
 @test "meter-report: a participant's names are text: escaped in the page, never a formula in the CSV" {

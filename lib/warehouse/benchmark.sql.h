@@ -130,6 +130,11 @@
 	    SQL_DATE("last_day", "'+1 day'", "+1 day")) \
 	"   FROM energy_months),"
 
+/* A figure as it is ranked: to six decimals, so that buildings whose
+ * figures are equal but for the order their hours were summed in (which
+ * PostgreSQL's parallel plans vary) tie, as they do on SQLite. */
+#define MT_RANK_KEY(x) SQL_ROUND(x, "6")
+
 #define MT_BENCHMARK_FIGURES \
 	" per_quantity AS (" \
 	"   SELECT p.participant, p.property, p.period, p.first_date, p.last_date," \
@@ -253,28 +258,28 @@
 	"   " SQL_ROUND("coalesce(suspect_kwh, 0)", "3") " AS suspect_kwh," \
 	"   CASE WHEN not_ranked IS NULL AND kwh_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, kwh_per_m2 IS NULL" \
-	"     ORDER BY kwh_per_m2) END AS rank_kwh_per_m2," \
+	"     ORDER BY " MT_RANK_KEY("kwh_per_m2") ") END AS rank_kwh_per_m2," \
 	"   CASE WHEN not_ranked IS NULL AND co2_kg_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, co2_kg_per_m2 IS NULL" \
-	"     ORDER BY co2_kg_per_m2) END AS rank_co2_per_m2," \
+	"     ORDER BY " MT_RANK_KEY("co2_kg_per_m2") ") END AS rank_co2_per_m2," \
 	"   CASE WHEN not_ranked IS NULL AND baseload_w_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, baseload_w_per_m2 IS NULL" \
-	"     ORDER BY baseload_w_per_m2) END AS rank_baseload," \
+	"     ORDER BY " MT_RANK_KEY("baseload_w_per_m2") ") END AS rank_baseload," \
 	"   CASE WHEN not_ranked IS NULL AND peak_w_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, peak_w_per_m2 IS NULL" \
-	"     ORDER BY peak_w_per_m2) END AS rank_peak," \
+	"     ORDER BY " MT_RANK_KEY("peak_w_per_m2") ") END AS rank_peak," \
 	"   CASE WHEN not_ranked IS NULL AND load_factor IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, load_factor IS NULL" \
-	"     ORDER BY load_factor DESC) END AS rank_load_factor," \
+	"     ORDER BY " MT_RANK_KEY("load_factor") " DESC) END AS rank_load_factor," \
 	"   CASE WHEN not_ranked IS NULL AND outside_office_share IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, outside_office_share IS NULL" \
-	"     ORDER BY outside_office_share) END AS rank_outside_office," \
+	"     ORDER BY " MT_RANK_KEY("outside_office_share") ") END AS rank_outside_office," \
 	"   CASE WHEN not_ranked IS NULL AND weekend_holiday_share IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, weekend_holiday_share IS NULL" \
-	"     ORDER BY weekend_holiday_share) END AS rank_weekend_holiday," \
+	"     ORDER BY " MT_RANK_KEY("weekend_holiday_share") ") END AS rank_weekend_holiday," \
 	"   CASE WHEN not_ranked IS NULL AND hdd_slope_per_m2 IS NOT NULL THEN rank() OVER (" \
 	"     PARTITION BY type, period, quantity, not_ranked IS NULL, hdd_slope_per_m2 IS NULL" \
-	"     ORDER BY hdd_slope_per_m2) END AS rank_heating," \
+	"     ORDER BY " MT_RANK_KEY("hdd_slope_per_m2") ") END AS rank_heating," \
 	"   count(*) FILTER (WHERE not_ranked IS NULL) OVER (" \
 	"     PARTITION BY type, period, quantity) AS ranked_in_type," \
 	"   not_ranked" \
