@@ -129,41 +129,55 @@ dump() {
 	[ "$(wc -l < late.ndjson)" -eq 169 ]
 }
 
-@test "postgresql: a configuration loaded while a batch waits for input moves that batch's hours to its zone too" {
-	pg=$(newdb zones)
-	pipeline "$pg"
+# until SQL, asked of DB, answers t
+until_true() {
+	for _ in $(seq 300); do
+		[ "$(psql -X -A -t -d "$1" -c "$2")" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "postgresql: a configuration loaded while a loader runs moves the loader's hours to its zone too, in or between batches" {
 	pipeline sq.db
 	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
 	grep -q 'Asia/Tokyo' tokyo.xml
-	# b1's hours, each padded with JSON's blanks to 2 KB: more than the
-	# loader's read buffer (128 KB), so it reads some and waits for more
-	pad=$(printf '%2000s' '')
-	jq -c 'select(.property == "b1")' en-cambridge.ndjson | sed "s/}\$/$pad}/" > b1.ndjson
-	[ "$(wc -c < b1.ndjson)" -gt 200000 ]
-	mkfifo more
-	meter-load -q "$pg" more &
-	pid=$!
-	exec 8> more
-	cat b1.ndjson >&8
-	waiting=0
-	for _ in $(seq 300); do
-		waiting=$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")
-		[ "$waiting" -eq 1 ] && break
-		sleep 0.1
-	done
-	[ "$waiting" -eq 1 ]
-	# the configuration does not wait: the loader holds no lock yet
-	meter-load -q -c tokyo.xml "$pg"
-	exec 8>&-
-	wait "$pid"
+	# b1's hours again, 100,000 more each (to see them arrive), as lines of
+	# exactly 2 KB: the loader's read buffer (128 KB) takes 64 of them
+	jq -c 'select(.property == "b1") | .value += 100000' en-cambridge.ndjson |
+		LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }' > b1.ndjson
+	[ "$(head -1 b1.ndjson | wc -c)" -eq 2048 ]
+	[ "$(wc -l < b1.ndjson)" -gt 128 ]
 	# as when the configuration came first
 	meter-load -q -c tokyo.xml sq.db
 	meter-load -q sq.db b1.ndjson
-	for t in property_hour property_day; do
-		diff <(dump sq.db | sed -n "/^== $t\$/,/^== /p") <(dump "$pg" | sed -n "/^== $t\$/,/^== /p")
+	for batch in 16 20; do
+		pg=$(newdb zones$batch)
+		pipeline "$pg"
+		rm -f more && mkfifo more
+		meter-load -q --batch "$batch" "$pg" more &
+		pid=$!
+		exec 8> more
+		head -64 b1.ndjson >&8
+		if [ "$batch" -eq 16 ]; then
+			# four batches committed, the zones cached, none open
+			until_true "$pg" "SELECT count(*) = 64 FROM property_hour WHERE value >= 100000"
+		else
+			# three batches committed, the fourth open: its zones read,
+			# no lock taken yet, so the configuration does not wait
+			until_true "$pg" "SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
+			[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE value >= 100000")" -eq 60 ]
+		fi
+		meter-load -q -c tokyo.xml "$pg"
+		tail -n +65 b1.ndjson >&8
+		exec 8>&-
+		wait "$pid"
+		for t in property_hour property_day; do
+			diff <(dump sq.db | sed -n "/^== $t\$/,/^== /p") <(dump "$pg" | sed -n "/^== $t\$/,/^== /p")
+		done
+		[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone = 'Asia/Tokyo' AND local LIKE '%+09:00'")" -gt 100 ]
+		[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone <> 'Asia/Tokyo'")" -eq 0 ]
 	done
-	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone = 'Asia/Tokyo' AND local LIKE '%+09:00'")" -gt 100 ]
-	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone <> 'Asia/Tokyo'")" -eq 0 ]
 }
 
 @test "postgresql: dispatchers at once, loads killed at any point: the warehouse converges" {

@@ -54,7 +54,9 @@ struct pg_db {
 	struct mt_map *mh_meters;
 	char mh_lo[32], mh_hi[32];       /* its first and last hour */
 	struct mt_map *zone_versions;    /* participant -> its row's version
-	                                  * when its zones were read */
+	                                  * when this transaction first read it */
+	struct mt_map *cached_versions;  /* participant -> the version its
+	                                  * cached zones were read at */
 	struct mt_map *who;              /* participants of the batch */
 	char **whos;
 	size_t nwho;
@@ -378,6 +380,7 @@ static struct mt_db *open_db(const char *uri, int existing, struct mt_err *err)
 	db->mh_keys = mt_map_new();
 	db->mh_meters = mt_map_new();
 	db->zone_versions = mt_map_new();
+	db->cached_versions = mt_map_new();
 	if ((db->c = connect_to(uri, db->name, err)) == NULL ||
 	    exec(db, "SET TimeZone = 'UTC'; SET client_min_messages = warning;"
 	    " SET client_encoding = 'UTF8'", err) < 0 || utf8_database(db, err) < 0)
@@ -487,9 +490,8 @@ static int pg_begin(struct mt_db *base, struct mt_err *err)
 {
 	struct pg_db *db = PG(base);
 
-	/* zones are read again in each transaction: a configuration loaded
-	 * meanwhile by another process may have moved a property */
-	mt_zones_forget_properties(&db->zones);
+	/* a configuration loaded meanwhile by another process may have moved
+	 * a property: each participant's version is read again (property_zone) */
 	mt_map_free(db->zone_versions);
 	db->zone_versions = mt_map_new();
 	forget_batch(db);
@@ -750,7 +752,8 @@ static void zone_row(void *ctx, PGresult *r, int row)
 
 	if (!PQgetisnull(r, row, 0))
 		snprintf(z->name, sizeof z->name, "%s", PQgetvalue(r, row, 0));
-	z->version = strtoul(PQgetvalue(r, row, 1), NULL, 10) + 2;
+	if (!PQgetisnull(r, row, 1))
+		z->version = strtoul(PQgetvalue(r, row, 1), NULL, 10) + 2;
 }
 
 struct recheck {
@@ -897,25 +900,50 @@ static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
 
 /* ---- property hours: the local calendar ---- */
 
-/* A property's zone, and the version of its participant's configuration
- * it was read from: read before the participant's lock is taken (at the
- * batch's flush), it is checked again under the lock. */
+/* The version of a participant's configuration, once a transaction: the
+ * zones cached from an older one are read again.  Read before the
+ * participant's lock is taken (at the batch's flush), it is checked again
+ * under the lock (relocalize_moved). */
+static int participant_version(struct pg_db *db, const char *participant,
+    struct mt_err *err)
+{
+	size_t n = strlen(participant);
+	struct zone_read z = { "", 1 };
+	const char *a[] = { participant };
+	void *cached;
+
+	if (mt_map_get(db->zone_versions, participant, n) != NULL)
+		return 0;
+	if (run(db, "SELECT NULL, CAST(xmin AS text) FROM participant WHERE id = ?1",
+	    a, 1, zone_row, &z, err) < 0)
+		return -1;
+	mt_map_put(db->zone_versions, participant, n, (void *)(uintptr_t)z.version);
+	cached = mt_map_get(db->cached_versions, participant, n);
+	if (cached != NULL && (uintptr_t)cached != z.version) {
+		mt_zones_forget_properties(&db->zones);
+		mt_map_free(db->cached_versions);
+		db->cached_versions = mt_map_new();
+	}
+	mt_map_put(db->cached_versions, participant, n, (void *)(uintptr_t)z.version);
+	return 0;
+}
+
+/* A property's zone: its own, else its participant's, else UTC. */
 static struct mt_tz *property_zone(struct pg_db *db, const char *participant,
     const char *property, struct mt_err *err)
 {
-	struct mt_tz *tz = mt_zones_of_property(&db->zones, participant, property);
+	struct mt_tz *tz;
 	const char *a[] = { participant, property };
 	struct zone_read z = { "UTC", 1 };
 
-	if (tz != NULL)
+	if (participant_version(db, participant, err) < 0)
+		return NULL;
+	if ((tz = mt_zones_of_property(&db->zones, participant, property)) != NULL)
 		return tz;
-	if (run(db, "SELECT coalesce(p.timezone, pa.timezone), CAST(pa.xmin AS text)"
+	if (run(db, "SELECT coalesce(p.timezone, pa.timezone), NULL"
 	    " FROM participant pa LEFT JOIN property p ON p.participant = pa.id"
 	    " AND p.id = ?2 WHERE pa.id = ?1", a, 2, zone_row, &z, err) < 0)
 		return NULL;
-	if (mt_map_get(db->zone_versions, participant, strlen(participant)) == NULL)
-		mt_map_put(db->zone_versions, participant, strlen(participant),
-		    (void *)(uintptr_t)z.version);
 	if ((tz = mt_zones_named(&db->zones, z.name, err)) != NULL)
 		mt_zones_set_property(&db->zones, participant, property, tz);
 	return tz;
