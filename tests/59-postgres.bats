@@ -115,6 +115,15 @@ dump() {
 	done
 	diff <(dump sq.db | sed -n '/^== property_day$/,/^== /p') <(dump "$pg" | sed -n '/^== property_day$/,/^== /p')
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_day WHERE hours_present = 24")" -gt 10 ]
+	# again, every third hour changed: upserted, the others left as they were
+	jq -c 'if (input_line_number % 3) == 0 then .value += 1000 else . end' en-cambridge.ndjson > en-changed.ndjson
+	[ "$(jq -s '[.[] | select(.value >= 1000)] | length' en-changed.ndjson)" -gt 50 ]
+	for db in "$pg" sq.db; do
+		meter-load -q --batch 5 "$db" en-changed.ndjson
+	done
+	for t in property_hour property_day; do
+		diff <(dump sq.db | sed -n "/^== $t\$/,/^== /p") <(dump "$pg" | sed -n "/^== $t\$/,/^== /p")
+	done
 }
 
 @test "postgresql: meter-aggregate --db completes a property hour whose meters came in different loads" {

@@ -40,19 +40,25 @@ struct buf {
 	size_t len, cap;
 };
 
+/* A batch's keys of one fact table: whether one came twice, its series
+ * (participant, meter or property, quantity) as COPY text, and its first
+ * and last hour. */
+struct keyset {
+	struct mt_map *keys, *series;
+	struct buf copy;
+	int repeat;
+	char lo[32], hi[32];
+};
+
 struct pg_db {
 	struct mt_db base;               /* first: the backend's table */
 	PGconn *c, *ddl;
 	char *name;                      /* the URI, for messages */
 	struct mt_zones zones;
 	struct buf mh, ph;               /* the batch's rows, as COPY text */
-	long nmh, nph, seq;
+	long nmh, nph;
 	mt_time_t ph_lo, ph_hi;          /* the batch's first and last property hour */
-	struct mt_map *mh_keys;          /* the batch's meter-hour keys */
-	int mh_repeat;                   /* a key of the batch came twice */
-	struct buf meters;               /* its meters, as COPY text */
-	struct mt_map *mh_meters;
-	char mh_lo[32], mh_hi[32];       /* its first and last hour */
+	struct keyset mh_keys, ph_keys;  /* the batch's keys of each */
 	struct mt_map *zone_versions;    /* participant -> its row's version
 	                                  * when this transaction first read it */
 	struct mt_map *cached_versions;  /* participant -> the version its
@@ -109,6 +115,55 @@ static void long_field(struct buf *b, long v)
 
 	snprintf(n, sizeof n, "%ld", v);
 	field(b, v < 0 ? NULL : n, 0);
+}
+
+static void keyset_free(struct keyset *k)
+{
+	mt_map_free(k->keys);
+	mt_map_free(k->series);
+	free(k->copy.s);
+}
+
+static void keyset_reset(struct keyset *k)
+{
+	mt_map_free(k->keys);
+	mt_map_free(k->series);
+	k->keys = mt_map_new();
+	k->series = mt_map_new();
+	k->copy.len = 0;
+	k->repeat = 0;
+	k->lo[0] = k->hi[0] = '\0';
+}
+
+/* A row's key: the series it belongs to, and its hour. */
+static void keyset_note(struct keyset *k, const char *participant,
+    const char *id, const char *quantity, const char *hour)
+{
+	size_t lp = strlen(participant), li = strlen(id), lq = strlen(quantity),
+	    lh = strlen(hour);
+	size_t series = lp + 1 + li + 1 + lq, n = series + 1 + lh;
+	char *key = mt_xmalloc(n + 1);
+
+	/* the fields hold no NUL: it separates them */
+	memcpy(key, participant, lp + 1);
+	memcpy(key + lp + 1, id, li + 1);
+	memcpy(key + lp + 1 + li + 1, quantity, lq + 1);
+	memcpy(key + series + 1, hour, lh + 1);
+	if (mt_map_get(k->keys, key, n) != NULL)
+		k->repeat = 1;
+	else
+		mt_map_put(k->keys, key, n, k);
+	if (mt_map_get(k->series, key, series) == NULL) {
+		mt_map_put(k->series, key, series, k);
+		field(&k->copy, participant, 0);
+		field(&k->copy, id, 0);
+		field(&k->copy, quantity, 1);
+	}
+	free(key);
+	if (k->lo[0] == '\0' || strcmp(hour, k->lo) < 0)
+		snprintf(k->lo, sizeof k->lo, "%s", hour);
+	if (strcmp(hour, k->hi) > 0)
+		snprintf(k->hi, sizeof k->hi, "%s", hour);
 }
 
 /* SQLite's ?N as PostgreSQL's $N (a bare ? numbered in order); the shared
@@ -329,9 +384,8 @@ static void pg_close(struct mt_db *base)
 	mt_zones_free(&db->zones);
 	free(db->mh.s);
 	free(db->ph.s);
-	free(db->meters.s);
-	mt_map_free(db->mh_keys);
-	mt_map_free(db->mh_meters);
+	keyset_free(&db->mh_keys);
+	keyset_free(&db->ph_keys);
 	for (size_t i = 0; i < db->nwho; i++)
 		free(db->whos[i]);
 	free(db->whos);
@@ -377,8 +431,8 @@ static struct mt_db *open_db(const char *uri, int existing, struct mt_err *err)
 	mt_zones_init(&db->zones);
 	db->who = mt_map_new();
 	db->parts = mt_map_new();
-	db->mh_keys = mt_map_new();
-	db->mh_meters = mt_map_new();
+	keyset_reset(&db->mh_keys);
+	keyset_reset(&db->ph_keys);
 	db->zone_versions = mt_map_new();
 	db->cached_versions = mt_map_new();
 	if ((db->c = connect_to(uri, db->name, err)) == NULL ||
@@ -468,14 +522,10 @@ static int pg_select(struct mt_db *base, const char *sql,
 
 static void forget_batch(struct pg_db *db)
 {
-	db->mh.len = db->ph.len = db->meters.len = 0;
+	db->mh.len = db->ph.len = 0;
 	db->nmh = db->nph = 0;
-	mt_map_free(db->mh_keys);
-	mt_map_free(db->mh_meters);
-	db->mh_keys = mt_map_new();
-	db->mh_meters = mt_map_new();
-	db->mh_repeat = 0;
-	db->mh_lo[0] = db->mh_hi[0] = '\0';
+	keyset_reset(&db->mh_keys);
+	keyset_reset(&db->ph_keys);
 	for (size_t i = 0; i < db->nwho; i++)
 		free(db->whos[i]);
 	db->nwho = 0;
@@ -631,22 +681,24 @@ static int copy_in(struct pg_db *db, const char *sql, const struct buf *b,
 	" local_hour, holiday, office_hours, outside_temp_c, area_m2, kwh_per_m2," \
 	" co2_kg, temp_delta_c, hdd, cdd"
 
-/* Whether the batch meets a stored hour of its meters: when it does not
- * (new hours, a key once in the batch) its rows are copied straight into
- * meter_hour, which takes half the time of an upsert.  Asked under the
- * participants' locks, which every writer of meter hours takes. */
-static int meets_stored(struct pg_db *db, int *stored, struct mt_err *err)
+/* Whether the batch's rows meet a stored hour of their series (its
+ * table's rows joined to its series table, stage_series, over its hours):
+ * when they do not (new hours, each key once in the batch) they are
+ * inserted without an upsert, which takes half its time.  Asked under the
+ * participants' locks, which every writer of the fact tables takes. */
+static int meets_stored(struct pg_db *db, const struct keyset *k, const char *join,
+    int *stored, struct mt_err *err)
 {
-	const char *a[] = { db->mh_lo, db->mh_hi };
-	char *v = NULL;
+	const char *a[] = { k->lo, k->hi };
+	char sql[300], *v = NULL;
 
-	if (db->mh_repeat) {
+	if (k->repeat) {
 		*stored = 1;
 		return 0;
 	}
-	if (run(db, "SELECT EXISTS (SELECT 1 FROM meter_hour m JOIN batch_meter b"
-	    " USING (participant, meter, quantity) WHERE m.hour BETWEEN ?1 AND ?2)",
-	    a, 2, one_text, &v, err) < 0)
+	snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s"
+	    " WHERE t.hour BETWEEN ?1 AND ?2)", join);
+	if (run(db, sql, a, 2, one_text, &v, err) < 0)
 		return -1;
 	*stored = v == NULL || strcmp(v, "f") != 0;
 	free(v);
@@ -666,14 +718,15 @@ static int write_meter_hours(struct pg_db *db, struct mt_err *err)
 	    " seq bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS;"
 	    " CREATE TEMP TABLE IF NOT EXISTS batch_meter (participant text,"
 	    " meter text, quantity text) ON COMMIT DELETE ROWS;" SQL_JUDGED_TABLE, err) < 0 ||
-	    copy_in(db, "COPY batch_meter FROM STDIN", &db->meters, err) < 0 ||
+	    copy_in(db, "COPY batch_meter FROM STDIN", &db->mh_keys.copy, err) < 0 ||
 	    exec(db, "INSERT INTO judged SELECT * FROM batch_meter ON CONFLICT DO NOTHING",
-	    err) < 0 || meets_stored(db, &stored, err) < 0)
+	    err) < 0 || meets_stored(db, &db->mh_keys, "meter_hour t JOIN batch_meter"
+	    " USING (participant, meter, quantity)", &stored, err) < 0)
 		return -1;
-	if (db->lo[0] == '\0' || strcmp(db->mh_lo, db->lo) < 0)
-		snprintf(db->lo, sizeof db->lo, "%s", db->mh_lo);
-	if (strcmp(db->mh_hi, db->hi) > 0)
-		snprintf(db->hi, sizeof db->hi, "%s", db->mh_hi);
+	if (db->lo[0] == '\0' || strcmp(db->mh_keys.lo, db->lo) < 0)
+		snprintf(db->lo, sizeof db->lo, "%s", db->mh_keys.lo);
+	if (strcmp(db->mh_keys.hi, db->hi) > 0)
+		snprintf(db->hi, sizeof db->hi, "%s", db->mh_keys.hi);
 	if (!stored)
 		return copy_in(db, "COPY meter_hour (" MH_COLUMNS ") FROM STDIN", &db->mh, err);
 	return copy_in(db, "COPY stage_mh (" MH_COLUMNS ") FROM STDIN", &db->mh, err) < 0 ||
@@ -702,15 +755,21 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 {
 	char lo[32], hi[32];
 	const char *around[] = { lo, hi };
+	int stored;
 
 	if (db->nph == 0)
 		return 0;
 	mt_time_format(lo, db->ph_lo - DAY_REACH_MS);
 	mt_time_format(hi, db->ph_hi + DAY_REACH_MS);
-	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_ph (LIKE property_hour,"
-	    " seq bigint) ON COMMIT DELETE ROWS", err) < 0 ||
-	    copy_in(db, "COPY stage_ph (" PH_COLUMNS ", seq) FROM STDIN", &db->ph, err) < 0 ||
-	    exec(db, "INSERT INTO property_hour (" PH_COLUMNS ")"
+	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_ph (LIKE property_hour,"
+	    " seq bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS;"
+	    " CREATE TEMP TABLE IF NOT EXISTS batch_property (participant text,"
+	    " property text, quantity text) ON COMMIT DELETE ROWS", err) < 0 ||
+	    copy_in(db, "COPY stage_ph (" PH_COLUMNS ") FROM STDIN", &db->ph, err) < 0 ||
+	    copy_in(db, "COPY batch_property FROM STDIN", &db->ph_keys.copy, err) < 0 ||
+	    meets_stored(db, &db->ph_keys, "property_hour t JOIN batch_property"
+	    " USING (participant, property, quantity)", &stored, err) < 0 ||
+	    exec(db, stored ? "INSERT INTO property_hour (" PH_COLUMNS ")"
 	    " SELECT DISTINCT ON (hour, participant, property, quantity) " PH_COLUMNS
 	    " FROM stage_ph ORDER BY hour, participant, property, quantity, seq DESC"
 	    " ON CONFLICT (hour, participant, property, quantity) DO UPDATE SET"
@@ -723,8 +782,13 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 	    " outside_temp_c = excluded.outside_temp_c, area_m2 = excluded.area_m2,"
 	    " kwh_per_m2 = excluded.kwh_per_m2, co2_kg = excluded.co2_kg,"
 	    " temp_delta_c = excluded.temp_delta_c, hdd = excluded.hdd,"
-	    " cdd = excluded.cdd;"
-	    " CREATE TEMP TABLE IF NOT EXISTS touched_day (participant text,"
+	    " cdd = excluded.cdd"
+	    /* an hour loaded again as it was is not written again */
+	    " WHERE (property_hour.*) IS DISTINCT FROM (excluded.*)" :
+	    "INSERT INTO property_hour (" PH_COLUMNS ") SELECT " PH_COLUMNS
+	    " FROM stage_ph", err) < 0)
+		return -1;
+	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS touched_day (participant text,"
 	    "  property text, quantity text, local_date text, month text)"
 	    "  ON COMMIT DELETE ROWS;"
 	    " INSERT INTO touched_day SELECT DISTINCT participant, property, quantity,"
@@ -840,38 +904,6 @@ static int pg_commit(struct mt_db *base, struct mt_err *err)
 	return ok ? 0 : -1;
 }
 
-/* What a batch of meter hours needs besides its rows: whether a key comes
- * twice, its meters, and its first and last hour. */
-static void note_meter_hour(struct pg_db *db, const struct mt_meter_hour *h,
-    const char *hour)
-{
-	size_t lp = strlen(h->participant), lm = strlen(h->meter),
-	    lq = strlen(h->q->name), lh = strlen(hour);
-	size_t meter = lp + 1 + lm + 1 + lq, n = meter + 1 + lh;
-	char *key = mt_xmalloc(n + 1);
-
-	/* the fields hold no NUL: it separates them */
-	memcpy(key, h->participant, lp + 1);
-	memcpy(key + lp + 1, h->meter, lm + 1);
-	memcpy(key + lp + 1 + lm + 1, h->q->name, lq + 1);
-	memcpy(key + meter + 1, hour, lh + 1);
-	if (mt_map_get(db->mh_keys, key, n) != NULL)
-		db->mh_repeat = 1;
-	else
-		mt_map_put(db->mh_keys, key, n, db);
-	if (mt_map_get(db->mh_meters, key, meter) == NULL) {
-		mt_map_put(db->mh_meters, key, meter, db);
-		field(&db->meters, h->participant, 0);
-		field(&db->meters, h->meter, 0);
-		field(&db->meters, h->q->name, 1);
-	}
-	free(key);
-	if (db->mh_lo[0] == '\0' || strcmp(hour, db->mh_lo) < 0)
-		snprintf(db->mh_lo, sizeof db->mh_lo, "%s", hour);
-	if (strcmp(hour, db->mh_hi) > 0)
-		snprintf(db->mh_hi, sizeof db->mh_hi, "%s", hour);
-}
-
 static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
     struct mt_err *err)
 {
@@ -883,7 +915,7 @@ static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
 	mt_time_format(hour, h->hour);
 	note_participant(db, h->participant);
 	note_month(db, hour);
-	note_meter_hour(db, h, hour);
+	keyset_note(&db->mh_keys, h->participant, h->meter, h->q->name, hour);
 	field(b, h->participant, 0);
 	field(b, h->property, 0);
 	field(b, h->meter, 0);
@@ -1026,8 +1058,8 @@ static int pg_put_property_hour(struct mt_db *base,
 	local_fields(b, tz, &lt);
 	for (int i = 0; i < 9; i++)
 		extra_field(b, h->rec, mt_db_extras[i], i == 1);
-	long_field(b, ++db->seq);
 	b->s[b->len - 1] = '\n';
+	keyset_note(&db->ph_keys, h->participant, h->property, h->q->name, hour);
 	if (db->nph == 0 || h->hour < db->ph_lo)
 		db->ph_lo = h->hour;
 	if (db->nph == 0 || h->hour > db->ph_hi)
