@@ -394,6 +394,8 @@ static void pg_close(struct mt_db *base)
 		free(db->months[i]);
 	free(db->months);
 	mt_map_free(db->parts);
+	mt_map_free(db->zone_versions);
+	mt_map_free(db->cached_versions);
 	free(db->name);
 	free(db);
 }
