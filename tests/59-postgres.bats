@@ -61,6 +61,13 @@ dump() {
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT value FROM monthly_consumption WHERE property = 'b0' AND quantity = 'electricity'")" = "$want" ]
 	[ "$(grep -c . pg.txt)" -gt 10000 ]
 	[ "$(psql -X -A -t -d "$pg" -c 'SELECT version FROM meter_schema')" -eq "$(sqlite3 sq.db 'PRAGMA user_version')" ]
+	# a zone renamed, its local times the same: the hours take the name
+	sed 's|timezone="Europe/London"|timezone="Europe/Dublin"|' demo/participants/cambridge/participant.xml > dublin.xml
+	for db in "$pg" sq.db; do
+		meter-load -q -c dublin.xml "$db"
+	done
+	diff <(dump sq.db | sed -n '/^== property_hour$/,/^== /p') <(dump "$pg" | sed -n '/^== property_hour$/,/^== /p')
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE timezone = 'Europe/Dublin'")" -gt 100 ]
 }
 
 @test "postgresql: a re-load replaces, never doubles; hours partitioned by month as they arrive" {
@@ -187,6 +194,78 @@ until_true() {
 		[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone = 'Asia/Tokyo' AND local LIKE '%+09:00'")" -gt 100 ]
 		[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone <> 'Asia/Tokyo'")" -eq 0 ]
 	done
+}
+
+@test "postgresql: one loader of two participants keeps neither's old zones after both move, in either order" {
+	pg=$(newdb twozones)
+	pipeline "$pg"
+	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
+	sed 's|timezone="America/New_York"|timezone="Pacific/Auckland"|' demo/participants/greenbutton/participant.xml > gb-auckland.xml
+	grep -q 'Pacific/Auckland' gb-auckland.xml
+	# hours of cambridge's b1 (A) and greenbutton's house-2 (B) again,
+	# 100,000 more each, as lines of exactly 2 KB: a batch of 64 is what
+	# the loader's read buffer takes
+	pad() { jq -c '.value += 100000' | LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }'; }
+	jq -c 'select(.property == "b1")' en-cambridge.ndjson | pad > a.ndjson
+	jq -c 'select(.property == "house-2")' en-greenbutton.ndjson | pad > b.ndjson
+	[ "$(wc -l < a.ndjson)" -ge 63 ] && [ "$(wc -l < b.ndjson)" -ge 129 ]
+	mkfifo more
+	timeout 120 meter-load -q --batch 64 "$pg" more &
+	pid=$!
+	exec 8> more
+	# one batch of both; A moves; a batch that reads B before A; B moves;
+	# a batch of B
+	{ sed -n 1,32p a.ndjson; sed -n 1,32p b.ndjson; } >&8
+	until_true "$pg" "SELECT count(*) = 64 FROM property_hour WHERE value >= 100000"
+	meter-load -q -c tokyo.xml "$pg"
+	{ sed -n 33p b.ndjson; sed -n 33,63p a.ndjson; sed -n 34,65p b.ndjson; } >&8
+	until_true "$pg" "SELECT count(*) = 128 FROM property_hour WHERE value >= 100000"
+	meter-load -q -c gb-auckland.xml "$pg"
+	sed -n 66,129p b.ndjson >&8
+	exec 8>&-
+	wait "$pid"
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE value >= 100000")" -eq 192 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE property = 'house-2' AND timezone <> 'Pacific/Auckland'")" -eq 0 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND timezone <> 'Asia/Tokyo'")" -eq 0 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_day WHERE property = 'house-2' AND hours_present > 24")" -eq 0 ]
+}
+
+@test "postgresql: a configuration relocalizing while another loader waits to make a partition does not hang them both" {
+	pg=$(newdb cycle)
+	pipeline "$pg"
+	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
+	sed 's|timezone="America/New_York"|timezone="Asia/Tokyo"|' demo/participants/greenbutton/participant.xml > gb-tokyo.xml
+	grep -q 'Asia/Tokyo' gb-tokyo.xml
+	meter-load -q -c tokyo.xml "$pg"
+	# greenbutton has hours in June 2021, a Tokyo month the warehouse
+	# has no calendar row for yet
+	[ "$(jq -r 'select(.participant == "greenbutton") | .hour[0:7]' en-greenbutton.ndjson | grep -c '^2021-06')" -gt 0 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM calendar_month WHERE timezone = 'Asia/Tokyo' AND month = '2021-06'")" -eq 0 ]
+	# a loader of cambridge: 63 hours of June 2021 (that Tokyo month) and
+	# one of a month without a partition, 2 KB each so that its read
+	# buffer takes all 64, in one open batch
+	jq -c 'select(.property == "b1")' en-cambridge.ndjson | head -64 |
+		jq -c --slurp 'to_entries[] | .value + {hour: (if .key == 63 then "2030-01-01T00:00:00Z" else ((1622505600 + .key * 3600) | todate) end)}' |
+		LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }' > june.ndjson
+	[ "$(wc -c < june.ndjson)" -eq 131072 ]
+	mkfifo more
+	timeout 120 meter-load -q --batch 1000 "$pg" more &
+	loader=$!
+	exec 8> more
+	cat june.ndjson >&8
+	until_true "$pg" "SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
+	# greenbutton moved to Tokyo too: its relocalizing needs that month's
+	# calendar row while the loader's transaction is open
+	timeout 120 meter-load -q -c gb-tokyo.xml "$pg" &
+	config=$!
+	until_true "$pg" "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') > 0 OR count(*) FILTER (WHERE query LIKE '%relocal%' OR query LIKE '%calendar_month%') = 0 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()" || true
+	# the loader's batch ends: it makes the 2030 partition, then writes
+	exec 8>&-
+	wait "$config"
+	wait "$loader"
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM pg_class WHERE relname = 'property_hour_2030_01'")" -eq 1 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'greenbutton' AND timezone <> 'Asia/Tokyo' AND property <> 'house-il'")" -eq 0 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM property_hour WHERE participant = 'cambridge' AND hour >= '2021-06' AND timezone = 'Asia/Tokyo'")" -eq 64 ]
 }
 
 @test "postgresql: dispatchers at once, loads killed at any point: the warehouse converges" {

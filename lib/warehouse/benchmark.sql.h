@@ -130,10 +130,10 @@
 	    SQL_DATE("last_day", "'+1 day'", "+1 day")) \
 	"   FROM energy_months),"
 
-/* A figure as it is ranked: to six decimals, so that buildings whose
+/* A figure as it is ranked: to eight decimals, so that buildings whose
  * figures are equal but for the order their hours were summed in (which
  * PostgreSQL's parallel plans vary) tie, as they do on SQLite. */
-#define MT_RANK_KEY(x) SQL_ROUND(x, "6")
+#define MT_RANK_KEY(x) SQL_ROUND(x, "8")
 
 #define MT_BENCHMARK_FIGURES \
 	" per_quantity AS (" \

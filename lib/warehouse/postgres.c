@@ -217,9 +217,9 @@ static int pg_fail(struct pg_db *db, struct mt_err *err, const char *what,
 
 /* Run SQL (statements without parameters, or one with text parameters
  * written ?N); each row to fn when given. */
-static int run(struct pg_db *db, const char *sql, const char *const *args,
-    int nargs, void (*fn)(void *, PGresult *, int), void *ctx,
-    struct mt_err *err)
+static int run_on(struct pg_db *db, PGconn *c, const char *sql,
+    const char *const *args, int nargs, void (*fn)(void *, PGresult *, int),
+    void *ctx, struct mt_err *err)
 {
 	Oid types[40];
 	PGresult *r;
@@ -227,12 +227,12 @@ static int run(struct pg_db *db, const char *sql, const char *const *args,
 	int ok;
 
 	if (nargs == 0) {
-		r = PQexec(db->c, sql);
+		r = PQexec(c, sql);
 	} else {
 		for (int i = 0; i < nargs; i++)
 			types[i] = TEXTOID;
 		text = dollars(sql);
-		r = PQexecParams(db->c, text, nargs, types, args, NULL, NULL, 0);
+		r = PQexecParams(c, text, nargs, types, args, NULL, NULL, 0);
 		free(text);
 	}
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
@@ -243,6 +243,13 @@ static int run(struct pg_db *db, const char *sql, const char *const *args,
 		pg_fail(db, err, "query failed", r);
 	PQclear(r);
 	return ok ? 0 : -1;
+}
+
+static int run(struct pg_db *db, const char *sql, const char *const *args,
+    int nargs, void (*fn)(void *, PGresult *, int), void *ctx,
+    struct mt_err *err)
+{
+	return run_on(db, db->c, sql, args, nargs, fn, ctx, err);
 }
 
 static int exec(struct pg_db *db, const char *sql, struct mt_err *err)
@@ -588,6 +595,15 @@ static int by_text(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The second connection, for what must not wait on (or hold up) the
+ * load's own transaction. */
+static int ddl_connection(struct pg_db *db, struct mt_err *err)
+{
+	if (db->ddl == NULL && (db->ddl = connect_to(db->name, db->name, err)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* The month partitions the batch needs, made on the second connection and
  * committed at once: a partition is made under a lock of the whole table,
  * which a batch of this connection must not be holding. */
@@ -599,7 +615,7 @@ static int make_partitions(struct pg_db *db, struct mt_err *err)
 
 	if (db->nmonths == 0)
 		return 0;
-	if (db->ddl == NULL && (db->ddl = connect_to(db->name, db->name, err)) == NULL)
+	if (ddl_connection(db, err) < 0)
 		return -1;
 	put(&sql, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_PARTITIONS ");",
 	    strlen("BEGIN; SELECT pg_advisory_xact_lock(" LOCK_PARTITIONS ");"));
@@ -748,10 +764,11 @@ static int write_meter_hours(struct pg_db *db, struct mt_err *err)
 }
 
 /* The batch's property hours, and the days of their energy quantities
- * rolled up again from every hour of those days.  No zone's offset has
- * left -12 to +14 hours, so a local day's hours lie within 50 hours of
- * any of them: the batch's hours widened by that bound the scan for its
- * days to the partitions and keys around them, not the whole table. */
+ * rolled up again from every hour of those days.  No zone's offset since
+ * 1900 has left -12 to +14 hours, so a local day's hours lie within 50
+ * hours of any of them: the batch's hours widened by that bound the scan
+ * for its days to the partitions and keys around them, not the whole
+ * table. */
 #define DAY_REACH_MS (50 * 3600000LL)
 static int write_property_hours(struct pg_db *db, struct mt_err *err)
 {
@@ -934,6 +951,11 @@ static int pg_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
 
 /* ---- property hours: the local calendar ---- */
 
+static void copy_version(void *ctx, const char *key, size_t klen, void *val)
+{
+	mt_map_put(ctx, key, klen, val);
+}
+
 /* The version of a participant's configuration, once a transaction: the
  * zones cached from an older one are read again.  Read before the
  * participant's lock is taken (at the batch's flush), it is checked again
@@ -954,9 +976,12 @@ static int participant_version(struct pg_db *db, const char *participant,
 	mt_map_put(db->zone_versions, participant, n, (void *)(uintptr_t)z.version);
 	cached = mt_map_get(db->cached_versions, participant, n);
 	if (cached != NULL && (uintptr_t)cached != z.version) {
+		/* the zones read again are of the versions this transaction
+		 * read: the other participants' cached versions become those */
 		mt_zones_forget_properties(&db->zones);
 		mt_map_free(db->cached_versions);
 		db->cached_versions = mt_map_new();
+		mt_map_each(db->zone_versions, copy_version, db->cached_versions);
 	}
 	mt_map_put(db->cached_versions, participant, n, (void *)(uintptr_t)z.version);
 	return 0;
@@ -993,7 +1018,12 @@ static int record_month(struct pg_db *db, const struct mt_tz *tz,
 	if (hours == 0)
 		return 0;
 	snprintf(n, sizeof n, "%ld", hours);
-	return run(db, "INSERT INTO calendar_month VALUES (?1, ?2, CAST(?3 AS integer))"
+	/* committed at once on the second connection: a fact of the calendar,
+	 * true whether the load commits or not, and a row another load's
+	 * open transaction waited on could close a cycle through that load's
+	 * partition-making connection that the server cannot see */
+	return ddl_connection(db, err) < 0 ? -1 : run_on(db, db->ddl,
+	    "INSERT INTO calendar_month VALUES (?1, ?2, CAST(?3 AS integer))"
 	    " ON CONFLICT DO NOTHING", a, 3, NULL, NULL, err);
 }
 
@@ -1279,7 +1309,8 @@ static int relocalize(struct pg_db *db, const char *participant,
 		    " local = s.local, month = s.month, weekday = s.weekday,"
 		    " local_hour = s.local_hour FROM stage_local s WHERE ph.participant = ?1"
 		    " AND ph.property = s.property AND ph.quantity = s.quantity"
-		    " AND ph.hour = s.hour AND ph.local <> s.local", id, 1, NULL, NULL,
+		    " AND ph.hour = s.hour AND (ph.local, ph.timezone) IS DISTINCT FROM"
+	    " (s.local, s.timezone)", id, 1, NULL, NULL,
 		    err) < 0 || exec(db, "TRUNCATE stage_local", err) < 0))
 			rc = -1;
 	} while (rc == 0 && rl.b.len > 0);

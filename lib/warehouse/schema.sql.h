@@ -359,7 +359,7 @@ static const char *const migrations[] = {
 	MT_BENCHMARK_YEARS
 	MT_BENCHMARK_FIGURES ";",
 
-	/* 5: the benchmark's ranks of figures rounded to six decimals
+	/* 5: the benchmark's ranks of figures rounded to eight decimals
 	 * (MT_RANK_KEY): equal figures summed in another order tie. */
 	"DROP VIEW benchmark;"
 	" CREATE VIEW benchmark AS WITH " SQL_RECURSIVE

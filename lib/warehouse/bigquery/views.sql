@@ -30,7 +30,7 @@ FROM meter.property_hour
 GROUP BY participant, property, quantity, weekday, local_hour, unit;
 
 -- Energy per calendar year and floor area, ranked within property type
--- (1 the lowest kWh/m2, to six decimals: sums in any order tie); the
+-- (1 the lowest kWh/m2, to eight decimals: sums in any order tie); the
 -- SQLite warehouse's building_comparison also
 -- leaves out suspect hours and ranks only periods of 90 % coverage, which
 -- needs its meter_hour.suspect column and settings table.
@@ -46,7 +46,7 @@ SELECT participant, property, type, year, ROUND(energy_kwh, 3) AS energy_kwh,
   area_m2, ROUND(energy_kwh / NULLIF(area_m2, 0), 4) AS kwh_per_m2,
   ROUND(co2_kg, 3) AS co2_kg, hours,
   IF(area_m2 > 0, RANK() OVER (PARTITION BY type, year, area_m2 > 0
-    ORDER BY ROUND(energy_kwh / NULLIF(area_m2, 0), 6)), NULL) AS rank_in_type
+    ORDER BY ROUND(energy_kwh / NULLIF(area_m2, 0), 8)), NULL) AS rank_in_type
 FROM periods;
 
 -- Per meter: first and last hour, hours present and missing between
