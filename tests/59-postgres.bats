@@ -62,7 +62,7 @@ dump() {
 	[ "$(grep -c . pg.txt)" -gt 10000 ]
 	[ "$(psql -X -A -t -d "$pg" -c 'SELECT version FROM meter_schema')" -eq "$(sqlite3 sq.db 'PRAGMA user_version')" ]
 	# a zone renamed, its local times the same: the hours take the name
-	sed 's|timezone="Europe/London"|timezone="Europe/Dublin"|' demo/participants/cambridge/participant.xml > dublin.xml
+	moved cambridge Europe/London Europe/Dublin > dublin.xml
 	for db in "$pg" sq.db; do
 		meter-load -q -c dublin.xml "$db"
 	done
@@ -145,6 +145,18 @@ dump() {
 	[ "$(wc -l < late.ndjson)" -eq 169 ]
 }
 
+# lines_2k: each NDJSON line padded with JSON's blanks to exactly 2 KB, so
+# that a loader's read buffer (128 KB) takes 64 of them and waits for more
+lines_2k() {
+	LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }'
+}
+
+# moved P FROM TO: participant P's demo configuration, its zone FROM
+# changed to TO
+moved() {
+	sed "s|timezone=\"$2\"|timezone=\"$3\"|" "demo/participants/$1/participant.xml"
+}
+
 # until SQL, asked of DB, answers t
 until_true() {
 	for _ in $(seq 300); do
@@ -156,12 +168,12 @@ until_true() {
 
 @test "postgresql: a configuration loaded while a loader runs moves the loader's hours to its zone too, in or between batches" {
 	pipeline sq.db
-	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
+	moved cambridge Europe/London Asia/Tokyo > tokyo.xml
 	grep -q 'Asia/Tokyo' tokyo.xml
 	# b1's hours again, 100,000 more each (to see them arrive), as lines of
 	# exactly 2 KB: the loader's read buffer (128 KB) takes 64 of them
 	jq -c 'select(.property == "b1") | .value += 100000' en-cambridge.ndjson |
-		LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }' > b1.ndjson
+		lines_2k > b1.ndjson
 	[ "$(head -1 b1.ndjson | wc -c)" -eq 2048 ]
 	[ "$(wc -l < b1.ndjson)" -gt 128 ]
 	# as when the configuration came first
@@ -199,13 +211,13 @@ until_true() {
 @test "postgresql: one loader of two participants keeps neither's old zones after both move, in either order" {
 	pg=$(newdb twozones)
 	pipeline "$pg"
-	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
-	sed 's|timezone="America/New_York"|timezone="Pacific/Auckland"|' demo/participants/greenbutton/participant.xml > gb-auckland.xml
+	moved cambridge Europe/London Asia/Tokyo > tokyo.xml
+	moved greenbutton America/New_York Pacific/Auckland > gb-auckland.xml
 	grep -q 'Pacific/Auckland' gb-auckland.xml
 	# hours of cambridge's b1 (A) and greenbutton's house-2 (B) again,
 	# 100,000 more each, as lines of exactly 2 KB: a batch of 64 is what
 	# the loader's read buffer takes
-	pad() { jq -c '.value += 100000' | LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }'; }
+	pad() { jq -c '.value += 100000' | lines_2k; }
 	jq -c 'select(.property == "b1")' en-cambridge.ndjson | pad > a.ndjson
 	jq -c 'select(.property == "house-2")' en-greenbutton.ndjson | pad > b.ndjson
 	[ "$(wc -l < a.ndjson)" -ge 63 ] && [ "$(wc -l < b.ndjson)" -ge 129 ]
@@ -233,8 +245,8 @@ until_true() {
 @test "postgresql: a configuration relocalizing while another loader waits to make a partition does not hang them both" {
 	pg=$(newdb cycle)
 	pipeline "$pg"
-	sed 's|timezone="Europe/London"|timezone="Asia/Tokyo"|' demo/participants/cambridge/participant.xml > tokyo.xml
-	sed 's|timezone="America/New_York"|timezone="Asia/Tokyo"|' demo/participants/greenbutton/participant.xml > gb-tokyo.xml
+	moved cambridge Europe/London Asia/Tokyo > tokyo.xml
+	moved greenbutton America/New_York Asia/Tokyo > gb-tokyo.xml
 	grep -q 'Asia/Tokyo' gb-tokyo.xml
 	meter-load -q -c tokyo.xml "$pg"
 	# greenbutton has hours in June 2021, a Tokyo month the warehouse
@@ -246,7 +258,7 @@ until_true() {
 	# buffer takes all 64, in one open batch
 	jq -c 'select(.property == "b1")' en-cambridge.ndjson | head -64 |
 		jq -c --slurp 'to_entries[] | .value + {hour: (if .key == 63 then "2030-01-01T00:00:00Z" else ((1622505600 + .key * 3600) | todate) end)}' |
-		LC_ALL=C awk '{ printf "%s%*s}\n", substr($0, 1, length($0) - 1), 2047 - length($0), "" }' > june.ndjson
+		lines_2k > june.ndjson
 	[ "$(wc -c < june.ndjson)" -eq 131072 ]
 	mkfifo more
 	timeout 120 meter-load -q --batch 1000 "$pg" more &

@@ -57,7 +57,6 @@ struct pg_db {
 	struct mt_zones zones;
 	struct buf mh, ph;               /* the batch's rows, as COPY text */
 	long nmh, nph;
-	mt_time_t ph_lo, ph_hi;          /* the batch's first and last property hour */
 	struct keyset mh_keys, ph_keys;  /* the batch's keys of each */
 	struct mt_map *zone_versions;    /* participant -> its row's version
 	                                  * when this transaction first read it */
@@ -699,9 +698,9 @@ static int copy_in(struct pg_db *db, const char *sql, const struct buf *b,
 	" local_hour, holiday, office_hours, outside_temp_c, area_m2, kwh_per_m2," \
 	" co2_kg, temp_delta_c, hdd, cdd"
 
-/* Whether the batch's rows meet a stored hour of their series (its
- * table's rows joined to its series table, stage_series, over its hours):
- * when they do not (new hours, each key once in the batch) they are
+/* Whether the batch's rows meet a stored hour of their series (join: the
+ * table as t joined to the batch's series, over the batch's hours): when
+ * they do not (new hours, each key once in the batch) they are
  * inserted without an upsert, which takes half its time.  Asked under the
  * participants' locks, which every writer of the fact tables takes. */
 static int meets_stored(struct pg_db *db, const struct keyset *k, const char *join,
@@ -770,16 +769,43 @@ static int write_meter_hours(struct pg_db *db, struct mt_err *err)
  * for its days to the partitions and keys around them, not the whole
  * table. */
 #define DAY_REACH_MS (50 * 3600000LL)
-static int write_property_hours(struct pg_db *db, struct mt_err *err)
+static int roll_up_days(struct pg_db *db, struct mt_err *err)
 {
 	char lo[32], hi[32];
 	const char *around[] = { lo, hi };
+	enum mt_tsform form;
+	mt_time_t first, last;
+
+	if (mt_time_parse(db->ph_keys.lo, strlen(db->ph_keys.lo), &first, &form, err) < 0 ||
+	    mt_time_parse(db->ph_keys.hi, strlen(db->ph_keys.hi), &last, &form, err) < 0)
+		return -1;
+	mt_time_format(lo, first - DAY_REACH_MS);
+	mt_time_format(hi, last + DAY_REACH_MS);
+	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS touched_day (participant text,"
+	    "  property text, quantity text, local_date text, month text)"
+	    "  ON COMMIT DELETE ROWS;"
+	    " INSERT INTO touched_day SELECT DISTINCT participant, property, quantity,"
+	    "  substr(local, 1, 10), month FROM stage_ph WHERE quantity IN " MT_ENERGY ";"
+	    " ANALYZE touched_day;"
+	    " DELETE FROM property_day d USING touched_day t"
+	    "  WHERE d.participant = t.participant AND d.property = t.property"
+	    "  AND d.quantity = t.quantity AND d.local_date = t.local_date", err) < 0 ||
+	    run(db, "INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
+	    " FROM property_hour ph WHERE ph.hour BETWEEN ?1 AND ?2"
+	    "  AND (ph.participant, ph.property, ph.quantity,"
+	    "  ph.month, substr(ph.local, 1, 10)) IN (SELECT participant, property,"
+	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP,
+	    around, 2, NULL, NULL, err) < 0 ? -1 : 0;
+}
+
+/* The batch's property hours (the last of each key wins, as for meter
+ * hours), then their days. */
+static int write_property_hours(struct pg_db *db, struct mt_err *err)
+{
 	int stored;
 
 	if (db->nph == 0)
 		return 0;
-	mt_time_format(lo, db->ph_lo - DAY_REACH_MS);
-	mt_time_format(hi, db->ph_hi + DAY_REACH_MS);
 	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS stage_ph (LIKE property_hour,"
 	    " seq bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS;"
 	    " CREATE TEMP TABLE IF NOT EXISTS batch_property (participant text,"
@@ -787,8 +813,9 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 	    copy_in(db, "COPY stage_ph (" PH_COLUMNS ") FROM STDIN", &db->ph, err) < 0 ||
 	    copy_in(db, "COPY batch_property FROM STDIN", &db->ph_keys.copy, err) < 0 ||
 	    meets_stored(db, &db->ph_keys, "property_hour t JOIN batch_property"
-	    " USING (participant, property, quantity)", &stored, err) < 0 ||
-	    exec(db, stored ? "INSERT INTO property_hour (" PH_COLUMNS ")"
+	    " USING (participant, property, quantity)", &stored, err) < 0)
+		return -1;
+	if (exec(db, stored ? "INSERT INTO property_hour (" PH_COLUMNS ")"
 	    " SELECT DISTINCT ON (hour, participant, property, quantity) " PH_COLUMNS
 	    " FROM stage_ph ORDER BY hour, participant, property, quantity, seq DESC"
 	    " ON CONFLICT (hour, participant, property, quantity) DO UPDATE SET"
@@ -807,21 +834,7 @@ static int write_property_hours(struct pg_db *db, struct mt_err *err)
 	    "INSERT INTO property_hour (" PH_COLUMNS ") SELECT " PH_COLUMNS
 	    " FROM stage_ph", err) < 0)
 		return -1;
-	return exec(db, "CREATE TEMP TABLE IF NOT EXISTS touched_day (participant text,"
-	    "  property text, quantity text, local_date text, month text)"
-	    "  ON COMMIT DELETE ROWS;"
-	    " INSERT INTO touched_day SELECT DISTINCT participant, property, quantity,"
-	    "  substr(local, 1, 10), month FROM stage_ph WHERE quantity IN " MT_ENERGY ";"
-	    " ANALYZE touched_day;"
-	    " DELETE FROM property_day d USING touched_day t"
-	    "  WHERE d.participant = t.participant AND d.property = t.property"
-	    "  AND d.quantity = t.quantity AND d.local_date = t.local_date", err) < 0 ||
-	    run(db, "INSERT INTO property_day SELECT" MT_DAY_FIGURES("true")
-	    " FROM property_hour ph WHERE ph.hour BETWEEN ?1 AND ?2"
-	    "  AND (ph.participant, ph.property, ph.quantity,"
-	    "  ph.month, substr(ph.local, 1, 10)) IN (SELECT participant, property,"
-	    "  quantity, month, local_date FROM touched_day)" MT_DAY_GROUP,
-	    around, 2, NULL, NULL, err) < 0 ? -1 : 0;
+	return roll_up_days(db, err);
 }
 
 struct zone_read {
@@ -847,17 +860,30 @@ struct recheck {
 	int failed;
 };
 
+/* A participant's configuration version: its row's xmin + 2, 1 when it
+ * has no row (never 0, which a map cannot tell from absent). */
+static int read_version(struct pg_db *db, const char *participant,
+    uintptr_t *version, struct mt_err *err)
+{
+	struct zone_read z = { "", 1 };
+	const char *a[] = { participant };
+
+	if (run(db, "SELECT NULL, CAST(xmin AS text) FROM participant WHERE id = ?1",
+	    a, 1, zone_row, &z, err) < 0)
+		return -1;
+	*version = z.version;
+	return 0;
+}
+
 static void recheck_one(void *ctx, const char *key, size_t klen, void *val)
 {
 	struct recheck *rc = ctx;
-	struct zone_read z = { "", 1 };
 	char *id = mt_xstrndup(key, klen);
-	const char *a[] = { id };
+	uintptr_t version;
 
-	if (!rc->failed && run(rc->db, "SELECT NULL, CAST(xmin AS text) FROM"
-	    " participant WHERE id = ?1", a, 1, zone_row, &z, rc->err) < 0)
+	if (!rc->failed && read_version(rc->db, id, &version, rc->err) < 0)
 		rc->failed = 1;
-	if (!rc->failed && z.version != (unsigned long)(uintptr_t)val) {
+	if (!rc->failed && version != (uintptr_t)val) {
 		rc->moved = mt_xrealloc(rc->moved, (rc->n + 1) * sizeof *rc->moved);
 		rc->moved[rc->n++] = id;
 		return;
@@ -964,18 +990,16 @@ static int participant_version(struct pg_db *db, const char *participant,
     struct mt_err *err)
 {
 	size_t n = strlen(participant);
-	struct zone_read z = { "", 1 };
-	const char *a[] = { participant };
+	uintptr_t version;
 	void *cached;
 
 	if (mt_map_get(db->zone_versions, participant, n) != NULL)
 		return 0;
-	if (run(db, "SELECT NULL, CAST(xmin AS text) FROM participant WHERE id = ?1",
-	    a, 1, zone_row, &z, err) < 0)
+	if (read_version(db, participant, &version, err) < 0)
 		return -1;
-	mt_map_put(db->zone_versions, participant, n, (void *)(uintptr_t)z.version);
+	mt_map_put(db->zone_versions, participant, n, (void *)version);
 	cached = mt_map_get(db->cached_versions, participant, n);
-	if (cached != NULL && (uintptr_t)cached != z.version) {
+	if (cached != NULL && (uintptr_t)cached != version) {
 		/* the zones read again are of the versions this transaction
 		 * read: the other participants' cached versions become those */
 		mt_zones_forget_properties(&db->zones);
@@ -983,7 +1007,7 @@ static int participant_version(struct pg_db *db, const char *participant,
 		db->cached_versions = mt_map_new();
 		mt_map_each(db->zone_versions, copy_version, db->cached_versions);
 	}
-	mt_map_put(db->cached_versions, participant, n, (void *)(uintptr_t)z.version);
+	mt_map_put(db->cached_versions, participant, n, (void *)version);
 	return 0;
 }
 
@@ -1092,10 +1116,6 @@ static int pg_put_property_hour(struct mt_db *base,
 		extra_field(b, h->rec, mt_db_extras[i], i == 1);
 	b->s[b->len - 1] = '\n';
 	keyset_note(&db->ph_keys, h->participant, h->property, h->q->name, hour);
-	if (db->nph == 0 || h->hour < db->ph_lo)
-		db->ph_lo = h->hour;
-	if (db->nph == 0 || h->hour > db->ph_hi)
-		db->ph_hi = h->hour;
 	db->nph++;
 	return 0;
 }
@@ -1280,11 +1300,33 @@ static void relocal_row(void *ctx, PGresult *r, int row)
 	rl->b.s[rl->b.len - 1] = '\n';
 }
 
+/* The next chunk of a participant's hours from the cursor relocal, made
+ * local again: 1 when there was one, 0 at the end, -1 on failure. */
+#define RELOCAL_CHUNK "20000"
+static int relocalize_chunk(struct pg_db *db, struct relocal *rl)
+{
+	const char *id[] = { rl->participant };
+
+	rl->b.len = 0;
+	if (run(db, "FETCH " RELOCAL_CHUNK " FROM relocal", NULL, 0, relocal_row, rl,
+	    rl->err) < 0 || rl->failed)
+		return -1;
+	if (rl->b.len == 0)
+		return 0;
+	return copy_in(db, "COPY stage_local FROM STDIN", &rl->b, rl->err) < 0 ||
+	    run(db, "UPDATE property_hour ph SET timezone = s.timezone,"
+	    " local = s.local, month = s.month, weekday = s.weekday,"
+	    " local_hour = s.local_hour FROM stage_local s WHERE ph.participant = ?1"
+	    " AND ph.property = s.property AND ph.quantity = s.quantity"
+	    " AND ph.hour = s.hour AND (ph.local, ph.timezone) IS DISTINCT FROM"
+	    " (s.local, s.timezone)", id, 1, NULL, NULL, rl->err) < 0 ||
+	    exec(db, "TRUNCATE stage_local", rl->err) < 0 ? -1 : 1;
+}
+
 /* The participant's local calendar again, set-wise: a zone set or changed
  * by this configuration applies to its hours too, and to their days.  Its
  * hours are read through a cursor, a chunk at a time: a participant may
  * hold many millions. */
-#define RELOCAL_CHUNK "20000"
 static int relocalize(struct pg_db *db, const char *participant,
     struct mt_err *err)
 {
@@ -1298,22 +1340,9 @@ static int relocalize(struct pg_db *db, const char *participant,
 	    " weekday integer, local_hour integer) ON COMMIT DELETE ROWS", err) < 0 ||
 	    run(db, "DECLARE relocal NO SCROLL CURSOR FOR SELECT property, quantity,"
 	    " hour FROM property_hour WHERE participant = ?1", id, 1, NULL, NULL, err) < 0 ?
-	    -1 : 0;
-	do {
-		rl.b.len = 0;
-		if (rc < 0 || run(db, "FETCH " RELOCAL_CHUNK " FROM relocal", NULL, 0,
-		    relocal_row, &rl, err) < 0 || rl.failed)
-			rc = -1;
-		else if (rl.b.len > 0 && (copy_in(db, "COPY stage_local FROM STDIN", &rl.b,
-		    err) < 0 || run(db, "UPDATE property_hour ph SET timezone = s.timezone,"
-		    " local = s.local, month = s.month, weekday = s.weekday,"
-		    " local_hour = s.local_hour FROM stage_local s WHERE ph.participant = ?1"
-		    " AND ph.property = s.property AND ph.quantity = s.quantity"
-		    " AND ph.hour = s.hour AND (ph.local, ph.timezone) IS DISTINCT FROM"
-	    " (s.local, s.timezone)", id, 1, NULL, NULL,
-		    err) < 0 || exec(db, "TRUNCATE stage_local", err) < 0))
-			rc = -1;
-	} while (rc == 0 && rl.b.len > 0);
+	    -1 : 1;
+	while (rc > 0)
+		rc = relocalize_chunk(db, &rl);
 	free(rl.b.s);
 	if (rc < 0 || exec(db, "CLOSE relocal", err) < 0 ||
 	    run(db, "DELETE FROM property_day WHERE participant = ?1", id, 1, NULL,
