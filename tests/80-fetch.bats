@@ -287,6 +287,25 @@ meter-fetch: meters 1 fetched 1 failed 0 readings 0 rejected 0 skipped 0 filtere
 	cmp p/data/el.json "p/$arch"
 }
 
+@test "configured: each payload gives its own readings: a long one, then a broken one, then one newest first" {
+	# The payloads are parsed through one temporary file in turn; what the
+	# long one and the broken one wrote must not reach the next meter.
+	participant '<meter id="hq-bad" quantity="electricity">
+	  <connector type="json" url="file:data/bad.json" kind="cumulative" unit="kWh"/></meter>
+	<meter id="hq-late" quantity="electricity">
+	  <connector type="csv" url="file:data/late.csv" kind="cumulative" unit="kWh"
+	             ts-column="ts" value-column="kwh"/></meter>'
+	awk 'BEGIN { print "ts,kwh"; for (h = 0; h < 24; h++) printf "2026-03-01T%02d:00:00Z,%d\n", h, 100 + h }' > p/data/el.csv
+	printf '[{"ts": "2026-03-01T10:00:00Z", "value": 1},\n{"ts": ' > p/data/bad.json
+	printf 'ts,kwh\n2026-03-02T01:00:00Z,7\n2026-03-02T00:00:00Z,5\n' > p/data/late.csv
+	run -1 --separate-stderr meter-fetch -c p/participant.xml
+	[ "$(echo "$output" | jq -r '[.meter,.ts,.value] | @tsv' | awk '$1 == "hq-el"' | wc -l)" -eq 24 ]
+	[ "$(echo "$output" | jq -r 'select(.meter == "hq-el") | .value' | awk '{ s += $1 } END { print s }')" = 2676 ]
+	[ "$(echo "$output" | jq -r 'select(.meter != "hq-el") | [.meter,.ts,.value] | @tsv')" = \
+		"$(printf 'hq-late\t2026-03-02T00:00:00Z\t5\nhq-late\t2026-03-02T01:00:00Z\t7')" ]
+	[[ "$stderr" == *"data/bad.json: meter hq-bad: malformed JSON"* ]]
+}
+
 @test "ad hoc: messages that say what to do (columns, kind, duration, decimal comma, attributes, units)" {
 	printf 't,v\n2019-01-01 00:00,"1,5"\n' > dec.csv
 	run -1 meter-fetch -t csv -Q electricity -o kind=interval -o unit=kWh -o duration=3600 -o ts-column=Time dec.csv

@@ -126,6 +126,10 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ARGS = p.parse_args()
+    # socketserver's listen backlog is 5: an eighth client connecting at
+    # once has its SYN dropped and retries a second later, which made
+    # every client look slow at -j 8.
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     if ARGS.tls:
         import ssl
