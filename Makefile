@@ -152,6 +152,13 @@ $(BUILD)/yajl-floor: scripts/yajl-floor.c
 bench: all $(BUILD)/yajl-floor
 	sh scripts/bench.sh $(BIN) $(BUILD)/yajl-floor
 
+# a year of 1,000 meters through the whole pipeline (scripts/bench-scale.sh;
+# its 35 million readings, about 1 GB of CSV, are made once in bench-data);
+# SCALE="100 30" for 100 meters over 30 days
+SCALE = 1000 365
+bench-scale: all
+	sh scripts/bench-scale.sh $(BIN) $(SCALE)
+
 demo: all
 	sh examples/demo.sh $(BIN)
 
@@ -192,5 +199,5 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz bin
 
-.PHONY: all check check-links check-valgrind ci lint bench demo deps install uninstall clean fuzz fuzzers
+.PHONY: all check check-links check-valgrind ci lint bench bench-scale demo deps install uninstall clean fuzz fuzzers
 .SECONDARY:

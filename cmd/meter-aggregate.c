@@ -122,7 +122,7 @@ static int run(struct mt_agg *a, struct mt_out *out, const char *participant,
 {
 	struct mt_err err;
 
-	if (mt_cli_each_record(nfiles, files, participant, on_record, on_bad_line,
+	if (mt_cli_each_record_in_time(nfiles, files, participant, on_record, on_bad_line,
 	    a) < 0)
 		return MT_EXIT_IO;
 	if (mt_agg_finish(a, &err) < 0) {

@@ -190,7 +190,7 @@ static int run(struct mt_std *s, struct mt_out *out, int nfiles, char **files,
 	struct feed f = { s, o->progress };
 	struct mt_err err;
 
-	if (mt_cli_each_record(nfiles, files, o->participant, on_record, on_bad_line, &f) < 0)
+	if (mt_cli_each_record_in_time(nfiles, files, o->participant, on_record, on_bad_line, &f) < 0)
 		return MT_EXIT_IO;
 	mt_std_finish(s, o->flush);
 	if (mt_out_flush(out) < 0) {

@@ -6,8 +6,14 @@
  * spans of the files do not matter, and memory is one record per file.
  * Each file is taken to be in time order (every fetch and every program's
  * output is); a regular file that runs newest first (its first record is
- * later than its last) is read backwards, as tac(1) does.  Standard input
- * is read as it comes.  The time of a record is its "ts" (a raw reading)
+ * later than its last) is read backwards, as tac(1) does.  A regular file
+ * whose records go back in time (a fetch of many meters writes one meter's
+ * readings after another's) is read as its runs in time order merged the
+ * same way, so a program reads the meters together, hour by hour, as it
+ * reads several files: meter-standardize then writes every meter's hours
+ * in step, and the loads and completions after it go through the
+ * warehouse's hour-keyed tables in order instead of a year for each meter.
+ * Standard input is read as it comes.  The time of a record is its "ts" (a raw reading)
  * or its "hour"; a line without one (or not a record at all) goes first.
  * A record of another participant than -p's is turned away here, before
  * a program does anything with it (meter(7) SECURITY). */
@@ -19,6 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* A file of more runs than this is read as it is: memory is a small
+ * buffer per run, and so many runs are not a file of meters in turn. */
+#define RUNS_MAX 4096
+/* Times sampled across a larger file before it is read line by line for
+ * its runs: a file in time order, the usual one, is not read twice. */
+#define PROBES 64
+#define PROBE_ALL (1 << 20)
 
 struct source {
 	struct mt_ndjson *rd;
@@ -30,10 +46,23 @@ struct source {
 
 struct merge {
 	struct source *src;
-	size_t n;
+	size_t n, cap;
+	int *fds;            /* files read as runs, each shared by its parts */
+	size_t nfds;
 	size_t *heap;        /* sources with something, earliest first */
 	size_t nheap;
 };
+
+static struct source *new_source(struct merge *m)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 8;
+		m->src = mt_xrealloc(m->src, m->cap * sizeof *m->src);
+	}
+	memset(&m->src[m->n], 0, sizeof m->src[m->n]);
+	m->src[m->n].rec = mt_xmalloc(sizeof *m->src[m->n].rec);
+	return &m->src[m->n++];
+}
 
 /* The record's time for ordering, or MT_TIME_MIN when it has none. */
 static mt_time_t record_time(const struct mt_rec *rec)
@@ -69,12 +98,14 @@ static int end_time(struct mt_ndjson *rd, mt_time_t *t)
 	return *t != MT_TIME_MIN;
 }
 
-mt_time_t mt_line_time(const char *line, size_t n)
+/* A line's time, and whether it is a wall-clock time without an offset. */
+static mt_time_t line_time(const char *line, size_t n, int *local)
 {
 	static const char *const keys[] = { "\"ts\":", "\"hour\":" };
 	enum mt_tsform form;
 	mt_time_t t;
 
+	*local = 0;
 	for (int k = 0; k < 2; k++) {
 		const char *p = memmem(line, n, keys[k], strlen(keys[k]));
 		const char *end = line + n;
@@ -84,13 +115,22 @@ mt_time_t mt_line_time(const char *line, size_t n)
 			;
 		if (p < end && *p == '"') {
 			const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
-			if (q != NULL && mt_time_parse(p + 1, (size_t)(q - p - 1), &t, &form, NULL) == 0)
+			if (q != NULL && mt_time_parse(p + 1, (size_t)(q - p - 1), &t, &form, NULL) == 0) {
+				*local = form == MT_TS_LOCAL;
 				return t;
+			}
 		} else if (p < end && (*p == '-' || (*p >= '0' && *p <= '9'))) {
 			return (mt_time_t)(strtod(p, NULL) * 1000);
 		}
 	}
 	return MT_TIME_MIN;
+}
+
+mt_time_t mt_line_time(const char *line, size_t n)
+{
+	int local;
+
+	return line_time(line, n, &local);
 }
 
 /* Adjacent lines of the file that go back in time, less those that go
@@ -146,6 +186,152 @@ static int newest_first(const char *path)
 	ok = end_time(rd, &last);
 	mt_ndjson_close(rd);
 	return ok && last < first && descents(path) > 0;
+}
+
+/* The time of the first whole line at or after byte `at`. */
+static mt_time_t probe(int fd, off_t at)
+{
+	char buf[4096];
+	ssize_t got = pread(fd, buf, sizeof buf, at);
+	char *start = buf, *nl;
+
+	if (got <= 0)
+		return MT_TIME_MIN;
+	if (at > 0) {
+		if ((nl = memchr(buf, '\n', (size_t)got)) == NULL)
+			return MT_TIME_MIN;
+		start = nl + 1;
+	}
+	nl = memchr(start, '\n', (size_t)(buf + got - start));
+	return mt_line_time(start, (size_t)((nl ? nl : buf + got) - start));
+}
+
+static int probes_in_order(int fd, off_t size)
+{
+	mt_time_t prev = MT_TIME_MIN, t;
+
+	for (int i = 0; i < PROBES; i++) {
+		if ((t = probe(fd, size / PROBES * i)) == MT_TIME_MIN)
+			continue;
+		if (prev != MT_TIME_MIN && t < prev)
+			return 0;
+		prev = t;
+	}
+	return 1;
+}
+
+struct runs {
+	off_t *at;           /* where each run starts */
+	long *lines_before;  /* and the lines before it */
+	size_t n, cap;
+	int local;           /* a wall-clock time: its order is its meaning */
+};
+
+static void add_run(struct runs *r, off_t at, long lines_before)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 16;
+		r->at = mt_xrealloc(r->at, r->cap * sizeof *r->at);
+		r->lines_before = mt_xrealloc(r->lines_before, r->cap * sizeof *r->lines_before);
+	}
+	r->at[r->n] = at;
+	r->lines_before[r->n++] = lines_before;
+}
+
+/* A line's time for finding runs: as descents() reads it, from its
+ * first 1 KB. */
+static void run_line(struct runs *r, const char *p, size_t n, off_t at,
+    long line, mt_time_t *prev)
+{
+	int local;
+	mt_time_t t = line_time(p, n < 1024 ? n : 1024, &local);
+
+	r->local |= local;
+	if (t == MT_TIME_MIN || r->local)
+		return;
+	if (*prev != MT_TIME_MIN && t < *prev) {
+		if (r->n > RUNS_MAX)
+			return;
+		add_run(r, at, line);
+	}
+	*prev = t;
+}
+
+/* A run begins at each line whose time is earlier than the time before
+ * it; lines without a time stay in the run they are in.  A line longer
+ * than the buffer is judged by its first bytes. */
+static int find_runs(int fd, struct runs *r)
+{
+	char buf[1 << 16];
+	size_t have = 0;
+	off_t pos = 0, line_at = 0;
+	long line = 0;
+	mt_time_t prev = MT_TIME_MIN;
+	int in_long = 0;
+
+	add_run(r, 0, 0);
+	for (;;) {
+		ssize_t got = pread(fd, buf + have, sizeof buf - have, pos);
+		char *p = buf, *nl, *end;
+
+		if (got < 0)
+			return -1;
+		pos += got;
+		end = buf + have + got;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			if (!in_long)
+				run_line(r, p, (size_t)(nl - p), line_at, line, &prev);
+			in_long = 0;
+			line_at = pos - (end - nl) + 1;
+			line++;
+			p = nl + 1;
+		}
+		if (got == 0) {
+			if (p < end && !in_long)
+				run_line(r, p, (size_t)(end - p), line_at, line, &prev);
+			return 0;
+		}
+		if (p == buf && end == buf + sizeof buf) {
+			/* no newline in a full buffer: a long line, judged now */
+			if (!in_long)
+				run_line(r, p, (size_t)(end - p), line_at, line, &prev);
+			in_long = 1;
+			have = 0;
+			continue;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+	}
+}
+
+/* The runs of a regular file in time order, when it has more than one
+ * (and at most RUNS_MAX): each becomes a source of the merge. */
+static int add_runs(struct merge *m, const char *path)
+{
+	struct runs r = { 0 };
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_size > PROBE_ALL && probes_in_order(fd, st.st_size)) ||
+	    find_runs(fd, &r) < 0 || r.n < 2 || r.n > RUNS_MAX || r.local) {
+		close(fd);
+		free(r.at);
+		free(r.lines_before);
+		return 0;
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		struct source *s = new_source(m);
+		s->rd = mt_ndjson_open_part(fd, path, r.at[i],
+		    i + 1 < r.n ? r.at[i + 1] : st.st_size, r.lines_before[i]);
+	}
+	m->fds = mt_xrealloc(m->fds, (m->nfds + 1) * sizeof *m->fds);
+	m->fds[m->nfds++] = fd;
+	free(r.at);
+	free(r.lines_before);
+	return 1;
 }
 
 static struct mt_ndjson *open_file(const char *path)
@@ -255,12 +441,15 @@ static void close_all(struct merge *m)
 		mt_ndjson_close(m->src[i].rd);
 		free(m->src[i].rec);
 	}
+	for (size_t i = 0; i < m->nfds; i++)
+		close(m->fds[i]);
+	free(m->fds);
 	free(m->src);
 	free(m->heap);
 }
 
-int mt_cli_each_record(int nfiles, char **files, const char *participant,
-    mt_record_fn fn, mt_badline_fn bad, void *ctx)
+static int each_record(int nfiles, char **files, const char *participant,
+    int in_time, mt_record_fn fn, mt_badline_fn bad, void *ctx)
 {
 	static char *dash[] = { "-" };
 	struct merge m = { 0 };
@@ -270,17 +459,21 @@ int mt_cli_each_record(int nfiles, char **files, const char *participant,
 		nfiles = 1;
 		files = dash;
 	}
-	m.src = mt_xcalloc((size_t)nfiles, sizeof *m.src);
-	m.heap = mt_xcalloc((size_t)nfiles, sizeof *m.heap);
 	/* every input opens before any is read: a typo fails the run first */
-	for (m.n = 0; m.n < (size_t)nfiles; m.n++) {
-		struct source *s = &m.src[m.n];
-		if ((s->rd = open_file(files[m.n])) == NULL) {
+	for (int i = 0; i < nfiles; i++) {
+		struct mt_ndjson *rd = open_file(files[i]);
+		if (rd == NULL) {
 			close_all(&m);
 			return -1;
 		}
-		s->rec = mt_xmalloc(sizeof *s->rec);
+		if (in_time && strcmp(files[i], "-") != 0 && !mt_ndjson_is_reverse(rd) &&
+		    add_runs(&m, files[i])) {
+			mt_ndjson_close(rd);
+			continue;
+		}
+		new_source(&m)->rd = rd;
 	}
+	m.heap = mt_xcalloc(m.n, sizeof *m.heap);
 	for (size_t i = 0; rc == 0 && i < m.n; i++)
 		rc = advance(&m.src[i], m.n > 1);
 	if (rc == 0)
@@ -289,4 +482,16 @@ int mt_cli_each_record(int nfiles, char **files, const char *participant,
 		rc = deliver(&m, participant, fn, bad, ctx);
 	close_all(&m);
 	return rc;
+}
+
+int mt_cli_each_record(int nfiles, char **files, const char *participant,
+    mt_record_fn fn, mt_badline_fn bad, void *ctx)
+{
+	return each_record(nfiles, files, participant, 0, fn, bad, ctx);
+}
+
+int mt_cli_each_record_in_time(int nfiles, char **files, const char *participant,
+    mt_record_fn fn, mt_badline_fn bad, void *ctx)
+{
+	return each_record(nfiles, files, participant, 1, fn, bad, ctx);
 }

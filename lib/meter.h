@@ -334,6 +334,11 @@ typedef void (*mt_badline_fn)(void *ctx, const struct mt_rec *rec,
     const char *why);
 int mt_cli_each_record(int nfiles, char **files, const char *participant,
     mt_record_fn fn, mt_badline_fn bad, void *ctx);
+/* The same, a file of runs in time order one after another (the meters of
+ * a fetch in turn) read as its runs merged by time: for the programs that
+ * read in a window (meter-standardize, meter-aggregate). */
+int mt_cli_each_record_in_time(int nfiles, char **files, const char *participant,
+    mt_record_fn fn, mt_badline_fn bad, void *ctx);
 /* --check: load and validate each configuration (of participant, when
  * not NULL), say what it holds on stdout; the exit status. */
 int mt_cli_check(size_t n, const char *const *paths, const char *participant);

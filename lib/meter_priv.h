@@ -9,6 +9,8 @@
 
 #include "meter.h"
 
+#include <sys/types.h>
+
 /* String-keyed hash map; keys are copied, values are borrowed pointers. */
 struct mt_map;
 struct mt_map *mt_map_new(void);
@@ -54,6 +56,11 @@ void mt_secrets_free(struct mt_secrets *s);
 
 /* The same over an open descriptor (owned from here on), named name. */
 struct mt_ndjson *mt_ndjson_open_fd(int fd, const char *name, struct mt_err *err);
+/* Bytes [from, to) of the file open as fd (not closed with the reader),
+ * numbered from lines_before + 1. */
+struct mt_ndjson *mt_ndjson_open_part(int fd, const char *name, off_t from,
+    off_t to, long lines_before);
+int mt_ndjson_is_reverse(const struct mt_ndjson *r);
 
 /* Text to double: exact for plain decimals, strtod for the rest. */
 double mt_strtod(const char *s, size_t n);

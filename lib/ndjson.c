@@ -21,6 +21,7 @@
 #include <yajl/yajl_parse.h>
 
 #define READ_CHUNK (64 * 1024)
+#define PART_CHUNK (8 * 1024)
 #define PREVIEW 256
 
 struct parse_ctx {
@@ -45,6 +46,10 @@ struct mt_ndjson {
 	 * the file is [0, rpos), of which buf holds the last `end` bytes */
 	int reverse;
 	off_t rpos;
+	/* a part of a file, [ppos, pend) of the descriptor pfd (shared with
+	 * the other parts, not owned): one run of a file read as its runs */
+	int pfd;
+	off_t ppos, pend;
 	char preview[PREVIEW];
 	yajl_handle yh;
 	struct parse_ctx ctx;
@@ -222,22 +227,47 @@ static void new_handle(struct mt_ndjson *r)
 	yajl_config(r->yh, yajl_allow_multiple_values, 1);
 }
 
-static struct mt_ndjson *reader(FILE *fp, int owned, const char *name)
+static struct mt_ndjson *reader_sized(FILE *fp, int owned, const char *name,
+    size_t chunk)
 {
 	struct mt_ndjson *r = mt_xcalloc(1, sizeof *r);
 
 	r->fp = fp;
 	r->owned = owned;
+	r->pfd = -1;
 	r->source = mt_xstrdup(name);
 	/* both grow with the longest line met, up to MT_LINE_MAX: a program
 	 * that reads many files at once holds little for each */
-	r->cap = 2 * READ_CHUNK < MT_LINE_MAX + READ_CHUNK ? 2 * READ_CHUNK :
-	    MT_LINE_MAX + READ_CHUNK;
+	r->cap = 2 * chunk < MT_LINE_MAX + chunk ? 2 * chunk : MT_LINE_MAX + chunk;
 	r->buf = mt_xmalloc(r->cap);
-	r->ctx.cap = READ_CHUNK;
+	r->ctx.cap = chunk;
 	r->ctx.arena = mt_xmalloc(r->ctx.cap);
 	new_handle(r);
 	return r;
+}
+
+static struct mt_ndjson *reader(FILE *fp, int owned, const char *name)
+{
+	return reader_sized(fp, owned, name, READ_CHUNK);
+}
+
+/* A part of a file: a reader per run of a file read as its runs merged,
+ * so each holds little (PART_CHUNK, more only for a longer line). */
+struct mt_ndjson *mt_ndjson_open_part(int fd, const char *name, off_t from,
+    off_t to, long lines_before)
+{
+	struct mt_ndjson *r = reader_sized(NULL, 0, name, PART_CHUNK);
+
+	r->pfd = fd;
+	r->ppos = from;
+	r->pend = to;
+	r->lineno = lines_before;
+	return r;
+}
+
+int mt_ndjson_is_reverse(const struct mt_ndjson *r)
+{
+	return r->reverse;
 }
 
 struct mt_ndjson *mt_ndjson_open(const char *path, struct mt_err *err)
@@ -269,7 +299,7 @@ void mt_ndjson_close(struct mt_ndjson *r)
 {
 	if (r == NULL)
 		return;
-	if (r->owned)
+	if (r->owned && r->fp != NULL)
 		fclose(r->fp);
 	if (r->yh != NULL)
 		yajl_free(r->yh);
@@ -296,10 +326,20 @@ static int fill(struct mt_ndjson *r)
 		    MT_LINE_MAX + READ_CHUNK;
 		r->buf = mt_xrealloc(r->buf, r->cap);
 	}
-	n = fread(r->buf + r->end, 1, r->cap - r->end, r->fp);
+	if (r->pfd >= 0) {
+		off_t left = r->pend - r->ppos;
+		size_t want = r->cap - r->end < (size_t)left ? r->cap - r->end : (size_t)left;
+		ssize_t got = want > 0 ? pread(r->pfd, r->buf + r->end, want, r->ppos) : 0;
+		if (got < 0)
+			return -1;
+		n = (size_t)got;
+		r->ppos += got;
+	} else {
+		n = fread(r->buf + r->end, 1, r->cap - r->end, r->fp);
+	}
 	r->end += n;
 	if (n == 0) {
-		if (ferror(r->fp))
+		if (r->pfd < 0 && ferror(r->fp))
 			return -1;
 		r->eof = 1;
 		return 0;

@@ -179,7 +179,8 @@ expect_reject() {
 @test "--stats counts add up: in = out + merged + rejected, rejects by reason" {
 	{ good; echo 'bad'; raw m1 2026-02-01T11:00:00Z 5; raw m1 2026-03-01T11:00:00Z 5
 	  echo '{"participant":"acme","meter":"x","quantity":"water","hour":"2026-03-01T10:00:00Z","value":1,"unit":"l"}'; } > in.ndjson
-	run --separate-stderr meter-standardize --stats in.ndjson
+	# standard input, read as it comes: a file would be read in time order
+	run --separate-stderr sh -c 'meter-standardize --stats < in.ndjson'
 	[ "$status" -eq 1 ]
 	stats=$(grep 'in [0-9]' <<<"$stderr")
 	read -r _ _ in _ out _ merged _ rejected _ <<<"$stats"

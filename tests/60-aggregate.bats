@@ -95,8 +95,12 @@ series() {
 @test "without --db, a meter hour older than the window is rejected as late" {
 	{ m el-1 electricity 2026-03-01T10:00:00Z 1; m el-1 electricity 2026-03-01T13:00:00Z 1
 	  m el-2 electricity 2026-03-01T10:00:00Z 2; } > in.ndjson
-	run agg --window 1h -r rej.ndjson in.ndjson
+	# standard input, read as it comes: the file is read in time order
+	run agg --window 1h -r rej.ndjson - < in.ndjson
 	[ "$status" -eq 1 ]
+	run -0 agg --window 1h in.ndjson
+	[ "$(jq -r '"\(.hour) \(.value) \(.meters)"' <<<"$output" | tr '\n' ,)" = \
+		"2026-03-01T10:00:00Z 3 2,2026-03-01T13:00:00Z 1 1," ]
 	[ "$(jq -r .error rej.ndjson)" = "late: its property hour was written already: give the files as arguments (they are read in time order), sort the input by hour, widen --window, or give --db to complete it from the warehouse" ]
 }
 
