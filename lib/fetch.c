@@ -635,13 +635,14 @@ static size_t index_lines(FILE *tmp, struct line_at **lines, int *sorted)
 
 /* The readings of a payload go out in time order, whatever order the
  * payload had: exports that list the newest first are common, and
- * meter-standardize reads a meter's readings best in time. */
-static int copy_out(FILE *from, FILE *to)
+ * meter-standardize reads a meter's readings best in time.  A payload
+ * whose readings came in time order (the emitter says) is copied as it is. */
+static int copy_out(FILE *from, FILE *to, int in_order)
 {
 	struct line_at *lines = NULL;
 	char buf[65536];
-	int sorted, rc = 0;
-	size_t n = index_lines(from, &lines, &sorted);
+	int sorted = 1, rc = 0;
+	size_t n = in_order ? 0 : index_lines(from, &lines, &sorted);
 
 	if (!sorted)
 		qsort(lines, n, sizeof *lines, by_time);
@@ -680,7 +681,7 @@ static void held_back(struct mt_fetcher *f, const struct job *j,
 static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e,
     FILE *tmp)
 {
-	if (copy_out(tmp, f->out) < 0)
+	if (copy_out(tmp, f->out, !e->unsorted) < 0)
 		f->io_failed = 1;
 	f->st.readings += e->readings;
 	f->st.skipped += e->skipped;

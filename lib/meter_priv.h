@@ -154,6 +154,7 @@ struct mt_emit {
 	long readings, skipped, rejected, filtered;
 	mt_time_t last;                  /* latest ts emitted, or after */
 	mt_time_t prev;                  /* previous ts read (repeated hours) */
+	int unsorted;                    /* a ts emitted before an earlier one */
 };
 
 #define MT_TIME_MIN INT64_MIN

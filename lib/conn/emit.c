@@ -84,7 +84,8 @@ int mt_emit(struct mt_emit *e, const struct mt_raw *r, const struct mt_row *row)
 	rd.rollover = e->rollover;
 	rd.calorific = e->calorific;
 	mt_reading_write(e->out, &rd, e->source);
-	e->readings++;
+	if (e->readings++ > 0 && r->ts < e->last)
+		e->unsorted = 1;
 	if (r->ts > e->last)
 		e->last = r->ts;
 	return 0;
