@@ -189,10 +189,18 @@ void mt_agg_free(struct mt_agg *a)
 
 const struct mt_agg_stats *mt_agg_stats(const struct mt_agg *a) { return &a->st; }
 
-void mt_agg_reject(struct mt_agg *a, const struct mt_rec *rec, const char *why)
+static void reject(struct mt_agg *a, const struct mt_rec *rec, const char *why)
 {
 	a->st.rejected++;
 	mt_reject_rec(a->rj, rec, why);
+}
+
+/* A line that is no record is still a record read: in = out + merged +
+ * rejected. */
+void mt_agg_reject(struct mt_agg *a, const struct mt_rec *rec, const char *why)
+{
+	a->st.in++;
+	reject(a, rec, why);
 }
 
 static const struct mt_config *config_of(const struct mt_agg *a,
@@ -485,22 +493,22 @@ int mt_agg_add(struct mt_agg *a, const struct mt_rec *rec, struct mt_err *err)
 
 	a->st.in++;
 	if ((misplaced = mt_rec_misplaced(rec, "h")) != NULL) {
-		mt_agg_reject(a, rec, misplaced);
+		reject(a, rec, misplaced);
 		return 0;
 	}
 	if (mt_meter_hour_parse(rec, &h, &verr) < 0 ||
 	    mt_meter_hour_canonical(&h, &verr) < 0) {
-		mt_agg_reject(a, rec, verr.msg);
+		reject(a, rec, verr.msg);
 		return 0;
 	}
 	if ((prop = resolve_property(a, &h, why, sizeof why)) == NULL) {
-		mt_agg_reject(a, rec, why);
+		reject(a, rec, why);
 		return 0;
 	}
 	s = series_for(a, &h, prop);
 	if (h.hour < s->closed_before && a->o.db == NULL) {
 		a->st.late++;
-		mt_agg_reject(a, rec, "late: its property hour was written already: "
+		reject(a, rec, "late: its property hour was written already: "
 		    "give the files as arguments (they are read in time order), sort "
 		    "the input by hour, widen --window, or give --db to complete it "
 		    "from the warehouse");

@@ -28,9 +28,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-/* A file of more runs than this is read as it is: memory is a small
- * buffer per run, and so many runs are not a file of meters in turn. */
-#define RUNS_MAX 4096
+/* What the readers of runs may hold together, over all the files of a
+ * program: about 2,000 runs of short lines.  A file whose runs would take
+ * more is read as it is. */
+#define RUNS_BUDGET (64u << 20)
 /* Times sampled across a larger file before it is read line by line for
  * its runs: a file in time order, the usual one, is not read twice. */
 #define PROBES 64
@@ -49,6 +50,7 @@ struct merge {
 	size_t n, cap;
 	int *fds;            /* files read as runs, each shared by its parts */
 	size_t nfds;
+	size_t budget;       /* for more runs' readers, of RUNS_BUDGET */
 	size_t *heap;        /* sources with something, earliest first */
 	size_t nheap;
 };
@@ -206,12 +208,30 @@ static mt_time_t probe(int fd, off_t at)
 	return mt_line_time(start, (size_t)((nl ? nl : buf + got) - start));
 }
 
+/* The time of the file's last line (within its last 4 KB). */
+static mt_time_t last_time(int fd, off_t size)
+{
+	char buf[4096];
+	off_t at = size > (off_t)sizeof buf ? size - (off_t)sizeof buf : 0;
+	ssize_t got = pread(fd, buf, sizeof buf, at);
+	size_t n = got > 0 ? (size_t)got : 0;
+	char *nl;
+
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	nl = memrchr(buf, '\n', n);
+	return nl == NULL ? MT_TIME_MIN : mt_line_time(nl + 1, n - (size_t)(nl + 1 - buf));
+}
+
+/* Whether the times of lines spread over the file, and of its last line
+ * (a short run at the end), never go back. */
 static int probes_in_order(int fd, off_t size)
 {
 	mt_time_t prev = MT_TIME_MIN, t;
 
-	for (int i = 0; i < PROBES; i++) {
-		if ((t = probe(fd, size / PROBES * i)) == MT_TIME_MIN)
+	for (int i = 0; i <= PROBES; i++) {
+		t = i < PROBES ? probe(fd, size / PROBES * i) : last_time(fd, size);
+		if (t == MT_TIME_MIN)
 			continue;
 		if (prev != MT_TIME_MIN && t < prev)
 			return 0;
@@ -223,12 +243,24 @@ static int probes_in_order(int fd, off_t size)
 struct runs {
 	off_t *at;           /* where each run starts */
 	long *lines_before;  /* and the lines before it */
-	size_t n, cap;
-	int local;           /* a wall-clock time: its order is its meaning */
+	size_t n, cap, max;
+	size_t longest;      /* the longest line, for the buffers' sizes */
+	/* why the file is read as it is: a wall-clock time (its order is its
+	 * meaning), a meter in two runs (merging would reorder its records),
+	 * a meter that a quick look cannot read as the parser will, too
+	 * many runs */
+	int refuse;
+	struct mt_map *meters;  /* meter -> its run + 1 */
+	char last[MT_ID_MAX + 1];
+	size_t lastlen, lastrun;
 };
 
 static void add_run(struct runs *r, off_t at, long lines_before)
 {
+	if (r->n == r->max) {
+		r->refuse = 1;
+		return;
+	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 16;
 		r->at = mt_xrealloc(r->at, r->cap * sizeof *r->at);
@@ -238,49 +270,104 @@ static void add_run(struct runs *r, off_t at, long lines_before)
 	r->lines_before[r->n++] = lines_before;
 }
 
-/* A line's time for finding runs: as descents() reads it, from its
- * first 1 KB. */
+/* The meter a line names, as its parser will read it: 1 and the id, 0
+ * when it names none, -1 when a quick look cannot tell (spacing, an
+ * escape, the key twice or as a value). */
+static int line_meter(const char *p, size_t n, const char **id, size_t *len)
+{
+	const char *end = p + n, *k = memmem(p, n, "\"meter\"", 7), *q, *e;
+
+	if (k == NULL)
+		return 0;
+	if (memmem(k + 7, (size_t)(end - k - 7), "\"meter\"", 7) != NULL)
+		return -1;
+	for (q = k + 7; q < end && *q == ' '; q++)
+		;
+	if (q == end || *q != ':')
+		return -1;
+	for (q++; q < end && *q == ' '; q++)
+		;
+	if (q == end || *q != '"' ||
+	    (e = memchr(q + 1, '"', (size_t)(end - q - 1))) == NULL ||
+	    memchr(q + 1, '\\', (size_t)(e - q - 1)) != NULL || e - q - 1 > MT_ID_MAX)
+		return -1;
+	*id = q + 1;
+	*len = (size_t)(e - q - 1);
+	return 1;
+}
+
+/* Each meter in one run only: then merging the runs keeps every meter's
+ * records in the order of the file, whatever their times. */
+static void note_meter(struct runs *r, const char *p, size_t n)
+{
+	const char *id;
+	size_t len;
+	int rc = line_meter(p, n, &id, &len);
+	uintptr_t run;
+
+	if (rc <= 0) {
+		r->refuse |= rc < 0;
+		return;
+	}
+	if (len == r->lastlen && r->lastrun == r->n && memcmp(id, r->last, len) == 0)
+		return;
+	run = (uintptr_t)mt_map_get(r->meters, id, len);
+	if (run == 0)
+		mt_map_put(r->meters, id, len, (void *)(uintptr_t)r->n);
+	else if (run != r->n)
+		r->refuse = 1;
+	memcpy(r->last, id, len);
+	r->lastlen = len;
+	r->lastrun = r->n;
+}
+
+/* A line's part in the runs: a time earlier than the time before it
+ * starts a run; a line without a time stays in the run it is in. */
 static void run_line(struct runs *r, const char *p, size_t n, off_t at,
     long line, mt_time_t *prev)
 {
 	int local;
-	mt_time_t t = line_time(p, n < 1024 ? n : 1024, &local);
+	mt_time_t t = line_time(p, n, &local);
 
-	r->local |= local;
-	if (t == MT_TIME_MIN || r->local)
-		return;
-	if (*prev != MT_TIME_MIN && t < *prev) {
-		if (r->n > RUNS_MAX)
-			return;
-		add_run(r, at, line);
+	if (local)
+		r->refuse = 1;
+	if (t != MT_TIME_MIN) {
+		if (*prev != MT_TIME_MIN && t < *prev)
+			add_run(r, at, line);
+		*prev = t;
 	}
-	*prev = t;
+	note_meter(r, p, n);
 }
 
-/* A run begins at each line whose time is earlier than the time before
- * it; lines without a time stay in the run they are in.  A line longer
- * than the buffer is judged by its first bytes. */
-static int find_runs(int fd, struct runs *r)
+/* The runs of the file's first `size` bytes.  A line longer than the
+ * buffer is judged by its first bytes. */
+static int find_runs(int fd, off_t size, struct runs *r)
 {
-	char buf[1 << 16];
-	size_t have = 0;
+	char *buf = mt_xmalloc(1 << 16);
+	size_t have = 0, cap = 1 << 16;
 	off_t pos = 0, line_at = 0;
 	long line = 0;
 	mt_time_t prev = MT_TIME_MIN;
-	int in_long = 0;
+	int in_long = 0, rc = 0;
 
 	add_run(r, 0, 0);
-	for (;;) {
-		ssize_t got = pread(fd, buf + have, sizeof buf - have, pos);
+	while (!r->refuse) {
+		size_t want = cap - have;
+		ssize_t got = pos < size ? pread(fd, buf + have,
+		    (off_t)want < size - pos ? want : (size_t)(size - pos), pos) : 0;
 		char *p = buf, *nl, *end;
 
-		if (got < 0)
-			return -1;
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
 		pos += got;
 		end = buf + have + got;
 		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 			if (!in_long)
 				run_line(r, p, (size_t)(nl - p), line_at, line, &prev);
+			if ((size_t)(pos - (end - nl) - line_at) > r->longest)
+				r->longest = (size_t)(pos - (end - nl) - line_at);
 			in_long = 0;
 			line_at = pos - (end - nl) + 1;
 			line++;
@@ -289,9 +376,9 @@ static int find_runs(int fd, struct runs *r)
 		if (got == 0) {
 			if (p < end && !in_long)
 				run_line(r, p, (size_t)(end - p), line_at, line, &prev);
-			return 0;
+			break;
 		}
-		if (p == buf && end == buf + sizeof buf) {
+		if (p == buf && end == buf + cap) {
 			/* no newline in a full buffer: a long line, judged now */
 			if (!in_long)
 				run_line(r, p, (size_t)(end - p), line_at, line, &prev);
@@ -302,36 +389,54 @@ static int find_runs(int fd, struct runs *r)
 		have = (size_t)(end - p);
 		memmove(buf, p, have);
 	}
+	if ((size_t)(pos - line_at) > r->longest)
+		r->longest = (size_t)(pos - line_at);
+	free(buf);
+	return rc;
 }
 
-/* The runs of a regular file in time order, when it has more than one
- * (and at most RUNS_MAX): each becomes a source of the merge. */
+/* What a run's reader holds at most: its buffer and its arena grow with
+ * the longest line (ndjson.c), and its record and parser. */
+static size_t run_cost(size_t longest)
+{
+	return 3 * (longest + PART_CHUNK) + sizeof (struct mt_rec) + 4096;
+}
+
+/* The runs of a regular file in time order, when it has more than one and
+ * their buffers fit what is left of the program's budget for them: each
+ * becomes a source of the merge.  Opened without blocking: a FIFO named
+ * as a file is never waited on here. */
 static int add_runs(struct merge *m, const char *path)
 {
 	struct runs r = { 0 };
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ok;
 
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_size > PROBE_ALL && probes_in_order(fd, st.st_size)) ||
-	    find_runs(fd, &r) < 0 || r.n < 2 || r.n > RUNS_MAX || r.local) {
+	r.max = m->budget / run_cost(0);
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && r.max >= 2 &&
+	    !(st.st_size > PROBE_ALL && probes_in_order(fd, st.st_size));
+	if (ok) {
+		r.meters = mt_map_new();
+		ok = find_runs(fd, st.st_size, &r) == 0 && !r.refuse && r.n >= 2 &&
+		    r.n * run_cost(r.longest) <= m->budget;
+		mt_map_free(r.meters);
+	}
+	if (ok) {
+		m->budget -= r.n * run_cost(r.longest);
+		/* the last run reads on to the end, as a file read as it is would */
+		for (size_t i = 0; i < r.n; i++)
+			new_source(m)->rd = mt_ndjson_open_part(fd, path, r.at[i],
+			    i + 1 < r.n ? r.at[i + 1] : -1, r.lines_before[i]);
+		m->fds = mt_xrealloc(m->fds, (m->nfds + 1) * sizeof *m->fds);
+		m->fds[m->nfds++] = fd;
+	} else {
 		close(fd);
-		free(r.at);
-		free(r.lines_before);
-		return 0;
 	}
-	for (size_t i = 0; i < r.n; i++) {
-		struct source *s = new_source(m);
-		s->rd = mt_ndjson_open_part(fd, path, r.at[i],
-		    i + 1 < r.n ? r.at[i + 1] : st.st_size, r.lines_before[i]);
-	}
-	m->fds = mt_xrealloc(m->fds, (m->nfds + 1) * sizeof *m->fds);
-	m->fds[m->nfds++] = fd;
 	free(r.at);
 	free(r.lines_before);
-	return 1;
+	return ok;
 }
 
 static struct mt_ndjson *open_file(const char *path)
@@ -452,7 +557,7 @@ static int each_record(int nfiles, char **files, const char *participant,
     int in_time, mt_record_fn fn, mt_badline_fn bad, void *ctx)
 {
 	static char *dash[] = { "-" };
-	struct merge m = { 0 };
+	struct merge m = { .budget = RUNS_BUDGET };
 	int rc = 0;
 
 	if (nfiles == 0) {

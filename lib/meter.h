@@ -874,6 +874,7 @@ struct mt_agg *mt_agg_new(const struct mt_agg_opts *o, struct mt_rejects *rj,
 void mt_agg_free(struct mt_agg *a);
 /* 0, or -1 when the warehouse failed (err says why). */
 int mt_agg_add(struct mt_agg *a, const struct mt_rec *rec, struct mt_err *err);
+/* A line that is not a record: counted in and rejected. */
 void mt_agg_reject(struct mt_agg *a, const struct mt_rec *rec, const char *why);
 int mt_agg_finish(struct mt_agg *a, struct mt_err *err);
 const struct mt_agg_stats *mt_agg_stats(const struct mt_agg *a);

@@ -21,7 +21,6 @@
 #include <yajl/yajl_parse.h>
 
 #define READ_CHUNK (64 * 1024)
-#define PART_CHUNK (8 * 1024)
 #define PREVIEW 256
 
 struct parse_ctx {
@@ -252,7 +251,8 @@ static struct mt_ndjson *reader(FILE *fp, int owned, const char *name)
 }
 
 /* A part of a file: a reader per run of a file read as its runs merged,
- * so each holds little (PART_CHUNK, more only for a longer line). */
+ * so each holds little (PART_CHUNK, more only for a longer line).  A
+ * negative `to` reads on to the end of the file. */
 struct mt_ndjson *mt_ndjson_open_part(int fd, const char *name, off_t from,
     off_t to, long lines_before)
 {
@@ -327,7 +327,8 @@ static int fill(struct mt_ndjson *r)
 		r->buf = mt_xrealloc(r->buf, r->cap);
 	}
 	if (r->pfd >= 0) {
-		off_t left = r->pend - r->ppos;
+		off_t left = r->pend < 0 ? (off_t)(r->cap - r->end) :
+		    r->pend > r->ppos ? r->pend - r->ppos : 0;
 		size_t want = r->cap - r->end < (size_t)left ? r->cap - r->end : (size_t)left;
 		ssize_t got = want > 0 ? pread(r->pfd, r->buf + r->end, want, r->ppos) : 0;
 		if (got < 0)

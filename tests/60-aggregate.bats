@@ -51,6 +51,10 @@ H=2026-03-01T10:00:00Z
 	run --separate-stderr agg --stats in.ndjson
 	[ "$(fields <<<"$output")" = "main electricity $H 4.5 2 2 1 measured" ]
 	[ "$stderr" = "meter-aggregate: in 3 out 0 merged 3 rejected 0 hours 1 completed 0" ]
+	# a line that is no record is a record in, and rejected: the counts add up
+	echo '{"participant":' >> in.ndjson
+	run -1 --separate-stderr agg --stats in.ndjson
+	[[ "$stderr" == *"meter-aggregate: in 4 out 0 merged 3 rejected 1 (truncated JSON object 1) hours 1 completed 0"* ]]
 }
 
 @test "without a configuration the record's property groups; meters_expected is unknown" {

@@ -80,31 +80,35 @@ setup() {
 
 @test "compose: a file of meters one after another is read as its runs merged: nothing late, lines named as in the file" {
 	# Two meters of one property, five days of hourly intervals each, the
-	# second meter after the first as a fetch writes them; then m1's first
-	# hour again, corrected.  Read as it is, m2's first three days would be
-	# late for meter-aggregate's 2-day window.
+	# second meter after the first as a fetch writes them.  Read as it is,
+	# m2's first three days would be late for meter-aggregate's 2-day window.
 	mkdir runs && cd runs
 	awk 'BEGIN { for (m = 1; m <= 2; m++) for (h = 0; h < 120; h++)
 		printf "{\"participant\":\"p\",\"property\":\"b\",\"meter\":\"m%d\",\"quantity\":\"electricity\",\"ts\":\"%s\",\"value\":%d,\"unit\":\"kWh\",\"kind\":\"interval\",\"duration\":3600}\n",
 			m, strftime("%Y-%m-%dT%H:%M:%SZ", 1546300800 + h * 3600, 1), m }' > fetched.ndjson
 	sed -i '150s/"value":2/"value":"x"/' fetched.ndjson
-	echo '{"participant":"p","property":"b","meter":"m1","quantity":"electricity","ts":"2019-01-01T00:00:00Z","value":7,"unit":"kWh","kind":"interval","duration":3600}' >> fetched.ndjson
 	run -1 --separate-stderr sh -c 'meter-standardize --stats -r rej.ndjson fetched.ndjson > hours.ndjson'
-	[[ "$stderr" == *"meter-standardize: in 241 out 0 merged 239 rejected 2"* ]]
-	run -0 --separate-stderr meter-aggregate --stats hours.ndjson
+	[[ "$stderr" == *"meter-standardize: in 240 out 0 merged 239 rejected 1"* ]]
 	# the meters' hours come out in step, hour by hour
-	[ "$(head -4 hours.ndjson | jq -r '"\(.meter) \(.hour[11:13]) \(.value)"' | tr '\n' ,)" = "m1 00 7,m2 00 2,m1 01 1,m2 01 2," ]
-	# line 150 is m2's 30th reading, its hour then m1's alone; line 241
-	# supersedes line 1: both named by their lines in the file
-	[ "$(jq -r '"\(.source):\(.line) \(.error[0:10])"' rej.ndjson | tr '\n' ,)" = \
-		"fetched.ndjson:1 superseded,fetched.ndjson:150 field \"val," ]
+	[ "$(head -4 hours.ndjson | jq -r '"\(.meter) \(.hour[11:13]) \(.value)"' | tr '\n' ,)" = "m1 00 1,m2 00 2,m1 01 1,m2 01 2," ]
+	# line 150 is m2's 30th reading, named by its line in the file
+	[ "$(jq -r '"\(.source):\(.line) \(.error)"' rej.ndjson)" = 'fetched.ndjson:150 field "value" must be a number' ]
+	run -0 --separate-stderr meter-aggregate --stats hours.ndjson
 	[[ "$stderr" == *"meter-aggregate: in 239 out 0 merged 239 rejected 0 hours 120 completed 0"* ]]
-	# 120 hours of 1 + 2 kWh, less m2's rejected hour, with m1's first hour 7
-	[ "$(echo "$output" | jq -r .value | awk '{ s += $1 } END { print NR, s }')" = "120 364" ]
+	# 120 hours of 1 + 2 kWh, less m2's rejected hour, which is m1's alone
+	[ "$(echo "$output" | jq -r .value | awk '{ s += $1 } END { print NR, s }')" = "120 358" ]
 	[ "$(echo "$output" | jq -r 'select(.hour == "2019-01-02T05:00:00Z") | "\(.value) \(.meters)"')" = "1 1" ]
 	# standard input is read as it comes: there m2's early hours are late
 	run --separate-stderr sh -c 'meter-standardize < fetched.ndjson | meter-aggregate --stats > /dev/null'
 	[[ "$stderr" == *"late: its property hour was written already"* ]]
+	# a meter in two runs (m1's first hour again at the end) would have its
+	# readings reordered: the file is read as it is, as standard input is,
+	# so runs of the file in pieces with --state give what one run gives
+	echo '{"participant":"p","property":"b","meter":"m1","quantity":"electricity","ts":"2019-01-01T00:00:00Z","value":7,"unit":"kWh","kind":"interval","duration":3600}' >> fetched.ndjson
+	meter-standardize -r rej-file.ndjson fetched.ndjson > file.ndjson || true
+	meter-standardize -r rej-stdin.ndjson < fetched.ndjson > stdin.ndjson || true
+	cmp file.ndjson stdin.ndjson
+	[ "$(jq -r '"\(.line) \(.error[0:5])"' rej-file.ndjson | tr '\n' ,)" = "150 field,241 late:," ]
 	# a file over 1 MB is sampled for its runs first: 2 meters x 4,000 hours
 	awk 'BEGIN { for (m = 1; m <= 2; m++) for (h = 0; h < 4000; h++)
 		printf "{\"participant\":\"p\",\"property\":\"b\",\"meter\":\"m%d\",\"quantity\":\"electricity\",\"ts\":\"%s\",\"value\":%d,\"unit\":\"kWh\",\"kind\":\"interval\",\"duration\":3600}\n",
@@ -113,6 +117,26 @@ setup() {
 	run -0 --separate-stderr sh -c 'meter-standardize big.ndjson > big-hours.ndjson && meter-aggregate --stats big-hours.ndjson'
 	[[ "$stderr" == *"meter-aggregate: in 8000 out 0 merged 8000 rejected 0 hours 4000 completed 0"* ]]
 	[ "$(echo "$output" | jq -r .value | sort -u)" = 3 ]
+	# and its last line too: a short run at the end (m2's first day of
+	# meter hours after m1's 7,000) is found, and read in its place
+	awk 'BEGIN { for (m = 1; m <= 2; m++) for (h = 0; h < (m == 1 ? 7000 : 24); h++)
+		printf "{\"participant\":\"p\",\"property\":\"b\",\"meter\":\"m%d\",\"quantity\":\"electricity\",\"hour\":\"%s\",\"value\":%d,\"unit\":\"kWh\",\"quality\":\"measured\",\"coverage\":1}\n",
+			m, strftime("%Y-%m-%dT%H:%M:%SZ", 1546300800 + h * 3600, 1), m }' > tail.ndjson
+	[ "$(stat -c %s tail.ndjson)" -gt 1048576 ]
+	run -0 --separate-stderr meter-aggregate --stats tail.ndjson
+	[[ "$stderr" == *"in 7024 out 0 merged 7024 rejected 0 hours 7000"* ]]
+	[ "$(echo "$output" | jq -r .value | sort | uniq -c | awk '{ print $1 "x" $2 }' | tr '\n' ' ')" = "6976x1 24x3 " ]
+}
+
+@test "compose: a FIFO named as a file is read as it comes, never waited on" {
+	line='{"participant":"p","meter":"m1","quantity":"electricity","ts":"2019-01-01T00:00:00Z","value":1,"unit":"kWh","kind":"interval","duration":3600}'
+	mkfifo ff
+	for _ in 1 2 3 4 5; do
+		printf '%s\n' "$line" > ff &
+		run -0 timeout 10 meter-standardize ff
+		[ "$(echo "$output" | jq -r '"\(.hour) \(.value)"')" = "2019-01-01T00:00:00Z 1" ]
+		wait
+	done
 }
 
 @test "compose: the readings in 24 cron-sized runs with --state aggregate to the same" {
