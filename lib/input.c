@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 /* What the readers of runs may hold together, over all the files of a
- * program: about 2,000 runs of short lines.  A file whose runs would take
+ * program: about 1,800 runs of short lines.  A file whose runs would take
  * more is read as it is. */
 #define RUNS_BUDGET (64u << 20)
 /* Times sampled across a larger file before it is read line by line for
@@ -245,6 +245,7 @@ struct runs {
 	long *lines_before;  /* and the lines before it */
 	size_t n, cap, max;
 	size_t longest;      /* the longest line, for the buffers' sizes */
+	off_t end;           /* where the scan ended: the last run's end */
 	/* why the file is read as it is: a wall-clock time (its order is its
 	 * meaning), a meter in two runs (merging would reorder its records),
 	 * a meter that a quick look cannot read as the parser will, too
@@ -271,13 +272,17 @@ static void add_run(struct runs *r, off_t at, long lines_before)
 }
 
 /* The meter a line names, as its parser will read it: 1 and the id, 0
- * when it names none, -1 when a quick look cannot tell (spacing, an
- * escape, the key twice or as a value). */
+ * when it names none, -1 when a quick look cannot tell (an escape,
+ * spacing, the key twice or as a value). */
 static int line_meter(const char *p, size_t n, const char **id, size_t *len)
 {
-	const char *end = p + n, *k = memmem(p, n, "\"meter\"", 7), *q, *e;
+	const char *end = p + n, *k, *q, *e;
 
-	if (k == NULL)
+	/* an escape anywhere can spell a key or a value the parser reads
+	 * otherwise ("m\u0065ter") */
+	if (memchr(p, '\\', n) != NULL)
+		return -1;
+	if ((k = memmem(p, n, "\"meter\"", 7)) == NULL)
 		return 0;
 	if (memmem(k + 7, (size_t)(end - k - 7), "\"meter\"", 7) != NULL)
 		return -1;
@@ -339,8 +344,9 @@ static void run_line(struct runs *r, const char *p, size_t n, off_t at,
 	note_meter(r, p, n);
 }
 
-/* The runs of the file's first `size` bytes.  A line longer than the
- * buffer is judged by its first bytes. */
+/* The runs of the file's first `size` bytes, which the runs' readers
+ * then read, not what is written after the scan.  A file with a line
+ * longer than the buffer is read as it is. */
 static int find_runs(int fd, off_t size, struct runs *r)
 {
 	char *buf = mt_xmalloc(1 << 16);
@@ -348,7 +354,7 @@ static int find_runs(int fd, off_t size, struct runs *r)
 	off_t pos = 0, line_at = 0;
 	long line = 0;
 	mt_time_t prev = MT_TIME_MIN;
-	int in_long = 0, rc = 0;
+	int rc = 0;
 
 	add_run(r, 0, 0);
 	while (!r->refuse) {
@@ -364,42 +370,43 @@ static int find_runs(int fd, off_t size, struct runs *r)
 		pos += got;
 		end = buf + have + got;
 		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			if (!in_long)
-				run_line(r, p, (size_t)(nl - p), line_at, line, &prev);
+			run_line(r, p, (size_t)(nl - p), line_at, line, &prev);
 			if ((size_t)(pos - (end - nl) - line_at) > r->longest)
 				r->longest = (size_t)(pos - (end - nl) - line_at);
-			in_long = 0;
 			line_at = pos - (end - nl) + 1;
 			line++;
 			p = nl + 1;
 		}
 		if (got == 0) {
-			if (p < end && !in_long)
+			if (p < end)
 				run_line(r, p, (size_t)(end - p), line_at, line, &prev);
 			break;
 		}
 		if (p == buf && end == buf + cap) {
-			/* no newline in a full buffer: a long line, judged now */
-			if (!in_long)
-				run_line(r, p, (size_t)(end - p), line_at, line, &prev);
-			in_long = 1;
-			have = 0;
-			continue;
+			/* a line longer than the buffer: its meter and time could
+			 * be anywhere in it */
+			r->refuse = 1;
+			break;
 		}
 		have = (size_t)(end - p);
 		memmove(buf, p, have);
 	}
 	if ((size_t)(pos - line_at) > r->longest)
 		r->longest = (size_t)(pos - line_at);
+	r->end = pos;
 	free(buf);
 	return rc;
 }
 
-/* What a run's reader holds at most: its buffer and its arena grow with
- * the longest line (ndjson.c), and its record and parser. */
+/* What a run's reader holds at most (ndjson.c): its buffer, which
+ * doubles until a line fits; its arena, a line's strings; yajl's buffer
+ * for a string with escapes; its record; the parser itself. */
 static size_t run_cost(size_t longest)
 {
-	return 3 * (longest + PART_CHUNK) + sizeof (struct mt_rec) + 4096;
+	size_t buf = 2 * longest > 2 * PART_CHUNK ? 2 * longest : 2 * PART_CHUNK;
+	size_t arena = longest + 256 > PART_CHUNK ? longest + 256 : PART_CHUNK;
+
+	return buf + arena + longest + sizeof (struct mt_rec) + 8192;
 }
 
 /* The runs of a regular file in time order, when it has more than one and
@@ -425,10 +432,9 @@ static int add_runs(struct merge *m, const char *path)
 	}
 	if (ok) {
 		m->budget -= r.n * run_cost(r.longest);
-		/* the last run reads on to the end, as a file read as it is would */
 		for (size_t i = 0; i < r.n; i++)
 			new_source(m)->rd = mt_ndjson_open_part(fd, path, r.at[i],
-			    i + 1 < r.n ? r.at[i + 1] : -1, r.lines_before[i]);
+			    i + 1 < r.n ? r.at[i + 1] : r.end, r.lines_before[i]);
 		m->fds = mt_xrealloc(m->fds, (m->nfds + 1) * sizeof *m->fds);
 		m->fds[m->nfds++] = fd;
 	} else {

@@ -57,8 +57,7 @@ void mt_secrets_free(struct mt_secrets *s);
 /* The same over an open descriptor (owned from here on), named name. */
 struct mt_ndjson *mt_ndjson_open_fd(int fd, const char *name, struct mt_err *err);
 /* Bytes [from, to) of the file open as fd (not closed with the reader),
- * to its end when `to` is negative, numbered from lines_before + 1; its
- * buffers start at PART_CHUNK. */
+ * numbered from lines_before + 1; its buffers start at PART_CHUNK. */
 #define PART_CHUNK (8 * 1024)
 struct mt_ndjson *mt_ndjson_open_part(int fd, const char *name, off_t from,
     off_t to, long lines_before);

@@ -251,8 +251,7 @@ static struct mt_ndjson *reader(FILE *fp, int owned, const char *name)
 }
 
 /* A part of a file: a reader per run of a file read as its runs merged,
- * so each holds little (PART_CHUNK, more only for a longer line).  A
- * negative `to` reads on to the end of the file. */
+ * so each holds little (PART_CHUNK, more only for a longer line). */
 struct mt_ndjson *mt_ndjson_open_part(int fd, const char *name, off_t from,
     off_t to, long lines_before)
 {
@@ -327,8 +326,7 @@ static int fill(struct mt_ndjson *r)
 		r->buf = mt_xrealloc(r->buf, r->cap);
 	}
 	if (r->pfd >= 0) {
-		off_t left = r->pend < 0 ? (off_t)(r->cap - r->end) :
-		    r->pend > r->ppos ? r->pend - r->ppos : 0;
+		off_t left = r->pend > r->ppos ? r->pend - r->ppos : 0;
 		size_t want = r->cap - r->end < (size_t)left ? r->cap - r->end : (size_t)left;
 		ssize_t got = want > 0 ? pread(r->pfd, r->buf + r->end, want, r->ppos) : 0;
 		if (got < 0)

@@ -176,7 +176,7 @@ echo
 echo "input: $PH ($N property hours, weather $W)"
 echo "targets: >= 1,000,000 records/s, >= 5x Miller"
 measure "meter-enrich" "$BIN/meter-enrich" -c "$CFG" \
-	--holidays "GB=tests/fixtures/bank-holidays.json#england-and-wales" --weather "GB=$W" "$PH"
+	--holidays "GB=examples/demo/context/holidays/GB_ENG-2018-2020.json" --weather "GB=$W" "$PH"
 if command -v mlr > /dev/null; then
 	N=$(wc -l < "$MH")
 	echo

@@ -109,6 +109,20 @@ setup() {
 	meter-standardize -r rej-stdin.ndjson < fetched.ndjson > stdin.ndjson || true
 	cmp file.ndjson stdin.ndjson
 	[ "$(jq -r '"\(.line) \(.error[0:5])"' rej-file.ndjson | tr '\n' ,)" = "150 field,241 late:," ]
+	# a meter a quick look could read otherwise than the parser (an escaped
+	# key, a key past 64 KB of a line) reads the file as it is, as stdin
+	H='"participant":"p","property":"b","quantity":"electricity","unit":"kWh","quality":"measured","coverage":1'
+	pad=$(head -c 70000 /dev/zero | tr '\0' x)
+	for m1 in '"m\u0065ter":"m1"' "\"pad\":\"$pad\",\"meter\":\"m1\""; do
+		{ echo "{$H,\"meter\":\"m2\",\"hour\" : \"2019-01-01T10:00:00Z\",\"value\":2}"
+		  echo "{$H,$m1,\"hour\":\"2019-01-01T05:00:00Z\",\"value\":1}"
+		  echo "{$H,\"meter\":\"m3\",\"hour\":\"2019-01-01T08:00:00Z\",\"value\":3}"
+		  echo "{$H,$m1,\"hour\":\"2019-01-01T05:00:00Z\",\"value\":9}"; } > odd.ndjson
+		meter-aggregate odd.ndjson > odd-file.ndjson
+		meter-aggregate < odd.ndjson > odd-stdin.ndjson
+		cmp odd-file.ndjson odd-stdin.ndjson
+		[ "$(jq -r 'select(.hour == "2019-01-01T05:00:00Z") | .value' odd-file.ndjson)" = 9 ]
+	done
 	# a file over 1 MB is sampled for its runs first: 2 meters x 4,000 hours
 	awk 'BEGIN { for (m = 1; m <= 2; m++) for (h = 0; h < 4000; h++)
 		printf "{\"participant\":\"p\",\"property\":\"b\",\"meter\":\"m%d\",\"quantity\":\"electricity\",\"ts\":\"%s\",\"value\":%d,\"unit\":\"kWh\",\"kind\":\"interval\",\"duration\":3600}\n",
