@@ -132,6 +132,23 @@ reveal() {
 	[ "$landed" -gt 0 ]
 }
 
+@test "a run killed between making the state link and renaming it: the next run commits" {
+	root k
+	sh "$HOURLY" k 2>/dev/null || true
+	st=k/participants/greenbutton/state
+	before=$(readlink "$st/current")
+	# what a SIGKILL between ln and mv in commit leaves: the new link, not
+	# yet current (every later run failed with "cannot commit state")
+	ln -s run-killed "$st/current.new"
+	run sh "$HOURLY" k greenbutton
+	[ "$status" -eq 0 ]
+	[ ! -L "$st/current.new" ]
+	after=$(readlink "$st/current")
+	[ "$after" != "$before" ] && [ -d "$st/$after" ]
+	[ "$(ls -d "$st"/run-* | wc -l)" -eq 1 ]
+	[ "$(sqlite3 k/warehouse.db "SELECT status FROM runs WHERE participant = 'greenbutton' ORDER BY run DESC LIMIT 1")" = ok ]
+}
+
 @test "a participant with a broken configuration stops no other" {
 	root r
 	sed -i 's|<property id="house-1"|<property id="house-1" colour="red"|' r/participants/greenbutton/participant.xml
