@@ -566,7 +566,7 @@ static const char *extension(const struct job *j, const char *body, size_t n,
  * payload cost an inode each, and ext4 allocates inodes slowly among
  * recently deleted ones (a third of a 1,000-meter fetch's time). */
 static int parse_payload(struct mt_fetcher *f, struct job *j, struct mt_emit *e,
-    const char *body, size_t n, FILE **tmp, struct mt_err *err)
+    const char *body, size_t n, struct mt_err *err)
 {
 	int rc;
 
@@ -579,8 +579,7 @@ static int parse_payload(struct mt_fetcher *f, struct job *j, struct mt_emit *e,
 		mt_err_set(err, NULL, 0, "cannot empty a temporary file: %s", strerror(errno));
 		return -1;
 	}
-	*tmp = f->scratch;
-	e->out = mt_out_new(*tmp);
+	e->out = mt_out_new(f->scratch);
 	e->rj = f->rj;
 	rc = mt_payload_parse(&j->conn, e, body, n, err);
 	if (mt_out_flush(e->out) < 0 && rc == 0) {
@@ -678,10 +677,9 @@ static void held_back(struct mt_fetcher *f, const struct job *j,
 	mt_notice(f->rj, j->shown, 0, msg);
 }
 
-static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e,
-    FILE *tmp)
+static void emitted(struct mt_fetcher *f, struct job *j, const struct mt_emit *e)
 {
-	if (copy_out(tmp, f->out, !e->unsorted) < 0)
+	if (copy_out(f->scratch, f->out, !e->unsorted) < 0)
 		f->io_failed = 1;
 	f->st.readings += e->readings;
 	f->st.skipped += e->skipped;
@@ -716,7 +714,6 @@ static void payload(struct mt_fetcher *f, struct job *j, const char *body, size_
 	struct mt_emit e;
 	struct mt_err err;
 	char *name = NULL, ext[16];
-	FILE *tmp = NULL;
 
 	if (j->source == NULL && f->archive != NULL && mt_archive_put(f->archive,
 	    j->meter, extension(j, body, n, ext, sizeof ext), f->now, body, n,
@@ -734,10 +731,10 @@ static void payload(struct mt_fetcher *f, struct job *j, const char *body, size_
 		.prev = MT_TIME_MIN };
 	e.source = j->source ? j->source : name ? name : j->shown;
 	e.last = e.after;
-	if (parse_payload(f, j, &e, body, n, &tmp, &err) < 0)
+	if (parse_payload(f, j, &e, body, n, &err) < 0)
 		payload_failed(f, j, &e, &err);
 	else
-		emitted(f, j, &e, tmp);
+		emitted(f, j, &e);
 	free(name);
 }
 

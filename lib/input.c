@@ -6,15 +6,16 @@
  * spans of the files do not matter, and memory is one record per file.
  * Each file is taken to be in time order (every fetch and every program's
  * output is); a regular file that runs newest first (its first record is
- * later than its last) is read backwards, as tac(1) does.  A regular file
- * whose records go back in time (a fetch of many meters writes one meter's
- * readings after another's) is read as its runs in time order merged the
- * same way, so a program reads the meters together, hour by hour, as it
- * reads several files: meter-standardize then writes every meter's hours
- * in step, and the loads and completions after it go through the
- * warehouse's hour-keyed tables in order instead of a year for each meter.
- * Standard input is read as it comes.  The time of a record is its "ts" (a raw reading)
- * or its "hour"; a line without one (or not a record at all) goes first.
+ * later than its last) is read backwards, as tac(1) does.  For the
+ * programs that read in a window (mt_cli_each_record_in_time), a regular
+ * file whose records go back in time (a fetch of many meters writes one
+ * meter's readings after another's) is read as its runs in time order
+ * merged the same way: the meters are read together, hour by hour, so
+ * meter-standardize writes every meter's hours in step, and the loads and
+ * completions after it go through the warehouse's hour-keyed tables in
+ * order instead of a year for each meter.  Standard input is read as it
+ * comes.  The time of a record is its "ts" (a raw reading) or its "hour";
+ * a line without one (or not a record at all) goes first.
  * A record of another participant than -p's is turned away here, before
  * a program does anything with it (meter(7) SECURITY). */
 #define _GNU_SOURCE

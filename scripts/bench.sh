@@ -211,19 +211,20 @@ PORT=$(cat "$F/port")
 	done
 	echo '</property></participant>'
 } > "$F/participant.xml"
-mkdir "$F/run" && cp "$F/participant.xml" "$F/run/"
 for m in $(seq 1000); do echo "url = \"http://127.0.0.1:$PORT/files/day.csv?m=$m\""; echo "output = /dev/null"; done > "$F/curl.cfg"
 # measure_wall NAME UNITS COMMAND...: the best wall-clock time of three.
 # Each run gets an archive of its own and the old ones are deleted only at
 # the end: ext4 without a journal, as here, allocates an inode by skipping
 # every one deleted in the last half minute, so deleting 2,000 files before
 # each run made the next run's 2,000 new ones several times slower.
+runs=0
 measure_wall() {
 	name=$1 units=$2
 	shift 2
 	secs=999999 kib=0
 	for _ in 1 2 3; do
-		mv "$F/run" "$F/old.$(ls "$F" | wc -l)"
+		runs=$((runs + 1))
+		[ ! -d "$F/run" ] || mv "$F/run" "$F/old.$runs"
 		mkdir "$F/run" && cp "$F/participant.xml" "$F/run/"
 		/usr/bin/time -f '%e %M' -o "$DATA/time.out" "$@" > "$DATA/fetch.out"
 		read -r e k < "$DATA/time.out"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages meter builds, tests and benchmarks with.
 # Runs apt-get as root, or through sudo when started by another user.
-set -eu
+# -f: $PKGS below is split into words on purpose, never globbed
+set -euf
 PKGS="build-essential pkg-config libyajl-dev libxml2-dev libcurl4-openssl-dev
 libcsv-dev libsqlite3-dev sqlite3 zlib1g-dev libical-dev bats jq mandoc tzdata
 time miller libssl-dev python3 openssl clang libclang-rt-14-dev valgrind
