@@ -10,7 +10,7 @@ PKG_CONFIG ?= pkg-config
 
 # Warnings stay on whatever CFLAGS says; SAN=1 builds with ASan + UBSan into
 # its own tree so the two builds never mix objects.
-PKGS = yajl sqlite3 libpq libxml-2.0 libical libcurl libcrypto zlib
+PKGS = yajl sqlite3 libpq libxml-2.0 libical libcurl libcrypto zlib libmosquitto
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
 ifeq ($(FUZZ),1)
 # libFuzzer harnesses (fuzz/): clang, the library built for coverage
@@ -46,10 +46,11 @@ LIBS_meter-aggregate = $(call pc,yajl libxml-2.0 sqlite3 libpq) -lm
 LIBS_meter-enrich = $(call pc,yajl libxml-2.0 libical zlib) -lcsv -lm
 LIBS_meter-inbox = -lm
 LIBS_meter-report = $(call pc,yajl libxml-2.0 sqlite3 libpq) -lcsv -lm
+LIBS_meter-listen = $(call pc,yajl libxml-2.0 libmosquitto libcrypto) -lm
 # what every library object may need: the fuzz harnesses and yajl-floor
 LIBS = $(call pc,$(PKGS)) -lcsv -lm
 
-PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report
+PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report meter-listen
 SCRIPTS = meter-hourly meter-init
 LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
@@ -117,8 +118,13 @@ check: all check-links
 # runs would cost ten minutes here.  The PostgreSQL suite (a throwaway
 # cluster it starts, tests/pg_cluster.sh) runs in the plain and sanitizer
 # stages: the sanitizers cover postgres.c, the only C code it alone reaches.
+# The MQTT suite (a mosquitto broker it starts, tests/mqtt_broker.sh) runs
+# in the plain and sanitizer stages likewise: listen.c and the mqtt
+# connector are what it alone reaches, and the sanitizers cover them;
+# under valgrind its timed waits for a broker would only grow.
 PG_SUITE = tests/59-postgres.bats
-VALGRIND_SKIP = tests/97-hostile.bats $(BROWSER_SUITE) $(PG_SUITE)
+MQTT_SUITE = tests/88-listen.bats
+VALGRIND_SKIP = tests/97-hostile.bats $(BROWSER_SUITE) $(PG_SUITE) $(MQTT_SUITE)
 check-valgrind: all
 	rm -rf build-vg && mkdir -p build-vg/bin
 	for p in $(PROGS); do \
@@ -169,7 +175,7 @@ deps:
 # remove those of them it leaves empty, up to PREFIX (rmdir never removes
 # one that holds anything else).
 INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(EXAMPLEDIR) $(BQDIR)
-EXAMPLES = examples/crontab examples/README.md
+EXAMPLES = examples/crontab examples/meter-listen.service examples/README.md
 # BigQuery table schemas and views (meter-warehouse(5), BigQuery)
 BIGQUERY = lib/warehouse/bigquery/meter_hour.json lib/warehouse/bigquery/property_hour.json \
 	lib/warehouse/bigquery/views.sql

@@ -63,6 +63,7 @@ static inline void fuzz_conn(struct mt_conn *c, enum mt_conn_type type, uint8_t 
 	c->channel = (b >> 5) % 3;
 	c->nmi = b & 8 ? "NEM1201009" : NULL;
 	c->suffix = b & 16 ? "Q1" : NULL;
+	c->payload = b % 3;     /* mqtt: json, number or dsmr messages */
 }
 
 static inline void fuzz_emit(struct mt_emit *e, struct mt_out *out,

@@ -296,6 +296,37 @@ static int header(struct loader *ld, xmlNode *n, struct mt_connector *c)
 	return 0;
 }
 
+/* A participant's topics are under meter/ID/, its own id: the broker
+ * carries every participant's meters, and a topic of another's would read
+ * its data.  Exact topics only: a wildcard could reach past the prefix
+ * ("meter/+/...") and would say nothing of which meter a message is. */
+static int topic_check(struct loader *ld, long line, const char *meter,
+    const char *topic)
+{
+	size_t n = strlen(MT_MQTT_PREFIX), id = strlen(ld->cfg->id);
+
+	if (strncmp(topic, MT_MQTT_PREFIX, n) == 0 &&
+	    strncmp(topic + n, ld->cfg->id, id) == 0 &&
+	    strcmp(topic + n + id, "/") == 0)
+		return fail_line(ld, line, "<connector>: meter %s: topic \"%.80s\" "
+		    "is only the participant's prefix: add the meter's own part "
+		    "after it", meter, topic);
+	if (strncmp(topic, MT_MQTT_PREFIX, n) != 0 ||
+	    strncmp(topic + n, ld->cfg->id, id) != 0 || topic[n + id] != '/')
+		return fail_line(ld, line, "<connector>: meter %s: topic \"%.80s\" "
+		    "is outside this participant's topics: they begin with \""
+		    MT_MQTT_PREFIX "%s/\" (meter(7), SECURITY)", meter, topic, ld->cfg->id);
+	if (strlen(topic) > MT_TOPIC_MAX || strpbrk(topic, "+#") != NULL)
+		return fail_line(ld, line, "<connector>: meter %s: topic \"%.80s\" "
+		    "is not one exact topic of at most %d bytes (no + or #)",
+		    meter, topic, MT_TOPIC_MAX);
+	for (const char *p = topic; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail_line(ld, line, "<connector>: meter %s: topic has "
+			    "a control character", meter);
+	return 0;
+}
+
 /* The connector's settings and what they must agree on with their meter,
  * checked here so that every program that reads the configuration refuses
  * the same mistakes with the same message. */
@@ -314,6 +345,8 @@ static int connector_settings(struct loader *ld, struct mt_meter_cfg *m)
 	if (mt_conn_check(&conn, m->q, m->kind, m->unit, &err) < 0 ||
 	    mt_conn_check_url(&conn, &err) < 0)
 		return fail_line(ld, c->line, "<connector>: meter %s: %s", m->id, err.msg);
+	if (conn.type == MT_CONN_MQTT)
+		return topic_check(ld, c->line, m->id, conn.topic);
 	return 0;
 }
 

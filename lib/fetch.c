@@ -200,7 +200,9 @@ static int configured_jobs(struct mt_fetcher *f, struct mt_err *err)
 	f->jobs = mt_xcalloc(f->cfg->nmeters, sizeof *f->jobs);
 	for (size_t i = 0; i < f->cfg->nmeters; i++) {
 		const struct mt_meter_cfg *m = &f->cfg->meters[i];
-		if (m->connector == NULL || m->external || !selected(o, m))
+		/* an mqtt meter publishes: meter-listen(1) receives it */
+		if (m->connector == NULL || m->external || !selected(o, m) ||
+		    strcmp(m->connector->type, "mqtt") == 0)
 			continue;
 		if (configured_job(f, m, &f->jobs[f->njobs++], err) < 0)
 			return -1;

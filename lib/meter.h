@@ -19,6 +19,7 @@
 #ifndef METER_H
 #define METER_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -521,6 +522,10 @@ struct mt_header {
 	char *name, *env, *prefix;
 };
 
+/* Where a participant's meters publish: MT_MQTT_PREFIX "ID/..." */
+#define MT_MQTT_PREFIX "meter/"
+#define MT_TOPIC_MAX 256
+
 /* A connector's attributes as given: meter-fetch(1) reads them. */
 struct mt_connector {
 	char *type;
@@ -654,6 +659,54 @@ int mt_fetcher_commit(struct mt_fetcher *f, struct mt_err *err);
 const struct mt_fetcher_stats *mt_fetcher_stats(const struct mt_fetcher *f);
 /* The archive or the output failed to be written. */
 int mt_fetcher_io_failed(const struct mt_fetcher *f);
+
+/* ---- listen.c: meter-listen's engine (MQTT, libmosquitto) ---- */
+struct mt_listen_opts {
+	const char *broker;            /* mqtt://HOST[:PORT], mqtts://... */
+	const char *client_id;         /* the persistent session's name */
+	const char *ca_file;           /* mqtts: the CAs; NULL: the system's */
+	const char *username, *password;   /* or NULL */
+	const char *secrets;           /* or MQTT_USERNAME, MQTT_PASSWORD here */
+	size_t rotate_size, max_size;  /* a spool file's, a payload's */
+	int64_t rotate_age_ms;
+	double retry_base, retry_max;  /* reconnection backoff, seconds */
+	int receive_max, keepalive;
+	uint32_t session_expiry;       /* seconds the broker keeps the session */
+	FILE *log;                     /* a line per change of state */
+	struct mt_rejects *rj;         /* messages of no participant */
+};
+
+/* One participant the listener serves. */
+struct mt_listen_part {
+	const struct mt_config *cfg;
+	const char *spool;             /* its spool directory, or NULL: the
+	                                * readings go to the listener's out */
+	const char *archive;           /* the raw archive, or NULL */
+	struct mt_rejects *rj;
+};
+
+struct mt_listen_stats {
+	long messages, readings, rejected, duplicates, reconnects, files;
+};
+
+struct mt_listen_hooks {
+	void *ctx;
+	volatile sig_atomic_t *stop, *report;   /* set by signal handlers */
+	void (*stats)(void *ctx, const struct mt_listen_stats *st, int last);
+};
+
+struct mt_listener;
+/* Open the parts (rotating what a crash left), set the client up; NULL
+ * with err. */
+struct mt_listener *mt_listener_new(const struct mt_listen_opts *o,
+    struct mt_listen_part *parts, size_t n, FILE *out, struct mt_err *err);
+/* Listen until *h->stop; then commit, acknowledge, rotate, disconnect.
+ * -1 when a write failed (nothing unwritten was acknowledged). */
+int mt_listener_run(struct mt_listener *l, const struct mt_listen_hooks *h,
+    struct mt_err *err);
+const struct mt_listen_stats *mt_listener_stats(const struct mt_listener *l);
+size_t mt_listener_meters(const struct mt_listener *l);
+void mt_listener_free(struct mt_listener *l);
 
 /* ---- db.c: the warehouse (SQLite) ---- */
 

@@ -107,6 +107,8 @@ struct mt_conn {
 	int ts_end;                     /* ts-label=end: times end intervals */
 	int wide;                       /* layout=wide: a row per day */
 	const char *nmi, *suffix;       /* nem12: the stream read */
+	const char *topic;              /* mqtt: the topic the meter publishes */
+	int payload;                    /* mqtt: enum mt_mqtt_payload */
 	long intervals;                 /* layout=wide: value columns, 0 all */
 	int reg;                        /* dsmr: enum mt_dsmr_register */
 	int channel;                    /* dsmr: M-Bus channel, 0 any */
@@ -132,6 +134,9 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *attrs,
  * duration, a unit of the meter's quantity; q may be NULL). */
 int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
     const char *meter_kind, const char *meter_unit, struct mt_err *err);
+
+/* A dsmr connector, or an mqtt one whose messages are telegrams. */
+int mt_conn_reads_dsmr(const struct mt_conn *c);
 
 /* A participant's URL and paths: http, https or file, no credentials,
  * files inside its directory by their letters. */
@@ -207,6 +212,23 @@ int mt_parse_greenbutton(const struct mt_conn *c, struct mt_emit *e,
 int mt_parse_dsmr(const struct mt_conn *c, struct mt_emit *e,
     const char *body, size_t n, struct mt_err *err);
 int mt_parse_nem12(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err);
+/* An mqtt connector's archive: NDJSON, a message a line, {"received",
+ * "topic","payload"}, each parsed as mt_mqtt_message does. */
+int mt_parse_mqtt(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err);
+/* What an mqtt message's payload is (payload="..."). */
+enum mt_mqtt_payload { MT_MQTT_JSON, MT_MQTT_NUMBER, MT_MQTT_DSMR };
+extern const char *const mt_mqtt_payloads[];
+/* One message's readings: a JSON object (or array of them) with the
+ * connector's ts and value paths, a bare number at the time it was
+ * received, or a DSMR telegram.  -1: the payload as a whole is malformed
+ * (err says why); readings are rejected one by one as in a payload. */
+int mt_mqtt_message(const struct mt_conn *c, struct mt_emit *e,
+    mt_time_t received, const char *payload, size_t n, struct mt_err *err);
+/* A JSON body that is one reading object or an array of them (an mqtt
+ * message's payload). */
+int mt_parse_json_message(const struct mt_conn *c, struct mt_emit *e,
     const char *body, size_t n, struct mt_err *err);
 
 extern const char *const mt_dsmr_registers[];

@@ -6,7 +6,8 @@ set -euf
 PKGS="build-essential pkg-config libyajl-dev libxml2-dev libcurl4-openssl-dev
 libcsv-dev libsqlite3-dev sqlite3 zlib1g-dev libical-dev bats jq mandoc tzdata
 time miller libssl-dev python3 openssl clang libclang-rt-14-dev valgrind
-libxml2-utils chromium postgresql libpq-dev"
+libxml2-utils chromium postgresql libpq-dev mosquitto mosquitto-clients
+libmosquitto-dev"
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=
 else

@@ -48,6 +48,11 @@ seed() {
 		for x in "$F"/nem12/NEM12*C123* "$F"/nem12/NEM12*000002* "$F"/nem12/invalid/*400*; do
 			{ printf '\010'; head -c 8000 "$x"; } > "$s/$(basename "$x" | tr -c 'a-zA-Z0-9_' _)"
 		done ;;
+	mqtt)
+		# an archive of messages: the first byte's % 3 picks the payload
+		printf '\000{"received":"2026-03-01T00:00:01Z","topic":"meter/a/m","payload":"{\\"ts\\":\\"2026-03-01T00:00:00Z\\",\\"value\\":1.5}"}\n' > "$s/json"
+		printf '\001{"received":"2026-03-01T00:00:01.250Z","topic":"meter/a/m","payload":"12345.6"}\n{"received":"2026-03-01T00:15:01Z","topic":"meter/a/m","payload":"12346"}\n' > "$s/number"
+		{ printf '\002'; python3 -c 'import json,sys; print(json.dumps({"received":"2026-03-01T00:00:01Z","topic":"meter/a/p1","payload":sys.stdin.read()}))' < $F/dsmr/TELEGRAM_V5.txt; } > "$s/dsmr" ;;
 	url)
 		printf '%s' 'https://user:pw@example.org:8443/a/b?api_key=x&since={since}' > "$s/url"
 		printf '%s' 'data/../x.csv' > "$s/path"

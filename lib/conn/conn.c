@@ -27,6 +27,9 @@ const char *const mt_dsmr_registers[] = { "import", "import-1", "import-2",
 	"export", "export-1", "export-2", "power", "power-export", "gas", "water",
 	"heat", NULL };
 
+/* What an mqtt connector's messages carry, in enum mt_mqtt_payload's order. */
+const char *const mt_mqtt_payloads[] = { "json", "number", "dsmr", NULL };
+
 /* What every connector takes. */
 static const char common[] = "type url kind unit duration timezone "
     "time-format decimal netrc ca-file timeout connect-timeout retries max-size";
@@ -335,6 +338,7 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	    enum_attr(a, "ts-label", labels, &label, err) < 0 ||
 	    enum_attr(a, "layout", layouts, &layout, err) < 0 ||
 	    enum_attr(a, "register", mt_dsmr_registers, &c->reg, err) < 0 ||
+	    enum_attr(a, "payload", mt_mqtt_payloads, &c->payload, err) < 0 ||
 	    whole(a, "channel", 1, 9, &channel, err) < 0 ||
 	    whole(a, "intervals", 1, 300, &c->intervals, err) < 0)
 		return -1;
@@ -378,6 +382,7 @@ int mt_conn_parse(struct mt_conn *c, const struct mt_connector *a,
 	c->ca_file = mt_connector_attr(a, "ca-file");
 	c->nmi = mt_connector_attr(a, "nmi");
 	c->suffix = mt_connector_attr(a, "suffix");
+	c->topic = mt_connector_attr(a, "topic");
 	c->headers = a->headers;
 	c->nheaders = a->nheaders;
 	return 0;
@@ -457,18 +462,53 @@ static int dsmr_check(const struct mt_conn *c, const struct mt_quantity *q,
 {
 	const char *want = mt_dsmr_quantity(c->reg);
 
-	if (c->type == MT_CONN_DSMR && c->channel > 0 && c->reg < MT_DSMR_GAS) {
+	if (mt_conn_reads_dsmr(c) && c->channel > 0 && c->reg < MT_DSMR_GAS) {
 		mt_err_set(err, NULL, 0, "channel= picks an M-Bus channel: it goes "
 		    "with register=gas, water or heat, not %s", mt_dsmr_registers[c->reg]);
 		return -1;
 	}
 	if (c->type == MT_CONN_NEM12)
 		return nem12_check(c, q, err);
-	if (c->type != MT_CONN_DSMR || q == NULL || strcmp(q->name, want) == 0)
+	if (!mt_conn_reads_dsmr(c) || q == NULL || strcmp(q->name, want) == 0)
 		return 0;
 	mt_err_set(err, NULL, 0, "register=\"%s\" is %s, not %s: give the meter's "
 	    "register (meter-config(5))", mt_dsmr_registers[c->reg], want, q->name);
 	return -1;
+}
+
+int mt_conn_reads_dsmr(const struct mt_conn *c)
+{
+	return c->type == MT_CONN_DSMR ||
+	    (c->type == MT_CONN_MQTT && c->payload == MT_MQTT_DSMR);
+}
+
+/* An mqtt meter names its topic, and no broker: the broker is the
+ * operator's (meter-listen -b), so a participant cannot point the
+ * listener at a host of its choosing. */
+static int mqtt_check(const struct mt_conn *c, const char *kind,
+    struct mt_err *err)
+{
+	if (c->type != MT_CONN_MQTT)
+		return 0;
+	if (c->topic == NULL) {
+		mt_err_set(err, NULL, 0, "an mqtt connector needs the topic its "
+		    "meter publishes to: topic=\"meter/PARTICIPANT/...\"");
+		return -1;
+	}
+	if (c->url != NULL) {
+		mt_err_set(err, NULL, 0, "an mqtt connector takes no url: the "
+		    "broker is the operator's (meter-listen -b)");
+		return -1;
+	}
+	if (c->payload == MT_MQTT_NUMBER && kind != NULL &&
+	    strcmp(kind, "interval") == 0) {
+		mt_err_set(err, NULL, 0, "payload=number readings are of the "
+		    "moment they arrive: a message sent again would count twice "
+		    "as an interval; publish JSON with its time, or a register "
+		    "(kind=cumulative)");
+		return -1;
+	}
+	return 0;
 }
 
 int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
@@ -481,8 +521,11 @@ int mt_conn_check(const struct mt_conn *c, const struct mt_quantity *q,
 	err->status = MT_EXIT_USAGE;
 	if (layout_check(c, kind, err) < 0 || dsmr_check(c, q, err) < 0)
 		return -1;
+	if (mqtt_check(c, kind, err) < 0)
+		return -1;
 	/* These formats say what their readings are. */
-	if (c->type == MT_CONN_CSV || c->type == MT_CONN_JSON) {
+	if (c->type == MT_CONN_CSV || c->type == MT_CONN_JSON ||
+	    (c->type == MT_CONN_MQTT && !mt_conn_reads_dsmr(c))) {
 		if (kind == NULL) {
 			mt_err_set(err, NULL, 0, "no kind (cumulative, interval or "
 			    "instant) on the connector or the meter: say which with "

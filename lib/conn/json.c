@@ -130,16 +130,17 @@ static int too_deep(const char *s, size_t n)
 	return 0;
 }
 
-int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
-    size_t n, struct mt_err *err)
+/* The body's tree, or NULL with err. */
+static yajl_val parse_tree(const struct mt_emit *e, const char *body, size_t n,
+    struct mt_err *err)
 {
 	char *text, msg[256];
-	yajl_val root, arr;
+	yajl_val root;
 
 	if (too_deep(body, n)) {
 		mt_err_set(err, e->source, 0, "JSON nested more than 64 deep");
 		err->status = MT_EXIT_REJECTS;
-		return -1;
+		return NULL;
 	}
 	text = mt_xstrndup(body, n);
 	root = yajl_tree_parse(text, msg, sizeof msg);
@@ -150,8 +151,33 @@ int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
 			*nl = '\0';
 		mt_err_set(err, e->source, 0, "malformed JSON: %s", msg);
 		err->status = MT_EXIT_REJECTS;
-		return -1;
 	}
+	return root;
+}
+
+int mt_parse_json_message(const struct mt_conn *c, struct mt_emit *e,
+    const char *body, size_t n, struct mt_err *err)
+{
+	yajl_val root = parse_tree(e, body, n, err);
+
+	if (root == NULL)
+		return -1;
+	if (YAJL_IS_ARRAY(root))
+		for (size_t i = 0; i < root->u.array.len; i++)
+			item(c, e, root->u.array.values[i], (long)i + 1);
+	else
+		item(c, e, root, 1);
+	yajl_tree_free(root);
+	return 0;
+}
+
+int mt_parse_json(const struct mt_conn *c, struct mt_emit *e, const char *body,
+    size_t n, struct mt_err *err)
+{
+	yajl_val root, arr;
+
+	if ((root = parse_tree(e, body, n, err)) == NULL)
+		return -1;
 	arr = walk(root, c->items);
 	if (!YAJL_IS_ARRAY(arr)) {
 		mt_err_set(err, e->source, 0, "no array of readings at \"%s\"",
