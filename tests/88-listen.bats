@@ -1,0 +1,310 @@
+#!/usr/bin/env bats
+# meter-listen against a real mosquitto broker this file starts on a
+# loopback port (tests/mqtt_broker.sh) and stops: readings published over
+# MQTT reach the warehouse through meter-hourly exactly once, through a
+# listener killed with SIGKILL and a broker restarted mid-stream; bad
+# payloads and unclaimed topics end in the rejects with their reasons; a
+# participant cannot claim another's topics.  The expected hourly totals
+# are summed by awk from the published messages.
+load helper
+
+HOURLY="$BATS_TEST_DIRNAME/../scripts/meter-hourly"
+INIT="$BATS_TEST_DIRNAME/../scripts/meter-init"
+BROKER="$BATS_TEST_DIRNAME/mqtt_broker.sh"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	PORT=$(sh "$BROKER" start "$BATS_TEST_TMPDIR/broker")
+	URL=mqtt://127.0.0.1:$PORT
+}
+
+teardown() {
+	[ -z "${LISTENER:-}" ] || kill -9 "$LISTENER" 2>/dev/null || true
+	sh "$BROKER" stop "$BATS_TEST_TMPDIR/broker"
+}
+
+# root DIR: a data root with participant acme, 20 meters that publish
+# 15-minute interval kWh on meter/acme/mNN, and their messages, 500 a
+# meter from 2026-01-05T00:00Z (10,000 readings), in pub/mNN.txt
+root() {
+	sh "$INIT" "$1" > /dev/null
+	sh "$INIT" --participant acme "$1" > /dev/null
+	python3 - "$1" <<'EOF'
+import datetime, random, sys, os
+root = sys.argv[1]
+meters = "".join(f'''    <meter id="m{i:02d}" quantity="electricity">
+      <connector type="mqtt" topic="meter/acme/m{i:02d}" kind="interval" unit="kWh" duration="900"/>
+    </meter>
+''' for i in range(1, 21))
+with open(f"{root}/participants/acme/participant.xml", "w") as f:
+    f.write(f'''<participant id="acme" name="Acme" timezone="Europe/Amsterdam">
+  <property id="hq" name="HQ" type="office" region="NL">
+{meters}  </property>
+</participant>
+''')
+random.seed(17)
+t0 = datetime.datetime(2026, 1, 5, tzinfo=datetime.timezone.utc)
+os.makedirs("pub", exist_ok=True)
+for i in range(1, 21):
+    with open(f"pub/m{i:02d}.txt", "w") as f:
+        for k in range(500):
+            ts = (t0 + datetime.timedelta(minutes=15 * k)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            f.write('{"ts":"%s","value":%.3f}\n' % (ts, random.randint(0, 5000) / 1000))
+EOF
+}
+
+publish_all() {
+	local f
+	for f in pub/m*.txt; do
+		m=${f#pub/}
+		mosquitto_pub -p "$PORT" -q 1 -i "pub-${m%.txt}" -t "meter/acme/${m%.txt}" -l < "$f"
+	done
+}
+
+# a listener session for acme that exists before anything is published,
+# so the broker queues what comes while the listener is away
+register() {
+	meter-listen -R r -b "$URL" acme 2> register.err &
+	LISTENER=$!
+	wait_for "connected" register.err
+	kill -TERM "$LISTENER"
+	wait "$LISTENER"
+	LISTENER=
+}
+
+wait_for() {
+	local i=0
+	until grep -q "$1" "$2" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { echo "no \"$1\" in $2: $(cat "$2")"; return 1; }
+		sleep 0.05
+	done
+}
+
+# the readings in acme's spool: whole files and the open part
+spooled() {
+	cat r/participants/acme/spool/*.ndjson r/participants/acme/spool/.part.ndjson 2>/dev/null
+}
+
+# wait until the spool holds N distinct readings (60 s at most)
+wait_spooled() {
+	local i=0
+	until [ "$(spooled | jq -r '[.meter, .ts] | @tsv' | sort -u | wc -l)" -ge "$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { echo "spool: $(spooled | wc -l) readings, waited for $1"; return 1; }
+		sleep 0.2
+	done
+}
+
+# per meter and hour, the sum of the published values (awk)
+expected_hours() {
+	for f in pub/m*.txt; do
+		m=${f#pub/}
+		sed 's/.*"ts":"\([^"]*\)","value":\([0-9.]*\).*/\1 \2/' "$f" |
+			awk -v m="${m%.txt}" '{ h = substr($1, 1, 13) ":00:00Z"; s[h] += $2 }
+				END { for (h in s) printf "%s %s %.6f\n", m, h, s[h] }'
+	done | sort
+}
+
+warehouse_hours() {
+	sqlite3 -separator ' ' r/warehouse.db \
+		"SELECT meter, hour, printf('%.6f', value) FROM meter_hour ORDER BY 1, 2"
+}
+
+@test "10,000 readings of 20 meters published over MQTT reach the warehouse through meter-hourly exactly once" {
+	root r
+	meter-listen -R r -b "$URL" --rotate-age 1s --stats acme 2> listen.err &
+	LISTENER=$!
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen-acme (new session)" listen.err
+	publish_all
+	wait_spooled 10000
+	kill -USR1 "$LISTENER"
+	wait_for "so far: messages 10000 readings 10000 rejected 0" listen.err
+	kill -TERM "$LISTENER"
+	st=0
+	wait "$LISTENER" || st=$?
+	LISTENER=
+	[ "$st" -eq 0 ]
+	grep -q "^meter-listen: messages 10000 readings 10000 rejected 0 duplicates 0 reconnects 0" listen.err
+	# SIGTERM rotated the open part: every reading is in a whole file
+	[ "$(cat r/participants/acme/spool/*.ndjson | wc -l)" -eq 10000 ]
+	[ ! -s r/participants/acme/spool/.part.ndjson ]
+	run sh "$HOURLY" r acme
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"acme: ok"* ]]
+	[ "$(warehouse_hours | wc -l)" -eq 2500 ]
+	diff <(expected_hours) <(warehouse_hours)
+	# the spool is taken: nothing left for the next run
+	[ -z "$(ls r/participants/acme/spool)" ] && [ -z "$(ls r/participants/acme/state/spool)" ]
+	# and every message is in the raw archive, a file per meter
+	[ "$(cat r/participants/acme/raw/*/*/*/m*/*.mqtt | wc -l)" -eq 10000 ]
+}
+
+@test "the archive replays to the readings the listener spooled; standard output piped into meter-standardize gives the warehouse's hours" {
+	root r
+	register
+	publish_all
+	meter-listen -c r/participants/acme/participant.xml -p acme -b "$URL" \
+		-i stdout-listener --archive arch > readings.ndjson 2> listen.err &
+	LISTENER=$!
+	# a second session: it gets what is published from now on
+	wait_for "connected" listen.err
+	rm pub/m0[2-9].txt pub/m1*.txt pub/m20.txt
+	publish_all
+	i=0
+	until [ "$(wc -l < readings.ndjson)" -ge 500 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -TERM "$LISTENER"
+	wait "$LISTENER"
+	LISTENER=
+	[ "$(wc -l < readings.ndjson)" -eq 500 ]
+	meter-standardize -p acme readings.ndjson > hours.ndjson
+	jq -r '"\(.meter) \(.hour) \(.value)"' hours.ndjson |
+		awk '{ printf "%s %s %.6f\n", $1, $2, $3 }' | sort > piped
+	expected_hours > expected
+	diff expected piped
+	# what --replay reads from the archive is what came out
+	meter-fetch -c r/participants/acme/participant.xml -p acme --replay arch/*/*/*/m01/*.mqtt > replayed.ndjson
+	diff <(jq -c 'del(.source)' readings.ndjson | sort) <(jq -c 'del(.source)' replayed.ndjson | sort)
+	# and the session of acme's spool listener still holds all 10,000
+	meter-listen -R r -b "$URL" --stats acme 2> spool.err &
+	LISTENER=$!
+	wait_spooled 10000
+}
+
+@test "a listener killed with SIGKILL mid-stream and started again loses and doubles nothing" {
+	root r
+	register
+	publish_all
+	kills=0
+	for round in 1 2 3; do
+		meter-listen -R r -b "$URL" --rotate-size 64k acme 2>> listen.err &
+		LISTENER=$!
+		before=$(spooled | wc -l)
+		i=0
+		until [ "$(spooled | wc -l)" -gt $((before + 500)) ] || [ $i -ge 200 ]; do
+			sleep 0.02
+			i=$((i + 1))
+		done
+		kill_running "$LISTENER" && kills=$((kills + 1))
+		wait "$LISTENER" || true
+	done
+	[ "$kills" -eq 3 ]
+	[ "$(spooled | wc -l)" -lt 10000 ]
+	meter-listen -R r -b "$URL" acme 2>> listen.err &
+	LISTENER=$!
+	wait_spooled 10000
+	kill -TERM "$LISTENER"
+	wait "$LISTENER"
+	LISTENER=
+	# what was written but not acknowledged came again: merged, not added
+	run sh "$HOURLY" r acme
+	[ "$status" -eq 0 ]
+	diff <(expected_hours) <(warehouse_hours)
+}
+
+@test "a broker restarted mid-stream: the listener reconnects, resumes its session, and loses and doubles nothing" {
+	root r
+	register
+	publish_all
+	meter-listen -R r -b "$URL" --retry-wait 0.2 --retry-max 1 --stats acme 2> listen.err &
+	LISTENER=$!
+	i=0
+	until [ "$(spooled | wc -l)" -gt 1000 ] || [ $i -ge 300 ]; do sleep 0.02; i=$((i + 1)); done
+	sh "$BROKER" restart "$BATS_TEST_TMPDIR/broker"
+	wait_spooled 10000
+	kill -TERM "$LISTENER"
+	wait "$LISTENER"
+	LISTENER=
+	grep -q "connection to 127.0.0.1:$PORT lost" listen.err
+	[ "$(grep -c "session resumed" listen.err)" -ge 1 ]
+	grep -q "reconnects 1 " listen.err
+	# what the broker sent again (mosquitto 2.0 resends after a restart
+	# what was acknowledged since its last save) was recognized: each
+	# reading is in the spool once
+	[ "$(spooled | wc -l)" -eq 10000 ]
+	messages=$(sed -n 's/^meter-listen: messages \([0-9]*\) .* duplicates \([0-9]*\) .*/\1 \2/p' listen.err)
+	[ $((${messages% *} - ${messages#* })) -eq 10000 ]
+	run sh "$HOURLY" r acme
+	[ "$status" -eq 0 ]
+	diff <(expected_hours) <(warehouse_hours)
+}
+
+@test "malformed payloads and unclaimed topics end in the rejects with topic, excerpt and reason; the good messages still load" {
+	root r
+	meter-listen -R r -b "$URL" --max-size 100 --stats acme 2> listen.err &
+	LISTENER=$!
+	wait_for connected listen.err
+	pub() { mosquitto_pub -p "$PORT" -q 1 -t "$1" -m "$2"; }
+	pub meter/acme/m01 '{"ts":"2026-01-05T00:00:00Z","value":1.25}'
+	pub meter/acme/m01 '{"ts":"2026-01-05T00:15:00Z","value":'
+	pub meter/acme/m01 '{"time":"2026-01-05T00:30:00Z","value":2}'
+	pub meter/acme/m01 '{"ts":"2026-01-05T00:45:00Z","value":"lots"}'
+	pub meter/acme/nobody '{"ts":"2026-01-05T00:00:00Z","value":9}'
+	printf '\377\376binary' | mosquitto_pub -p "$PORT" -q 1 -t meter/acme/m02 -s
+	pub meter/acme/m02 "$(printf '%0200d' 7)"
+	pub meter/acme/m02 '[{"ts":"2026-01-05T00:00:00Z","value":0.5},{"ts":"2026-01-05T00:15:00Z","value":0.25}]'
+	# a message of another participant never reaches acme's listener
+	pub meter/beta/m01 '{"ts":"2026-01-05T00:00:00Z","value":100}'
+	kill -USR1 "$LISTENER"
+	wait_for "so far: messages 8 readings 3 rejected 6" listen.err
+	kill -TERM "$LISTENER"
+	st=0
+	wait "$LISTENER" || st=$?
+	LISTENER=
+	[ "$st" -eq 1 ]
+	rej=r/participants/acme/rejects/listen.ndjson
+	[ "$(wc -l < $rej)" -eq 6 ]
+	run jq -r '"\(.source) | \(.error) | \(.record)"' $rej
+	[[ "${lines[0]}" == 'meter/acme/m01 | meter m01: malformed JSON: parse error: premature EOF'*' | {"ts":"2026-01-05T00:15:00Z","value":' ]]
+	[ "${lines[1]}" = 'meter/acme/m01 | element 1 has no time "ts" | {"time":"2026-01-05T00:30:00Z","value":2}' ]
+	[ "${lines[2]}" = 'meter/acme/m01 | value "lots" is not a number | {"ts":"2026-01-05T00:45:00Z","value":"lots"}' ]
+	[ "${lines[3]}" = 'meter/acme/nobody | no meter of acme claims this topic (meter-config(5): <connector type="mqtt" topic=...>) | {"ts":"2026-01-05T00:00:00Z","value":9}' ]
+	[ "${lines[4]}" = 'meter/acme/m02 | payload is not UTF-8 text: JSON, a number or a DSMR telegram | \xff\xfebinary' ]
+	[ "${lines[5]}" = "meter/acme/m02 | payload of 200 bytes is over the limit of 100 (--max-size) | $(printf '%0200d' 7)" ]
+	[ "$(spooled | jq -r '"\(.meter) \(.ts) \(.value)"' | sort)" = "$(printf '%s\n' \
+		'm01 2026-01-05T00:00:00Z 1.25' 'm02 2026-01-05T00:00:00Z 0.5' 'm02 2026-01-05T00:15:00Z 0.25')" ]
+	! grep -q beta r/participants/acme/spool/*.ndjson
+}
+
+@test "a participant's configuration that claims a topic outside meter/ID/ is refused at load, by the listener and by every program" {
+	root r
+	cfg=r/participants/acme/participant.xml
+	for topic in meter/beta/m01 meter/acme meter/acme/ meter/acmex/m01 'meter/acme/+' 'meter/acme/#' \
+		meter/+/m01 '$SYS/broker' other/acme/m01; do
+		sed -i "0,/topic=\"[^\"]*\"/s||topic=\"$topic\"|" $cfg
+		run meter-listen -R r -b "$URL" acme
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"participant.xml:4: <connector>: meter m01: topic \"$topic\" is "* ]]
+		run meter-load -c $cfg -p acme --check
+		[ "$status" -eq 2 ]
+		run sh "$HOURLY" r acme
+		[ "$status" -ne 0 ]
+	done
+	# an mqtt connector names no broker: the operator's is the only one
+	sed -i '0,/topic="[^"]*"/s||topic="meter/acme/m01" url="mqtt://evil.example"|' $cfg
+	run meter-listen -R r -b "$URL" acme
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"an mqtt connector takes no url: the broker is the operator's"* ]]
+}
+
+@test "meter-listen: usage errors, a bad broker URL and a second listener for one spool are refused with what to do" {
+	root r
+	run meter-listen
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"give a configuration (-c) or a data root (-R)"* ]]
+	run meter-listen -R r -b http://127.0.0.1:1 acme
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'broker "http://127.0.0.1:1" is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]'* ]]
+	run meter-listen -R r -b mqtt://user:pw@127.0.0.1:1 acme
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no user in the URL: give it in MQTT_USERNAME and MQTT_PASSWORD"* ]]
+	run meter-listen -R r -b "$URL" 'acme/../x'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'bad participant id "acme/../x"'* ]]
+	meter-listen -R r -b "$URL" acme 2> first.err &
+	LISTENER=$!
+	wait_for connected first.err
+	run meter-listen -R r -b "$URL" -i other acme
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"spool/.listen.lock: another meter-listen is writing here"* ]]
+}
