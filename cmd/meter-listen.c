@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
@@ -274,6 +275,18 @@ static int valid_id(const char *s)
 	    "0123456789._-") == n;
 }
 
+/* DIR/rejects/listen.ndjson, the directory made when it is missing (as
+ * meter-hourly makes it). */
+static char *rejects_in(const char *dir)
+{
+	char *rdir = joined(dir, "rejects"), *path = joined(rdir, "listen.ndjson");
+
+	if (mkdir(rdir, 0750) < 0 && errno != EEXIST && errno != ENOENT)
+		mt_warnx("%s: cannot create: %s", rdir, strerror(errno));
+	free(rdir);
+	return path;
+}
+
 /* -R ROOT [ID...]: each named participant, or every one in the root. */
 static int root_parts(struct opts *o, struct plan *pl, int nargs, char **args)
 {
@@ -310,7 +323,7 @@ static int root_parts(struct opts *o, struct plan *pl, int nargs, char **args)
 		}
 		dir = joined(pdir, ids[i]);
 		cfg = joined(dir, "participant.xml");
-		rej = joined(dir, "rejects/listen.ndjson");
+		rej = rejects_in(dir);
 		pl->paths[3 * (size_t)i + 2] = rej;
 		rc = add_part(pl, cfg, ids[i], dir, NULL, rej);
 		free(cfg);

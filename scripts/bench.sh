@@ -299,3 +299,81 @@ printf "%-34s %6.2f s %8.0f buildings/s %6.1f MB peak, page %d bytes\n" "meter-r
 /usr/bin/time -f '%e %M' -o "$DATA/time.out" sqlite3 "$REP" "SELECT * FROM benchmark" > /dev/null
 read -r e k < "$DATA/time.out"
 printf "%-34s %6.2f s %22s %6.1f MB peak\n" "sqlite3 SELECT * FROM benchmark" "$e" "" "$(awk -v k="$k" 'BEGIN { print k / 1024 }')"
+
+# meter-listen: 100,000 QoS 1 messages (20 meters x 5,000 JSON readings)
+# queued at a local mosquitto broker (tests/mqtt_broker.sh) for a
+# persistent session, drained into the spool (synced before each batch is
+# acknowledged, the messages archived) until the last one is in; beside
+# mosquitto_sub taking the same messages for its own session into a file.
+# Wall-clock time, best of three; each run's messages published anew.
+M=$DATA/mqtt
+rm -rf "$M"
+mkdir -p "$M/root/participants/p/spool"
+MPORT=$(sh tests/mqtt_broker.sh start "$M/broker")
+trap 'sh tests/mqtt_broker.sh stop "$M/broker" 2>/dev/null' EXIT
+{
+	echo '<participant id="p"><property id="b">'
+	for m in $(seq -w 1 20); do
+		echo "<meter id=\"m$m\" quantity=\"electricity\"><connector type=\"mqtt\" topic=\"meter/p/m$m\" kind=\"interval\" unit=\"kWh\" duration=\"900\" time-format=\"epoch\"/></meter>"
+	done
+	echo '</property></participant>'
+} > "$M/root/participants/p/participant.xml"
+awk 'BEGIN { for (k = 0; k < 5000; k++) printf "{\"ts\":%d,\"value\":%.3f}\n", 1772323200 + k * 900, (k % 97) / 10 }' > "$M/msgs"
+mqtt_sub() {
+	mosquitto_sub -p "$MPORT" -V mqttv5 -c -x 86400 -i bench-sub -q 1 -t 'meter/p/#' "$@"
+}
+# both sessions exist before anything is published
+"$BIN/meter-listen" -R "$M/root" -b "mqtt://127.0.0.1:$MPORT" p 2> "$M/listen.err" &
+LPID=$!
+until grep -q connected "$M/listen.err"; do
+	kill -0 $LPID 2>/dev/null || { cat "$M/listen.err" >&2; exit 1; }
+	sleep 0.05
+done
+kill -TERM $LPID && wait $LPID
+mqtt_sub -W 1 > /dev/null 2>&1 || true
+publish() {
+	for m in $(seq -w 1 20); do
+		mosquitto_pub -p "$MPORT" -q 1 -t "meter/p/m$m" -l < "$M/msgs"
+	done
+}
+# readings in the spool, and rejects (none is expected: a mistake here
+# must end the bench, not stall it)
+spooled() { cat "$M"/root/participants/p/spool/*.ndjson "$M/root/participants/p/spool/.part.ndjson" \
+	"$M/root/participants/p/rejects/listen.ndjson" 2>/dev/null | wc -l; }
+echo
+echo "input: 100,000 QoS 1 messages of 20 meters queued at mosquitto on 127.0.0.1"
+echo "target: at least 20,000 messages/s into the spool"
+best=999999 peak=0
+for _ in 1 2 3; do
+	rm -rf "$M/root/participants/p/spool" "$M/root/participants/p/raw"
+	publish
+	t0=$(date +%s.%N)
+	"$BIN/meter-listen" -R "$M/root" -b "mqtt://127.0.0.1:$MPORT" p 2> "$M/listen.err" &
+	LPID=$!
+	until [ "$(spooled)" -ge 100000 ]; do
+		kill -0 $LPID 2>/dev/null || { cat "$M/listen.err" >&2; exit 1; }
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	# the peak resident size, read before it stops
+	k=$(awk '/^VmHWM/ { print $2 }' /proc/$LPID/status)
+	kill -TERM $LPID && wait $LPID
+	[ "$(spooled)" -eq 100000 ] && [ ! -s "$M/root/participants/p/rejects/listen.ndjson" ]
+	best=$(awk -v a="$best" -v t0="$t0" -v t1="$t1" 'BEGIN { b = t1 - t0; print (b < a ? b : a) }')
+	peak=$(awk -v a="$peak" -v b="$k" 'BEGIN { print (b > a ? b : a) }')
+done
+awk -v s="$best" -v k="$peak" 'BEGIN { printf "%-34s %6.2f s %8.0f messages/s %6.1f MB peak\n",
+	"meter-listen into the spool", s, 100000 / s, k / 1024 }'
+best=999999
+for _ in 1 2 3; do
+	publish
+	t0=$(date +%s.%N)
+	mqtt_sub -C 100000 > "$M/sub.out"
+	t1=$(date +%s.%N)
+	[ "$(wc -l < "$M/sub.out")" -eq 100000 ]
+	best=$(awk -v a="$best" -v t0="$t0" -v t1="$t1" 'BEGIN { b = t1 - t0; print (b < a ? b : a) }')
+done
+awk -v s="$best" 'BEGIN { printf "%-34s %6.2f s %8.0f messages/s\n",
+	"mosquitto_sub -C into a file", s, 100000 / s }'
+sh tests/mqtt_broker.sh stop "$M/broker"
+rm -rf "$M"
