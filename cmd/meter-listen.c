@@ -238,10 +238,25 @@ static char *joined(const char *dir, const char *name)
 	return p;
 }
 
+/* DIR/rejects/listen.ndjson, the directory made when it is missing (as
+ * meter-hourly makes it). */
+static char *rejects_in(const char *dir)
+{
+	char *rdir = joined(dir, "rejects"), *path = joined(rdir, "listen.ndjson");
+
+	if (mkdir(rdir, 0750) < 0 && errno != EEXIST && errno != ENOENT)
+		mt_warnx("%s: cannot create: %s", rdir, strerror(errno));
+	free(rdir);
+	return path;
+}
+
+/* One participant: its configuration, and with dir (-R) its spool, raw
+ * archive and rejects there. */
 static int add_part(struct plan *pl, const char *config, const char *id,
     const char *dir, const char *archive, const char *rejects)
 {
 	struct mt_listen_part *p = &pl->parts[pl->n];
+	char **paths = &pl->paths[3 * pl->n];
 	struct mt_err err;
 
 	if ((pl->cfgs[pl->n] = mt_config_load_for(config, id, &err)) == NULL) {
@@ -251,17 +266,16 @@ static int add_part(struct plan *pl, const char *config, const char *id,
 	p->cfg = pl->cfgs[pl->n];
 	p->rj = &pl->rjs[pl->n];
 	pl->n++;
+	if (dir != NULL) {
+		p->spool = paths[0] = joined(dir, "spool");
+		p->archive = paths[1] = joined(dir, "raw");
+		rejects = paths[2] = rejects_in(dir);
+	} else {
+		p->archive = archive;
+	}
 	if (mt_rejects_open(p->rj, rejects, &err) < 0) {
 		mt_diag_err(&err);
 		return MT_EXIT_IO;
-	}
-	if (dir != NULL) {
-		pl->paths[3 * pl->n - 3] = joined(dir, "spool");
-		pl->paths[3 * pl->n - 2] = joined(dir, "raw");
-		p->spool = pl->paths[3 * pl->n - 3];
-		p->archive = pl->paths[3 * pl->n - 2];
-	} else {
-		p->archive = archive;
 	}
 	return MT_EXIT_OK;
 }
@@ -273,18 +287,6 @@ static int valid_id(const char *s)
 	return n > 0 && n <= MT_ID_MAX && *s != '.' &&
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789._-") == n;
-}
-
-/* DIR/rejects/listen.ndjson, the directory made when it is missing (as
- * meter-hourly makes it). */
-static char *rejects_in(const char *dir)
-{
-	char *rdir = joined(dir, "rejects"), *path = joined(rdir, "listen.ndjson");
-
-	if (mkdir(rdir, 0750) < 0 && errno != EEXIST && errno != ENOENT)
-		mt_warnx("%s: cannot create: %s", rdir, strerror(errno));
-	free(rdir);
-	return path;
 }
 
 /* -R ROOT [ID...]: each named participant, or every one in the root. */
@@ -315,7 +317,7 @@ static int root_parts(struct opts *o, struct plan *pl, int nargs, char **args)
 	pl->npaths = 3 * (size_t)n + 3;
 	pl->paths = mt_xcalloc(pl->npaths, sizeof *pl->paths);
 	for (int i = 0; i < n && rc == MT_EXIT_OK; i++) {
-		char *dir, *cfg, *rej;
+		char *dir, *cfg;
 		if (!valid_id(ids[i])) {
 			mt_warnx("bad participant id \"%.64s\": letters, digits, . _ -", ids[i]);
 			rc = MT_EXIT_USAGE;
@@ -323,9 +325,14 @@ static int root_parts(struct opts *o, struct plan *pl, int nargs, char **args)
 		}
 		dir = joined(pdir, ids[i]);
 		cfg = joined(dir, "participant.xml");
-		rej = rejects_in(dir);
-		pl->paths[3 * (size_t)i + 2] = rej;
-		rc = add_part(pl, cfg, ids[i], dir, NULL, rej);
+		rc = add_part(pl, cfg, ids[i], dir, NULL, NULL);
+		/* one participant's refused configuration stops no other's
+		 * readings: it is said, and left out */
+		if (rc == MT_EXIT_USAGE && n > 1) {
+			mt_warnx("participant %s left out: its configuration is "
+			    "refused (above)", ids[i]);
+			rc = MT_EXIT_OK;
+		}
 		free(cfg);
 		free(dir);
 	}

@@ -280,6 +280,22 @@ warehouse_hours() {
 		run sh "$HOURLY" r acme
 		[ "$status" -ne 0 ]
 	done
+	# a participant whose configuration claims another's topic is left
+	# out of a listener of the whole root; the others are listened for
+	sh "$INIT" --participant beta r > /dev/null
+	sed -i '0,/topic="[^"]*"/s||topic="meter/acme/m01"|' $cfg
+	sed 's/participant id="acme"/participant id="beta"/' $cfg > r/participants/beta/participant.xml
+	meter-listen -R r -b "$URL" 2> all.err &
+	LISTENER=$!
+	wait_for "connected" all.err
+	grep -q 'participant.xml:4: <connector>: meter m01: topic "meter/acme/m01" is outside this participant.s topics: they begin with "meter/beta/"' all.err
+	grep -q "participant beta left out: its configuration is refused (above)" all.err
+	mosquitto_pub -p "$PORT" -q 1 -t meter/acme/m01 -m '{"ts":"2026-01-05T00:00:00Z","value":4.5}'
+	kill -TERM "$LISTENER"
+	wait "$LISTENER"
+	LISTENER=
+	[ "$(jq -r '"\(.meter) \(.value)"' r/participants/acme/spool/*.ndjson)" = "m01 4.5" ]
+	[ -z "$(ls -A r/participants/beta/spool)" ]
 	# an mqtt connector names no broker: the operator's is the only one
 	sed -i '0,/topic="[^"]*"/s||topic="meter/acme/m01" url="mqtt://evil.example"|' $cfg
 	run meter-listen -R r -b "$URL" acme
