@@ -99,6 +99,8 @@ struct mt_listener {
 	mt_time_t retry_at;
 	int failed;                   /* a write failed: stop */
 	int global_dirty;             /* o->rj written since the commit */
+	int refused;                  /* the last CONNACK said no */
+	char why[160];                /* the library's last error, or "" */
 	struct mt_err ferr;
 	struct mt_listen_stats st;
 	struct seen seen;
@@ -784,8 +786,12 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags,
 
 	(void)props;
 	if (rc != 0) {
-		say(l, "the broker %s:%d refused the connection: %s", l->host,
-		    l->port, mosquitto_reason_string(rc));
+		say(l, "the broker %s:%d refused the connection: %s%s; retrying, "
+		    "every %g s at most", l->host, l->port, mosquitto_reason_string(rc),
+		    rc == MQTT_RC_NOT_AUTHORIZED || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD ?
+		    " (the user and password: MQTT_USERNAME and MQTT_PASSWORD, or "
+		    "--secrets)" : "", l->o->retry_max);
+		l->refused = 1;
 		return;
 	}
 	l->connected = 1;
@@ -799,7 +805,8 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags,
 	}
 }
 
-static void lost(struct mt_listener *l, int rc)
+/* The connection is down (was_up: it had been up): reconnect later. */
+static void lost(struct mt_listener *l, int rc, int was_up)
 {
 	double wait;
 
@@ -807,15 +814,46 @@ static void lost(struct mt_listener *l, int rc)
 		return;
 	l->down = 1;
 	l->connected = 0;
-	l->st.reconnects++;
+	l->st.reconnects += was_up;
 	l->backoff = l->backoff == 0 ? l->o->retry_base : l->backoff * 2;
 	if (l->backoff > l->o->retry_max)
 		l->backoff = l->o->retry_max;
 	wait = l->backoff;
 	l->retry_at = now_ms() + (mt_time_t)(wait * 1000);
-	say(l, "connection to %s:%d lost (%s): reconnecting every %g s at most",
-	    l->host, l->port, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-	    mosquitto_strerror(rc), l->o->retry_max);
+	/* a refusal said why already: the broker closing after it is no news */
+	if (l->refused) {
+		l->refused = 0;
+		return;
+	}
+	if (rc == MOSQ_ERR_TLS)
+		say(l, "connection to %s:%d failed (TLS: %s): check --ca-file and "
+		    "that the broker's certificate names %s; retrying, every %g s at "
+		    "most", l->host, l->port, *l->why ? l->why : "handshake failed",
+		    l->host, l->o->retry_max);
+	else
+		say(l, "%s %s:%d (%s): %s, every %g s at most", was_up ?
+		    "connection lost to" : "cannot connect to", l->host, l->port,
+		    rc == MOSQ_ERR_ERRNO ? strerror(errno) : rc == MOSQ_ERR_CONN_LOST ?
+		    "closed by the broker or the network" : mosquitto_strerror(rc),
+		    was_up ? "reconnecting" : "retrying", l->o->retry_max);
+	l->why[0] = '\0';
+}
+
+/* libmosquitto says why TLS failed only in its log ("OpenSSL Error[0]:
+ * error:0A000086:SSL routines::certificate verify failed"): the last
+ * error it logged goes into the next line said. */
+static void on_log(struct mosquitto *mosq, void *ctx, int level, const char *str)
+{
+	struct mt_listener *l = ctx;
+	const char *tail;
+
+	(void)mosq;
+	if (level != MOSQ_LOG_ERR)
+		return;
+	tail = strrchr(str, ':');
+	/* OpenSSL's reason is after its last colon */
+	snprintf(l->why, sizeof l->why, "%s", strncmp(str, "OpenSSL", 7) == 0 &&
+	    tail != NULL ? tail + 1 : str);
 }
 
 static int connect_once(struct mt_listener *l)
@@ -840,8 +878,7 @@ static void reconnect_if_due(struct mt_listener *l)
 	l->down = 0;
 	rc = connect_once(l);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		l->st.reconnects--;     /* one outage, however many tries */
-		lost(l, rc);
+		lost(l, rc, 0);
 	}
 }
 
@@ -892,6 +929,7 @@ static int setup_mosq(struct mt_listener *l, struct mt_err *err)
 	mosquitto_threaded_set(l->mosq, true);
 	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
 	mosquitto_message_v5_callback_set(l->mosq, on_message);
+	mosquitto_log_callback_set(l->mosq, on_log);
 	if (user(l, err) < 0)
 		return -1;
 	if (l->tls) {
@@ -1015,7 +1053,7 @@ static void step(struct mt_listener *l, int timeout_ms)
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_loop_misc(l->mosq);
 	if (rc != MOSQ_ERR_SUCCESS)
-		lost(l, rc);
+		lost(l, rc, 1);
 }
 
 static void rotate_due(struct mt_listener *l, int all)
@@ -1036,7 +1074,7 @@ int mt_listener_run(struct mt_listener *l, const struct mt_listen_hooks *h,
 	int rc = connect_once(l);
 
 	if (rc != MOSQ_ERR_SUCCESS)
-		lost(l, rc);
+		lost(l, rc, 0);
 	else
 		say(l, "connecting to %s:%d", l->host, l->port);
 	while (!*h->stop && !l->failed) {

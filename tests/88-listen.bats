@@ -215,7 +215,7 @@ warehouse_hours() {
 	kill -TERM "$LISTENER"
 	wait "$LISTENER"
 	LISTENER=
-	grep -q "connection to 127.0.0.1:$PORT lost" listen.err
+	grep -q "connection lost to 127.0.0.1:$PORT (closed by the broker or the network): reconnecting, every 1 s at most" listen.err
 	[ "$(grep -c "session resumed" listen.err)" -ge 1 ]
 	grep -q "reconnects 1 " listen.err
 	# what the broker sent again (mosquitto 2.0 resends after a restart
@@ -323,4 +323,115 @@ warehouse_hours() {
 	run meter-listen -R r -b "$URL" -i other acme
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"spool/.listen.lock: another meter-listen is writing here"* ]]
+}
+
+# tls DIR: a CA, a second CA, and a certificate of the first for
+# "localhost" only; a broker listener at $TLS_PORT with TLS and the user
+# "listener" (password s3cret), no anonymous access
+tls() {
+	local d=$1 ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+	mkdir -p "$d"
+	openssl req -x509 $ec -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj /CN=test-ca 2> /dev/null
+	openssl req -x509 $ec -keyout "$d/other.key" -out "$d/other.pem" -days 2 -subj /CN=other-ca 2> /dev/null
+	openssl req $ec -keyout "$d/srv.key" -out "$d/srv.csr" -subj /CN=localhost 2> /dev/null
+	printf 'subjectAltName=DNS:localhost\n' > "$d/ext"
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-out "$d/srv.pem" -days 2 -extfile "$d/ext" 2> /dev/null
+	mosquitto_passwd -b -c "$d/pw" listener s3cret
+	TLS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf '%s\n' "listener $TLS_PORT 127.0.0.1" "allow_anonymous false" "password_file $d/pw" \
+		"cafile $d/ca.pem" "certfile $d/srv.pem" "keyfile $d/srv.key" > "$d/extra.conf"
+	sh "$BROKER" stop "$BATS_TEST_TMPDIR/broker"
+	PORT=$(sh "$BROKER" start "$BATS_TEST_TMPDIR/broker" "$d/extra.conf")
+}
+
+stop_listener() {
+	kill -TERM "$LISTENER"
+	wait "$LISTENER"
+	LISTENER=
+}
+
+@test "mqtts: the broker's certificate is verified against --ca-file and the host name; the user comes from the environment or --secrets, never the URL" {
+	root r
+	tls t
+	cfg=r/participants/acme/participant.xml
+	# the right CA and user: readings come through
+	MQTT_USERNAME=listener MQTT_PASSWORD=s3cret meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" \
+		--ca-file t/ca.pem > tls.ndjson 2> ok.err &
+	LISTENER=$!
+	wait_for "connected to localhost:$TLS_PORT" ok.err
+	mosquitto_pub -h localhost -p "$TLS_PORT" --cafile t/ca.pem -u listener -P s3cret -q 1 \
+		-t meter/acme/m03 -m '{"ts":"2026-01-05T00:00:00Z","value":2.5}'
+	i=0
+	until [ -s tls.ndjson ] || [ $i -ge 100 ]; do sleep 0.05; i=$((i + 1)); done
+	stop_listener
+	[ "$(jq -r '"\(.meter) \(.value)"' tls.ndjson)" = "m03 2.5" ]
+	# another CA, or a certificate that does not name the host: no connection
+	meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --ca-file t/other.pem > /dev/null 2> ca.err &
+	LISTENER=$!
+	wait_for "localhost:$TLS_PORT failed (TLS: certificate verify failed): check --ca-file and that the broker's certificate names localhost" ca.err
+	stop_listener
+	MQTT_USERNAME=listener MQTT_PASSWORD=s3cret meter-listen -c $cfg -b "mqtts://127.0.0.1:$TLS_PORT" \
+		--ca-file t/ca.pem > /dev/null 2> host.err &
+	LISTENER=$!
+	wait_for "127.0.0.1:$TLS_PORT failed (TLS: certificate verify failed)" host.err
+	stop_listener
+	! grep -q connected ca.err host.err
+	# a wrong password is refused by the broker, and said so
+	MQTT_USERNAME=listener MQTT_PASSWORD=wrong meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" \
+		--ca-file t/ca.pem > /dev/null 2> pw.err &
+	LISTENER=$!
+	wait_for "refused the connection: Not authorized (the user and password: MQTT_USERNAME and MQTT_PASSWORD, or --secrets)" pw.err
+	stop_listener
+	# the operator's secrets file instead of the environment, 0600 only
+	printf 'MQTT_USERNAME=listener\nMQTT_PASSWORD=s3cret\n' > secrets
+	chmod 600 secrets
+	meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --ca-file t/ca.pem --secrets secrets \
+		-i with-secrets > /dev/null 2> sec.err &
+	LISTENER=$!
+	wait_for "connected to localhost:$TLS_PORT as with-secrets" sec.err
+	stop_listener
+	chmod 644 secrets
+	run meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --secrets secrets
+	[ "$status" -eq 2 ]
+	[ "$output" = "meter-listen: secrets: refusing a secrets file that others can read or write (chmod 600)" ]
+}
+
+@test "payload=number takes a bare value at the time it arrives; payload=dsmr reads a P1 telegram as meter-fetch's dsmr connector does" {
+	root r
+	cfg=r/participants/acme/participant.xml
+	sed -i 's|</property>|<meter id="plug" quantity="electricity"><connector type="mqtt" topic="meter/acme/plug" payload="number" kind="cumulative" unit="Wh"/></meter>\
+<meter id="p1-import" quantity="electricity"><connector type="mqtt" topic="meter/acme/p1" payload="dsmr"/></meter>\
+<meter id="p1-gas" quantity="gas"><connector type="mqtt" topic="meter/acme/p1" payload="dsmr" register="gas"/></meter>\
+</property>|' $cfg
+	meter-listen -c $cfg -p acme -b "$URL" > out.ndjson 2> listen.err &
+	LISTENER=$!
+	wait_for connected listen.err
+	before=$(date -u +%s)
+	mosquitto_pub -p "$PORT" -q 1 -t meter/acme/plug -m ' 12345.5 '
+	after=$(date -u +%s)
+	mosquitto_pub -p "$PORT" -q 1 -t meter/acme/p1 -f "$FIX/dsmr/TELEGRAM_V5.txt"
+	i=0
+	until [ "$(wc -l < out.ndjson)" -ge 3 ] || [ $i -ge 100 ]; do sleep 0.05; i=$((i + 1)); done
+	stop_listener
+	# the plug's reading: its value, at a time between the publish's start and end
+	[ "$(jq -r 'select(.meter == "plug") | "\(.value) \(.unit) \(.kind)"' out.ndjson)" = "12345.5 Wh cumulative" ]
+	t=$(date -u -d "$(jq -r 'select(.meter == "plug") | .ts' out.ndjson)" +%s)
+	[ "$t" -ge "$before" ] && [ "$t" -le $((after + 1)) ]
+	# the telegram's readings equal meter-fetch's over the same file
+	cat > fetch.xml <<'EOF'
+<participant id="acme"><property id="hq">
+<meter id="p1-import" quantity="electricity"><connector type="dsmr" url="file:t.txt"/></meter>
+<meter id="p1-gas" quantity="gas"><connector type="dsmr" url="file:t.txt" register="gas"/></meter>
+</property></participant>
+EOF
+	cp "$FIX/dsmr/TELEGRAM_V5.txt" t.txt
+	meter-fetch -c fetch.xml --archive fa --state fs > fetched.ndjson
+	[ "$(wc -l < fetched.ndjson)" -eq 2 ]
+	diff <(jq -c 'select(.meter != "plug") | del(.source)' out.ndjson | sort) <(jq -c 'del(.source)' fetched.ndjson | sort)
+	# a bare value cannot be an interval: sent again, it would count twice
+	sed -i 's|payload="number" kind="cumulative"|payload="number" kind="interval" duration="900"|' $cfg
+	run meter-listen -c $cfg -b "$URL"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"payload=number readings are of the moment they arrive: a message sent again would count twice as an interval"* ]]
 }

@@ -41,7 +41,9 @@ start)
 	echo "$port" > "$dir/port"
 	# as root mosquitto would become the user "mosquitto", who cannot
 	# write DIR: it stays who starts it
+	# per listener: EXTRA-CONFIG's listeners set their own authentication
 	cat > "$dir/mosquitto.conf" <<CONF
+per_listener_settings true
 user $(id -un)
 listener $port 127.0.0.1
 allow_anonymous true
