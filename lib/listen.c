@@ -652,13 +652,21 @@ static struct sink *sink_of(struct mt_listener *l, const char *topic)
 	return NULL;
 }
 
+/* The reject keeps a text payload whole (it may be replayed once a meter
+ * claims its topic); of a binary or oversized one, an excerpt with what
+ * is not printable shown as \xHH. */
 static void reject_msg(struct mt_listener *l, struct sink *s, const char *topic,
     const char *payload, size_t n, const char *why)
 {
 	char excerpt[EXCERPT * 4 + 8];
 	size_t k = 0;
 
-	/* an excerpt, with what is not printable shown as \xHH */
+	if (n <= l->o->max_size && is_text(payload, n)) {
+		mt_reject(s->p->rj, topic, 0, payload, n, why);
+		l->st.rejected++;
+		s->dirty = 1;
+		return;
+	}
 	for (size_t i = 0; i < n && k < EXCERPT; i++) {
 		unsigned char c = (unsigned char)payload[i];
 		k += (size_t)snprintf(excerpt + k, sizeof excerpt - k,

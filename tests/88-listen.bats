@@ -138,6 +138,21 @@ warehouse_hours() {
 	[ -z "$(ls r/participants/acme/spool)" ] && [ -z "$(ls r/participants/acme/state/spool)" ]
 	# and every message is in the raw archive, a file per meter
 	[ "$(cat r/participants/acme/raw/*/*/*/m*/*.mqtt | wc -l)" -eq 10000 ]
+	# from which a backfill into a new warehouse makes the same hours
+	days=$(cd r/participants/acme/raw && ls -d [0-9]*/*/* | tr / - | sort)
+	rm r/warehouse.db*
+	run sh "$HOURLY" --backfill "$(echo "$days" | head -1)" "$(echo "$days" | tail -1)" r acme
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"acme: ok: backfill "*" payloads replayed"* ]]
+	diff <(expected_hours) <(warehouse_hours)
+	# a line of an archived file that is no message is rejected, and the
+	# backfill says so
+	f=$(ls r/participants/acme/raw/*/*/*/m07/*.mqtt | head -1)
+	echo 'not a message' >> "$f"
+	run sh "$HOURLY" --backfill "$(echo "$days" | head -1)" "$(echo "$days" | tail -1)" r acme
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"acme: partial: backfill "*" payloads replayed; 1 record rejected (rejects/"*'): not an archived message: {"received":TIME,"topic":...,"payload":TEXT}'* ]]
+	diff <(expected_hours) <(warehouse_hours)
 }
 
 @test "the archive replays to the readings the listener spooled; standard output piped into meter-standardize gives the warehouse's hours" {
