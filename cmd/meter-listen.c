@@ -170,6 +170,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		mt_warnx("-c listens for one configuration: no arguments");
 		return -1;
 	}
+	if (o->l.client_id != NULL && *o->l.client_id == '\0') {
+		mt_warnx("-i: give the session's name, a stable one per listener");
+		return -1;
+	}
+	if (o->l.retry_base > o->l.retry_max) {
+		mt_warnx("--retry-wait %g is more than --retry-max %g", o->l.retry_base,
+		    o->l.retry_max);
+		return -1;
+	}
+	if (o->l.ca_file != NULL && access(o->l.ca_file, R_OK) < 0) {
+		mt_warnx("--ca-file %s: cannot read: %s", o->l.ca_file, strerror(errno));
+		return -1;
+	}
 	if (o->root != NULL && (o->archive != NULL || o->participant != NULL)) {
 		mt_warnx("-R puts each participant's spool and archive in its "
 		    "directory: no --archive or -p");
@@ -207,6 +220,11 @@ static void no_core_dumps(void)
 static int credentials(struct opts *o)
 {
 	o->l.secrets = o->secrets;
+	/* named, it must be there: a typo must not connect anonymously */
+	if (o->secrets != NULL && access(o->secrets, R_OK) < 0) {
+		mt_warnx("--secrets %s: cannot read: %s", o->secrets, strerror(errno));
+		return -1;
+	}
 	if (o->secrets != NULL)
 		return 0;
 	o->l.username = getenv("MQTT_USERNAME");
@@ -324,11 +342,17 @@ static int root_parts(struct opts *o, struct plan *pl, int nargs, char **args)
 			break;
 		}
 		dir = joined(pdir, ids[i]);
+		if (access(dir, F_OK) < 0) {
+			mt_warnx("no participant %s in %s", ids[i], o->root);
+			free(dir);
+			rc = MT_EXIT_USAGE;
+			break;
+		}
 		cfg = joined(dir, "participant.xml");
 		rc = add_part(pl, cfg, ids[i], dir, NULL, NULL);
 		/* one participant's refused configuration stops no other's
 		 * readings: it is said, and left out */
-		if (rc == MT_EXIT_USAGE && n > 1) {
+		if (rc != MT_EXIT_OK && n > 1) {
 			mt_warnx("participant %s left out: its configuration is "
 			    "refused (above)", ids[i]);
 			rc = MT_EXIT_OK;
@@ -403,9 +427,10 @@ static void signals(void)
 static void print_stats(void *ctx, const struct mt_listen_stats *st, int last)
 {
 	(void)ctx;
-	mt_warnx("%smessages %ld readings %ld rejected %ld duplicates %ld "
-	    "reconnects %ld spool files %ld", last ? "" : "so far: ", st->messages,
-	    st->readings, st->rejected, st->duplicates, st->reconnects, st->files);
+	mt_warnx("%smessages %ld readings %ld rejected %ld skipped %ld duplicates "
+	    "%ld reconnects %ld spool files %ld", last ? "" : "so far: ",
+	    st->messages, st->readings, st->rejected, st->skipped, st->duplicates,
+	    st->reconnects, st->files);
 }
 
 static int listen_for(struct opts *o, struct plan *pl, struct mt_rejects *rj)
@@ -415,9 +440,12 @@ static int listen_for(struct opts *o, struct plan *pl, struct mt_rejects *rj)
 	struct mt_err err;
 	int status = MT_EXIT_OK;
 
+	/* the default names the session by how the listener is run, never by
+	 * how many participants it has: one added, or one left out, must not
+	 * move it to a new session and strand what the old one holds */
 	if (o->l.client_id == NULL) {
 		snprintf(o->client_id, sizeof o->client_id, "meter-listen%s%s",
-		    pl->n == 1 ? "-" : "", pl->n == 1 ? pl->cfgs[0]->id : "");
+		    o->root ? "" : "-", o->root ? "" : pl->cfgs[0]->id);
 		o->l.client_id = o->client_id;
 	}
 	o->l.rj = rj;

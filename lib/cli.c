@@ -197,6 +197,8 @@ static void reason_of(const char *why, char *out, size_t cap)
 	out[k] = '\0';
 }
 
+#define TALLIES_MAX 10000
+
 static struct tally *tally(struct mt_rejects *rj, const char *source,
     const char *why, int notice)
 {
@@ -219,6 +221,10 @@ static struct tally *tally(struct mt_rejects *rj, const char *source,
 	    source, '\0', reason);
 	if ((i = (uintptr_t)mt_map_get(r->index, key, klen)) != 0)
 		return &r->t[i - 1];
+	/* inputs past the cap share one tally: a listener's topics are many
+	 * and chosen by whoever publishes */
+	if (r->n >= TALLIES_MAX && strcmp(source, "(other inputs)") != 0)
+		return tally(rj, "(other inputs)", why, notice);
 	r->t = mt_xrealloc(r->t, (r->n + 1) * sizeof *r->t);
 	r->t[r->n] = (struct tally){ mt_xstrdup(source), "", 0, notice };
 	snprintf(r->t[r->n].reason, sizeof r->t[r->n].reason, "%s", reason);

@@ -40,6 +40,9 @@
 
 #define BATCH_MAX 2000            /* messages read before a commit */
 #define EXCERPT 200               /* payload bytes shown in a reject */
+#define TOPIC_METERS_MAX 16       /* meters that read one topic: each
+                                   * message is parsed and archived once
+                                   * per meter */
 
 /* The messages taken lately, by a digest of topic and payload: two
  * generations of an open-addressed table, the older dropped when the
@@ -100,6 +103,7 @@ struct mt_listener {
 	int failed;                   /* a write failed: stop */
 	int global_dirty;             /* o->rj written since the commit */
 	int refused;                  /* the last CONNACK said no */
+	int reason;                   /* the broker's DISCONNECT reason, or 0 */
 	char why[160];                /* the library's last error, or "" */
 	struct mt_err ferr;
 	struct mt_listen_stats st;
@@ -164,10 +168,16 @@ static int parse_broker(struct mt_listener *l, const char *url, struct mt_err *e
 	}
 	colon = strrchr(hp, ':');
 	l->port = l->tls ? 8883 : 1883;
+	if (strchr(hp, '/') != NULL) {
+		mt_err_set(err, NULL, 0, "broker \"%.200s\": no path: the broker is "
+		    "mqtt://HOST[:PORT] or mqtts://HOST[:PORT]", url);
+		err->status = MT_EXIT_USAGE;
+		return -1;
+	}
 	if (colon != NULL && strchr(colon, ']') == NULL) {
 		errno = 0;
 		port = strtol(colon + 1, &end, 10);
-		if (errno || port < 1 || port > 65535 || (*end != '\0' && *end != '/'))
+		if (errno || port < 1 || port > 65535 || *end != '\0')
 			goto bad;
 		l->port = (int)port;
 		l->host = mt_xstrndup(hp, (size_t)(colon - hp));
@@ -214,6 +224,13 @@ static int add_meter(struct mt_listener *l, struct sink *s,
 	if (r == NULL) {
 		r = mt_xcalloc(1, sizeof *r);
 		mt_map_put(s->routes, mt->conn.topic, strlen(mt->conn.topic), r);
+	}
+	if (r->n == TOPIC_METERS_MAX) {
+		mt_err_set(err, s->p->cfg->path, m->connector->line, "<connector>: "
+		    "meter %s: more than %d meters read topic \"%.80s\" (the registers "
+		    "of one telegram are fewer)", m->id, TOPIC_METERS_MAX, mt->conn.topic);
+		err->status = MT_EXIT_USAGE;
+		return -1;
 	}
 	r->meters = mt_xrealloc(r->meters, (r->n + 1) * sizeof *r->meters);
 	r->meters[r->n++] = l->nmeters++;
@@ -408,7 +425,10 @@ static int archive_part(struct mt_listener *l, struct sink *s, const char *path,
 			rc = -1;
 		else if (rc == 0)
 			free(name);
-		m->len = 0;
+		/* a rotation's worth, not kept from one to the next */
+		free(m->buf);
+		m->buf = NULL;
+		m->len = m->cap = 0;
 	}
 	return rc < 0 ? -1 : mt_archive_sync(s->p->archive, err);
 }
@@ -490,7 +510,8 @@ static void close_parts(struct sink *s)
 	s->readings = s->messages = NULL;
 }
 
-static void rotate(struct mt_listener *l, struct sink *s)
+/* Rotate, and open new parts unless the listener is stopping. */
+static void rotate(struct mt_listener *l, struct sink *s, int reopen)
 {
 	struct mt_err err;
 
@@ -503,7 +524,8 @@ static void rotate(struct mt_listener *l, struct sink *s)
 		l->failed = 1;
 		return;
 	}
-	open_parts(l, s);
+	if (reopen)
+		open_parts(l, s);
 }
 
 /* One listener per directory: two would interleave their parts. */
@@ -639,6 +661,13 @@ static int is_text(const char *s, size_t n)
 		for (size_t j = 1; j < k; j++)
 			if (((unsigned char)s[i + j] & 0xc0) != 0x80)
 				return 0;
+		/* no overlong form, surrogate or code point past U+10FFFF: what
+		 * the archive keeps must read back the same (RFC 3629) */
+		if ((c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) ||
+		    (c == 0xed && (unsigned char)s[i + 1] > 0x9f) ||
+		    (c == 0xf0 && (unsigned char)s[i + 1] < 0x90) ||
+		    (c == 0xf4 && (unsigned char)s[i + 1] > 0x8f))
+			return 0;
 		i += k;
 	}
 	return 1;
@@ -661,6 +690,13 @@ static void reject_msg(struct mt_listener *l, struct sink *s, const char *topic,
 	char excerpt[EXCERPT * 4 + 8];
 	size_t k = 0;
 
+	char source[MT_TOPIC_MAX + 8];
+
+	/* a topic no meter claims can be of any length: the rejects name its
+	 * beginning */
+	snprintf(source, sizeof source, "%.*s%s", MT_TOPIC_MAX, topic,
+	    strlen(topic) > MT_TOPIC_MAX ? "..." : "");
+	topic = source;
 	if (n <= l->o->max_size && is_text(payload, n)) {
 		mt_reject(s->p->rj, topic, 0, payload, n, why);
 		l->st.rejected++;
@@ -713,9 +749,15 @@ static void readings_of(struct mt_listener *l, struct sink *s,
 		char why[sizeof err.msg + 40];
 		snprintf(why, sizeof why, "meter %s: %s", c->id, err.msg);
 		reject_msg(l, s, topic, payload, n, why);
+	} else if (e.readings + e.rejected + e.skipped + e.filtered == 0) {
+		char why[200];
+		snprintf(why, sizeof why, "meter %s: no reading in the message (an "
+		    "empty array, or a telegram without the meter's register)", c->id);
+		reject_msg(l, s, topic, payload, n, why);
 	}
 	l->st.readings += e.readings;
 	l->st.rejected += e.rejected;
+	l->st.skipped += e.skipped;
 }
 
 /* A message that says its own time (json, dsmr) and was taken lately is
@@ -771,8 +813,9 @@ static void on_message(struct mosquitto *mosq, void *ctx,
 		    "of %zu (--max-size)", n, l->o->max_size);
 		reject_msg(l, s, msg->topic, payload, n, why);
 	} else if (!is_text(payload, n)) {
-		reject_msg(l, s, msg->topic, payload, n, "payload is not UTF-8 "
-		    "text: JSON, a number or a DSMR telegram");
+		reject_msg(l, s, msg->topic, payload, n, "payload is not text "
+		    "(invalid UTF-8, or a control character): JSON, a number or a "
+		    "DSMR telegram");
 	} else if (redelivered(l, r, msg->topic, payload, n)) {
 		l->st.duplicates++;
 	} else {
@@ -794,8 +837,8 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags,
 
 	(void)props;
 	if (rc != 0) {
-		say(l, "the broker %s:%d refused the connection: %s%s; retrying, "
-		    "every %g s at most", l->host, l->port, mosquitto_reason_string(rc),
+		say(l, "the broker %s:%d refused the connection: %s%s; retrying with "
+		    "backoff up to %g s", l->host, l->port, mosquitto_reason_string(rc),
 		    rc == MQTT_RC_NOT_AUTHORIZED || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD ?
 		    " (the user and password: MQTT_USERNAME and MQTT_PASSWORD, or "
 		    "--secrets)" : "", l->o->retry_max);
@@ -809,8 +852,23 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags,
 	for (size_t i = 0; i < l->nsinks; i++) {
 		char sub[MT_ID_MAX + 16];
 		snprintf(sub, sizeof sub, "%s#", l->sinks[i].prefix);
-		mosquitto_subscribe_v5(mosq, NULL, sub, 1, 0, NULL);
+		/* a retained message is an old value the broker would send at
+		 * every subscription, as if it were new: never */
+		mosquitto_subscribe_v5(mosq, NULL, sub, 1,
+		    MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL);
 	}
+}
+
+static const char *why_lost(struct mt_listener *l, int rc)
+{
+	if (l->reason == MQTT_RC_SESSION_TAKEN_OVER)
+		return "another client took the session: two listeners share "
+		    "one client id (-i)";
+	if (rc == MOSQ_ERR_EAI)
+		return "cannot resolve the host name";
+	if (rc == MOSQ_ERR_CONN_LOST)
+		return "closed by the broker or the network";
+	return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
 }
 
 /* The connection is down (was_up: it had been up): reconnect later. */
@@ -835,16 +893,27 @@ static void lost(struct mt_listener *l, int rc, int was_up)
 	}
 	if (rc == MOSQ_ERR_TLS)
 		say(l, "connection to %s:%d failed (TLS: %s): check --ca-file and "
-		    "that the broker's certificate names %s; retrying, every %g s at "
-		    "most", l->host, l->port, *l->why ? l->why : "handshake failed",
-		    l->host, l->o->retry_max);
+		    "that the broker's certificate names %s; retrying with backoff "
+		    "up to %g s", l->host, l->port, *l->why ? l->why :
+		    "handshake failed", l->host, l->o->retry_max);
 	else
-		say(l, "%s %s:%d (%s): %s, every %g s at most", was_up ?
+		say(l, "%s %s:%d (%s): %s with backoff up to %g s", was_up ?
 		    "connection lost to" : "cannot connect to", l->host, l->port,
-		    rc == MOSQ_ERR_ERRNO ? strerror(errno) : rc == MOSQ_ERR_CONN_LOST ?
-		    "closed by the broker or the network" : mosquitto_strerror(rc),
-		    was_up ? "reconnecting" : "retrying", l->o->retry_max);
+		    why_lost(l, rc), was_up ? "reconnecting" : "retrying",
+		    l->o->retry_max);
 	l->why[0] = '\0';
+	l->reason = 0;
+}
+
+/* The broker's reason for a DISCONNECT (MQTT 5), said when the socket
+ * closes. */
+static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc,
+    const mosquitto_property *props)
+{
+	struct mt_listener *l = ctx;
+
+	(void)mosq, (void)props;
+	l->reason = rc;
 }
 
 /* libmosquitto says why TLS failed only in its log ("OpenSSL Error[0]:
@@ -903,9 +972,9 @@ static int user(struct mt_listener *l, struct mt_err *err)
 			return -1;
 		u = mt_secrets_get(s, "MQTT_USERNAME");
 		p = mt_secrets_get(s, "MQTT_PASSWORD");
-		if (u == NULL && p != NULL) {
-			mt_err_set(err, l->o->secrets, 0, "MQTT_PASSWORD without "
-			    "MQTT_USERNAME: give both");
+		if (u == NULL) {
+			mt_err_set(err, l->o->secrets, 0, "no MQTT_USERNAME=...: the "
+			    "broker's user, and MQTT_PASSWORD=..., one a line");
 			err->status = MT_EXIT_USAGE;
 			rc = -1;
 		}
@@ -938,6 +1007,7 @@ static int setup_mosq(struct mt_listener *l, struct mt_err *err)
 	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
 	mosquitto_message_v5_callback_set(l->mosq, on_message);
 	mosquitto_log_callback_set(l->mosq, on_log);
+	mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
 	if (user(l, err) < 0)
 		return -1;
 	if (l->tls) {
@@ -970,6 +1040,12 @@ struct mt_listener *mt_listener_new(const struct mt_listen_opts *o,
 	l->sinks = mt_xcalloc(n, sizeof *l->sinks);
 	if (parse_broker(l, o->broker, err) < 0)
 		goto fail;
+	if (!l->tls && o->ca_file != NULL) {
+		mt_err_set(err, NULL, 0, "--ca-file is for an mqtts:// broker, not %.200s",
+		    o->broker);
+		err->status = MT_EXIT_USAGE;
+		goto fail;
+	}
 	for (size_t i = 0; i < n; i++) {
 		l->sinks[i].p = &parts[i];
 		l->sinks[i].lock = -1;
@@ -1064,15 +1140,17 @@ static void step(struct mt_listener *l, int timeout_ms)
 		lost(l, rc, 1);
 }
 
-static void rotate_due(struct mt_listener *l, int all)
+/* Rotate the parts that are due; at the end (last), all of them, even
+ * empty, so that no part is left behind. */
+static void rotate_due(struct mt_listener *l, int last)
 {
 	mt_time_t t = now_ms();
 
 	for (size_t i = 0; i < l->nsinks && !l->failed; i++) {
 		struct sink *s = &l->sinks[i];
-		if (*s->dir != '\0' && s->opened != 0 && (all || s->bytes >=
-		    l->o->rotate_size || t - s->opened >= l->o->rotate_age_ms))
-			rotate(l, s);
+		if (*s->dir != '\0' && (last || (s->opened != 0 && (s->bytes >=
+		    l->o->rotate_size || t - s->opened >= l->o->rotate_age_ms))))
+			rotate(l, s, !last);
 	}
 }
 

@@ -686,7 +686,7 @@ struct mt_listen_part {
 };
 
 struct mt_listen_stats {
-	long messages, readings, rejected, duplicates, reconnects, files;
+	long messages, readings, rejected, skipped, duplicates, reconnects, files;
 };
 
 struct mt_listen_hooks {

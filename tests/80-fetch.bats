@@ -104,12 +104,13 @@ participant() {
 	[ "$(jq -r '[.line,.error] | @tsv' rej.ndjson)" = "$(printf '2\trow has 1 fields, column 2 is missing')" ]
 }
 
-@test "json: items by path, fields by path, strings as numbers, null skipped, bad elements rejected" {
+@test "json: items by path, fields by path, strings as numbers, null skipped, a missing value and bad elements rejected" {
 	cat > api.json <<-'JSON'
 	{"result":{"data":[
 	 {"t":{"at":"2026-03-01T00:00:00Z"},"reading":{"v":21.5},"u":"degC"},
 	 {"t":{"at":"2026-03-01T01:00:00+01:00"},"reading":{"v":"22"},"u":"degC"},
 	 {"t":{"at":"2026-03-01T02:00:00Z"},"reading":{"v":null},"u":"degC"},
+	 {"t":{"at":"2026-03-01T03:00:00Z"},"reading":{"w":4},"u":"degC"},
 	 7,
 	 {"reading":{"v":1}}
 	]}}
@@ -118,8 +119,10 @@ participant() {
 		-o unit-field=u -o kind=instant -Q temperature -m room -r rej.ndjson --stats api.json
 	[ "$(echo "$output" | grep '"ts"' | jq -r '[.ts,.value,.unit,.quantity] | @tsv' | tr '\t\n' ' ;')" = \
 		"2026-03-01T00:00:00Z 21.5 degC temperature;2026-03-01T00:00:00Z 22 degC temperature;" ]
-	[[ "$output" == *"readings 2 rejected 2 ("*") skipped 1"* ]]
-	[ "$(jq -r '[.line,.record,.error] | @tsv' rej.ndjson)" = "$(printf '4\t7\telement 4 is not an object\n5\t{"reading":{"v":1}}\telement 5 has no time "t.at"')" ]
+	[[ "$output" == *"readings 2 rejected 3 ("*") skipped 1"* ]]
+	[ "$(jq -r '[.line,.record,.error] | @tsv' rej.ndjson)" = "$(printf '%s\n' \
+		'4	{"t":{"at":"2026-03-01T03:00:00Z"},"reading":{"w":4},"u":"degC"}	element 4 has no value "reading.v" (give its path with value="...")' \
+		'5	7	element 5 is not an object' '6	{"reading":{"v":1}}	element 6 has no time "t.at"')" ]
 }
 
 @test "json: a malformed body or one without the array emits nothing" {

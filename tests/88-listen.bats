@@ -115,7 +115,7 @@ warehouse_hours() {
 	root r
 	meter-listen -R r -b "$URL" --rotate-age 1s --stats acme 2> listen.err &
 	LISTENER=$!
-	wait_for "connected to 127.0.0.1:$PORT as meter-listen-acme (new session)" listen.err
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen (new session)" listen.err
 	publish_all
 	wait_spooled 10000
 	kill -USR1 "$LISTENER"
@@ -125,7 +125,7 @@ warehouse_hours() {
 	wait "$LISTENER" || st=$?
 	LISTENER=
 	[ "$st" -eq 0 ]
-	grep -q "^meter-listen: messages 10000 readings 10000 rejected 0 duplicates 0 reconnects 0" listen.err
+	grep -q "^meter-listen: messages 10000 readings 10000 rejected 0 skipped 0 duplicates 0 reconnects 0" listen.err
 	# SIGTERM rotated the open part: every reading is in a whole file
 	[ "$(cat r/participants/acme/spool/*.ndjson | wc -l)" -eq 10000 ]
 	[ ! -s r/participants/acme/spool/.part.ndjson ]
@@ -191,8 +191,9 @@ warehouse_hours() {
 	register
 	publish_all
 	kills=0
+	# batches of 10 (--receive-max): the kills land mid-stream
 	for round in 1 2 3; do
-		meter-listen -R r -b "$URL" --rotate-size 64k acme 2>> listen.err &
+		meter-listen -R r -b "$URL" --rotate-size 64k --receive-max 10 acme 2>> listen.err &
 		LISTENER=$!
 		before=$(spooled | wc -l)
 		i=0
@@ -230,7 +231,7 @@ warehouse_hours() {
 	kill -TERM "$LISTENER"
 	wait "$LISTENER"
 	LISTENER=
-	grep -q "connection lost to 127.0.0.1:$PORT (closed by the broker or the network): reconnecting, every 1 s at most" listen.err
+	grep -q "connection lost to 127.0.0.1:$PORT (closed by the broker or the network): reconnecting with backoff up to 1 s" listen.err
 	[ "$(grep -c "session resumed" listen.err)" -ge 1 ]
 	grep -q "reconnects 1 " listen.err
 	# what the broker sent again (mosquitto 2.0 resends after a restart
@@ -260,22 +261,27 @@ warehouse_hours() {
 	pub meter/acme/m02 '[{"ts":"2026-01-05T00:00:00Z","value":0.5},{"ts":"2026-01-05T00:15:00Z","value":0.25}]'
 	# a message of another participant never reaches acme's listener
 	pub meter/beta/m01 '{"ts":"2026-01-05T00:00:00Z","value":100}'
+	# a null value is a meter's "none": skipped and counted; no value at
+	# all is a wrong path, rejected
+	pub meter/acme/m03 '{"ts":"2026-01-05T00:00:00Z","value":null}'
+	pub meter/acme/m03 '{"ts":"2026-01-05T00:15:00Z","kwh":1}'
 	kill -USR1 "$LISTENER"
-	wait_for "so far: messages 8 readings 3 rejected 6" listen.err
+	wait_for "so far: messages 10 readings 3 rejected 7 skipped 1 duplicates 0" listen.err
 	kill -TERM "$LISTENER"
 	st=0
 	wait "$LISTENER" || st=$?
 	LISTENER=
 	[ "$st" -eq 1 ]
 	rej=r/participants/acme/rejects/listen.ndjson
-	[ "$(wc -l < $rej)" -eq 6 ]
+	[ "$(wc -l < $rej)" -eq 7 ]
 	run jq -r '"\(.source) | \(.error) | \(.record)"' $rej
 	[[ "${lines[0]}" == 'meter/acme/m01 | meter m01: malformed JSON: parse error: premature EOF'*' | {"ts":"2026-01-05T00:15:00Z","value":' ]]
 	[ "${lines[1]}" = 'meter/acme/m01 | element 1 has no time "ts" | {"time":"2026-01-05T00:30:00Z","value":2}' ]
 	[ "${lines[2]}" = 'meter/acme/m01 | value "lots" is not a number | {"ts":"2026-01-05T00:45:00Z","value":"lots"}' ]
 	[ "${lines[3]}" = 'meter/acme/nobody | no meter of acme claims this topic (meter-config(5): <connector type="mqtt" topic=...>) | {"ts":"2026-01-05T00:00:00Z","value":9}' ]
-	[ "${lines[4]}" = 'meter/acme/m02 | payload is not UTF-8 text: JSON, a number or a DSMR telegram | \xff\xfebinary' ]
+	[ "${lines[4]}" = 'meter/acme/m02 | payload is not text (invalid UTF-8, or a control character): JSON, a number or a DSMR telegram | \xff\xfebinary' ]
 	[ "${lines[5]}" = "meter/acme/m02 | payload of 200 bytes is over the limit of 100 (--max-size) | $(printf '%0200d' 7)" ]
+	[ "${lines[6]}" = 'meter/acme/m03 | element 1 has no value "value" (give its path with value="...") | {"ts":"2026-01-05T00:15:00Z","kwh":1}' ]
 	[ "$(spooled | jq -r '"\(.meter) \(.ts) \(.value)"' | sort)" = "$(printf '%s\n' \
 		'm01 2026-01-05T00:00:00Z 1.25' 'm02 2026-01-05T00:00:00Z 0.5' 'm02 2026-01-05T00:15:00Z 0.25')" ]
 	! grep -q beta r/participants/acme/spool/*.ndjson
@@ -449,4 +455,42 @@ EOF
 	run meter-listen -c $cfg -b "$URL"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"payload=number readings are of the moment they arrive: a message sent again would count twice as an interval"* ]]
+}
+
+@test "hostile messages: a comment that hides JSON nesting, retained and empty messages, hexadecimal numbers, surrogates, a topic of 1,000 bytes, 17 meters on one topic" {
+	root r
+	cfg=r/participants/acme/participant.xml
+	sed -i 's|</property>|<meter id="plug" quantity="electricity"><connector type="mqtt" topic="meter/acme/plug" payload="number" kind="cumulative" unit="Wh"/></meter>\
+</property>|' $cfg
+	# a value retained at the broker is old: never taken as a reading
+	mosquitto_pub -p "$PORT" -q 1 -r -t meter/acme/plug -m 99
+	meter-listen -R r -b "$URL" --stats acme 2> listen.err &
+	LISTENER=$!
+	wait_for connected listen.err
+	pub() { mosquitto_pub -p "$PORT" -q 1 -t "$1" -m "$2"; }
+	pub meter/acme/m01 "/*\"*/$(printf '%.0s[' $(seq 100))$(printf '%.0s]' $(seq 100))"
+	pub meter/acme/m01 '[]'
+	pub meter/acme/plug 0x10
+	pub meter/acme/plug 1e3
+	printf '{"ts":"2026-01-05T00:00:00Z","value":1,"x":"\355\240\200"}' | mosquitto_pub -p "$PORT" -q 1 -t meter/acme/m01 -s
+	long=meter/acme/$(printf '%01000d' 0)
+	pub "$long" 1
+	kill -USR1 "$LISTENER"
+	wait_for "so far: messages 6 readings 1 rejected 5" listen.err
+	stop_listener || true
+	run jq -r '"\(.source) | \(.error)"' r/participants/acme/rejects/listen.ndjson
+	[ "${lines[0]}" = 'meter/acme/m01 | meter m01: JSON nested more than 64 deep' ]
+	[ "${lines[1]}" = 'meter/acme/m01 | meter m01: no reading in the message (an empty array, or a telegram without the meter'"'"'s register)' ]
+	[ "${lines[2]}" = 'meter/acme/plug | value "0x10" is not a number' ]
+	[ "${lines[3]}" = 'meter/acme/m01 | payload is not text (invalid UTF-8, or a control character): JSON, a number or a DSMR telegram' ]
+	[ "${lines[4]}" = "${long:0:256}... | no meter of acme claims this topic (meter-config(5): <connector type=\"mqtt\" topic=...>)" ]
+	[ "$(spooled | jq -r '"\(.meter) \(.value)"')" = "plug 1000" ]
+	# a topic is parsed and archived once per meter that reads it: 16 at most
+	for i in $(seq 1 17); do
+		printf '<meter id="t%s" quantity="electricity"><connector type="mqtt" topic="meter/acme/t" payload="dsmr"/></meter>\n' "$i"
+	done > many
+	sed -i '/<\/property>/e cat many' $cfg
+	run meter-listen -R r -b "$URL" acme
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'participant.xml:'*': <connector>: meter t17: more than 16 meters read topic "meter/acme/t"'* ]]
 }

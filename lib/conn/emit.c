@@ -104,6 +104,15 @@ static void naive_text(char *buf, size_t cap, mt_time_t wall)
 	    (int)(ms / 3600000), (int)(ms / 60000 % 60), (int)(ms / 1000 % 60));
 }
 
+/* Digits and a point only: an epoch time given where ISO is expected. */
+static int is_number_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && s[i] != '.')
+			return 0;
+	return n > 0;
+}
+
 static int parse_time(const struct mt_conn *c, struct mt_emit *e,
     const char *s, size_t n, mt_time_t *ts, mt_time_t *wall, struct mt_err *err)
 {
@@ -128,8 +137,14 @@ static int parse_time(const struct mt_conn *c, struct mt_emit *e,
 		return 0;
 	}
 	*wall = MT_TIME_MIN;
-	if (mt_time_parse(s, n, ts, &form, err) < 0)
+	if (mt_time_parse(s, n, ts, &form, err) < 0) {
+		if (is_number_text(s, n)) {
+			size_t at = strlen(err->msg);
+			snprintf(err->msg + at, sizeof err->msg - at, " (a number: give "
+			    "time-format=\"epoch\" or \"epoch-ms\")");
+		}
 		return -1;
+	}
 	/* An end label moves back by the interval on the clock it is written
 	 * in: "hour ending 02:00" on the day clocks go back is 01:00-02:00,
 	 * whichever pass of it the row order says. */
@@ -168,6 +183,10 @@ static int parse_value(const struct mt_conn *c, const char *s, size_t n,
 		n--;
 	if (n >= sizeof buf)
 		return -1;
+	/* a decimal number: not strtod's hexadecimal, inf or nan */
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && !strchr("+-.,eE", s[i]))
+			return -1;
 	for (size_t i = 0; i < n; i++)
 		buf[i] = c->decimal == ',' && s[i] == ',' ? '.' :
 		    c->decimal == ',' && s[i] == '.' ? 'x' : s[i];

@@ -2,7 +2,7 @@
  * of readings found by a dotted path (items="data.readings"; none: the
  * body is the array), one reading per element with its time, value and
  * optional unit found by dotted paths inside the element. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE   /* memmem */
 #include "../meter_priv.h"
 
 #include <stdlib.h>
@@ -77,14 +77,16 @@ static void item(const struct mt_conn *c, struct mt_emit *e, yajl_val el,
 	size_t len;
 	struct mt_row row;
 	const char *ts, *value, *unit = NULL;
+	const char *vpath = c->value ? c->value : "value";
 	int ts_missing, value_missing, unit_missing;
+	yajl_val v = walk(el, vpath);
 	char why[160];
 
 	gen_value(g, el);
 	yajl_gen_get_buf(g, &text, &len);
 	row = (struct mt_row){ index, (const char *)text, len };
 	ts = scalar(walk(el, c->ts ? c->ts : "ts"), &ts_missing);
-	value = scalar(walk(el, c->value ? c->value : "value"), &value_missing);
+	value = scalar(v, &value_missing);
 	if (c->unit_field != NULL)
 		unit = scalar(walk(el, c->unit_field), &unit_missing);
 	if (!YAJL_IS_OBJECT(el))
@@ -92,9 +94,14 @@ static void item(const struct mt_conn *c, struct mt_emit *e, yajl_val el,
 	else if (ts == NULL)
 		snprintf(why, sizeof why, "element %ld has no time \"%s\"", index,
 		    c->ts ? c->ts : "ts");
+	else if (v == NULL)
+		/* null is a meter's "no reading" and is skipped; no such field
+		 * at all is more likely a wrong path */
+		snprintf(why, sizeof why, "element %ld has no value \"%s\" (give "
+		    "its path with value=\"...\")", index, vpath);
 	else if (value == NULL && !value_missing)
 		snprintf(why, sizeof why, "element %ld: \"%s\" is not a number", index,
-		    c->value ? c->value : "value");
+		    vpath);
 	else
 		why[0] = '\0';
 	if (why[0] != '\0') {
@@ -113,6 +120,18 @@ static int too_deep(const char *s, size_t n)
 	int depth = 0, in_string = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		/* yajl_tree_parse allows comments: a quote inside one must not
+		 * make the rest look like a string */
+		if (!in_string && s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+			const char *end = memmem(s + i + 2, n - i - 2, "*/", 2);
+			i = end ? (size_t)(end - s) + 1 : n;
+			continue;
+		}
+		if (!in_string && s[i] == '/' && i + 1 < n && s[i + 1] == '/') {
+			const char *nl = memchr(s + i, '\n', n - i);
+			i = nl ? (size_t)(nl - s) : n;
+			continue;
+		}
 		if (in_string) {
 			if (s[i] == '\\')
 				i++;
