@@ -175,7 +175,7 @@ deps:
 # remove those of them it leaves empty, up to PREFIX (rmdir never removes
 # one that holds anything else).
 INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(EXAMPLEDIR) $(BQDIR)
-EXAMPLES = examples/crontab examples/meter-listen.service examples/README.md
+EXAMPLES = examples/crontab examples/meter-listen@.service examples/README.md
 # BigQuery table schemas and views (meter-warehouse(5), BigQuery)
 BIGQUERY = lib/warehouse/bigquery/meter_hour.json lib/warehouse/bigquery/property_hour.json \
 	lib/warehouse/bigquery/views.sql
