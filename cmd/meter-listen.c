@@ -26,7 +26,6 @@ struct opts {
 	struct mt_listen_opts l;
 	const char *config, *participant, *root, *archive, *rejects, *secrets;
 	int quiet, stats;
-	char client_id[MT_ID_MAX + 16];
 };
 
 static volatile sig_atomic_t stop, report;
@@ -440,14 +439,11 @@ static int listen_for(struct opts *o, struct plan *pl, struct mt_rejects *rj)
 	struct mt_err err;
 	int status = MT_EXIT_OK;
 
-	/* the default names the session by how the listener is run, never by
-	 * how many participants it has: one added, or one left out, must not
-	 * move it to a new session and strand what the old one holds */
-	if (o->l.client_id == NULL) {
-		snprintf(o->client_id, sizeof o->client_id, "meter-listen%s%s",
-		    o->root ? "" : "-", o->root ? "" : pl->cfgs[0]->id);
-		o->l.client_id = o->client_id;
-	}
+	/* each participant's session is CLIENT-ID-PARTICIPANT (lib/listen.c):
+	 * one added, or one left out, moves no other's */
+	/* -c, to try or to pipe, never takes the sessions of -R's listener */
+	if (o->l.client_id == NULL)
+		o->l.client_id = o->root ? "meter-listen" : "meter-listen-c";
 	o->l.rj = rj;
 	if ((l = mt_listener_new(&o->l, pl->parts, pl->n, stdout, &err)) == NULL) {
 		mt_diag_err(&err);

@@ -84,6 +84,20 @@ struct sink {                     /* one participant */
 	mt_time_t opened;             /* first message since the rotation */
 	int dirty;
 	long seq;
+	/* its own session at the broker: what one participant's devices
+	 * publish can never crowd another's out of the broker's queue, and a
+	 * participant left out is not subscribed, so its messages wait */
+	struct mt_listener *l;
+	struct mosquitto *mosq;
+	char client_id[MT_ID_MAX + 80];
+	int connected;                /* CONNACK accepted */
+	int down;                     /* socket lost: reconnect when due */
+	double backoff;
+	mt_time_t retry_at;
+	int refused;                  /* the last CONNACK said no */
+	int reason;                   /* the broker's DISCONNECT reason, or 0 */
+	char why[160];                /* the library's last error, or "" */
+	char state[240];              /* the last state said, said once */
 };
 
 struct mt_listener {
@@ -93,22 +107,15 @@ struct mt_listener {
 	struct meter *meters;
 	size_t nmeters;
 	FILE *out;
-	struct mosquitto *mosq;
 	char *host;
 	int port, tls;
-	int connected;                /* CONNACK accepted */
-	int down;                     /* socket lost: reconnect when due */
-	double backoff;
-	mt_time_t retry_at;
 	int failed;                   /* a write failed: stop */
 	int global_dirty;             /* o->rj written since the commit */
-	int refused;                  /* the last CONNACK said no */
-	int reason;                   /* the broker's DISCONNECT reason, or 0 */
-	char why[160];                /* the library's last error, or "" */
+	int lib;                      /* mosquitto_lib_init was called */
 	struct mt_err ferr;
 	struct mt_listen_stats st;
 	struct seen seen;
-	char state[200];              /* the last state said, said once */
+	char state[240];              /* the last state said, said once */
 };
 
 static mt_time_t now_ms(void)
@@ -119,23 +126,48 @@ static mt_time_t now_ms(void)
 	return (mt_time_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* One line per change of state: the same line twice in a row is said
+ * once.  last is the listener's or a session's. */
+static void vsay(struct mt_listener *l, char *last, size_t cap,
+    const char *fmt, va_list ap)
+{
+	char line[240];
+
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (strcmp(line, last) == 0 || l->o->log == NULL)
+		return;
+	snprintf(last, cap, "%s", line);
+	fprintf(l->o->log, "meter-listen: %s\n", line);
+	fflush(l->o->log);
+}
+
 static void say(struct mt_listener *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/* One line per change of state: the same line twice in a row is said once. */
 static void say(struct mt_listener *l, const char *fmt, ...)
 {
-	char line[sizeof l->state];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsay(l, l->state, sizeof l->state, fmt, ap);
 	va_end(ap);
-	if (strcmp(line, l->state) == 0 || l->o->log == NULL)
-		return;
-	snprintf(l->state, sizeof l->state, "%s", line);
-	fprintf(l->o->log, "meter-listen: %s\n", line);
-	fflush(l->o->log);
+}
+
+/* A session's state: its participant named when there are several. */
+static void say_s(struct sink *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say_s(struct sink *s, const char *fmt, ...)
+{
+	char with[200];
+	va_list ap;
+
+	snprintf(with, sizeof with, "%s%s%s", s->l->nsinks > 1 ? s->p->cfg->id : "",
+	    s->l->nsinks > 1 ? ": " : "", fmt);
+	va_start(ap, fmt);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	vsay(s->l, s->state, sizeof s->state, with, ap);
+#pragma GCC diagnostic pop
+	va_end(ap);
 }
 
 static void io_fail(struct mt_listener *l, const char *path, const char *what)
@@ -673,14 +705,6 @@ static int is_text(const char *s, size_t n)
 	return 1;
 }
 
-static struct sink *sink_of(struct mt_listener *l, const char *topic)
-{
-	for (size_t i = 0; i < l->nsinks; i++)
-		if (strncmp(topic, l->sinks[i].prefix, strlen(l->sinks[i].prefix)) == 0)
-			return &l->sinks[i];
-	return NULL;
-}
-
 /* The reject keeps a text payload whole (it may be replayed once a meter
  * claims its topic); of a binary or oversized one, an excerpt with what
  * is not printable shown as \xHH. */
@@ -779,8 +803,8 @@ static int redelivered(struct mt_listener *l, const struct route *r,
 static void on_message(struct mosquitto *mosq, void *ctx,
     const struct mosquitto_message *msg, const mosquitto_property *props)
 {
-	struct mt_listener *l = ctx;
-	struct sink *s = sink_of(l, msg->topic);
+	struct sink *s = ctx;
+	struct mt_listener *l = s->l;
 	const char *payload = msg->payload ? msg->payload : "";
 	size_t n = (size_t)msg->payloadlen;
 	struct route *r;
@@ -789,12 +813,12 @@ static void on_message(struct mosquitto *mosq, void *ctx,
 
 	(void)mosq, (void)props;
 	l->st.messages++;
-	if (s == NULL) {
-		/* a subscription the session kept from a listener of other
-		 * participants (one client id, another -R list) */
+	if (strncmp(msg->topic, s->prefix, strlen(s->prefix)) != 0) {
+		/* a subscription the session kept from elsewhere: a client id
+		 * another program used too */
 		mt_reject(l->o->rj, msg->topic, 0, payload, n < EXCERPT ? n : EXCERPT,
-		    "a topic of no participant of this listener: give each set "
-		    "of participants its own client id (meter-listen -i)");
+		    "a topic outside the participant's prefix: the session's "
+		    "client id is used by another program too (meter-listen -i)");
 		l->st.rejected++;
 		l->global_dirty = 1;
 		return;
@@ -828,40 +852,40 @@ static void on_message(struct mosquitto *mosq, void *ctx,
 	}
 }
 
-/* ---- the connection ---- */
+/* ---- the connections: a session per participant ---- */
 
 static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags,
     const mosquitto_property *props)
 {
-	struct mt_listener *l = ctx;
+	struct sink *s = ctx;
+	struct mt_listener *l = s->l;
+	char sub[MT_ID_MAX + 16];
 
 	(void)props;
 	if (rc != 0) {
-		say(l, "the broker %s:%d refused the connection: %s%s; retrying with "
-		    "backoff up to %g s", l->host, l->port, mosquitto_reason_string(rc),
-		    rc == MQTT_RC_NOT_AUTHORIZED || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD ?
-		    " (the user and password: MQTT_USERNAME and MQTT_PASSWORD, or "
-		    "--secrets)" : "", l->o->retry_max);
-		l->refused = 1;
+		say_s(s, "the broker %s:%d refused the connection: %s%s; retrying "
+		    "with backoff up to %g s", l->host, l->port,
+		    mosquitto_reason_string(rc), rc == MQTT_RC_NOT_AUTHORIZED ||
+		    rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD ? " (the user and "
+		    "password: MQTT_USERNAME and MQTT_PASSWORD, or --secrets)" : "",
+		    l->o->retry_max);
+		s->refused = 1;
 		return;
 	}
-	l->connected = 1;
-	l->backoff = 0;
-	say(l, "connected to %s:%d as %s (%s)", l->host, l->port,
-	    l->o->client_id, flags & 1 ? "session resumed" : "new session");
-	for (size_t i = 0; i < l->nsinks; i++) {
-		char sub[MT_ID_MAX + 16];
-		snprintf(sub, sizeof sub, "%s#", l->sinks[i].prefix);
-		/* a retained message is an old value the broker would send at
-		 * every subscription, as if it were new: never */
-		mosquitto_subscribe_v5(mosq, NULL, sub, 1,
-		    MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL);
-	}
+	s->connected = 1;
+	s->backoff = 0;
+	say_s(s, "connected to %s:%d as %s (%s)", l->host, l->port, s->client_id,
+	    flags & 1 ? "session resumed" : "new session");
+	snprintf(sub, sizeof sub, "%s#", s->prefix);
+	/* a retained message is an old value the broker would send at every
+	 * subscription, as if it were new: never */
+	mosquitto_subscribe_v5(mosq, NULL, sub, 1, MQTT_SUB_OPT_SEND_RETAIN_NEVER,
+	    NULL);
 }
 
-static const char *why_lost(struct mt_listener *l, int rc)
+static const char *why_lost(const struct sink *s, int rc)
 {
-	if (l->reason == MQTT_RC_SESSION_TAKEN_OVER)
+	if (s->reason == MQTT_RC_SESSION_TAKEN_OVER)
 		return "another client took the session: two listeners share "
 		    "one client id (-i)";
 	if (rc == MOSQ_ERR_EAI)
@@ -872,37 +896,36 @@ static const char *why_lost(struct mt_listener *l, int rc)
 }
 
 /* The connection is down (was_up: it had been up): reconnect later. */
-static void lost(struct mt_listener *l, int rc, int was_up)
+static void lost(struct sink *s, int rc, int was_up)
 {
-	double wait;
+	struct mt_listener *l = s->l;
 
-	if (l->down)
+	if (s->down)
 		return;
-	l->down = 1;
-	l->connected = 0;
+	s->down = 1;
+	s->connected = 0;
 	l->st.reconnects += was_up;
-	l->backoff = l->backoff == 0 ? l->o->retry_base : l->backoff * 2;
-	if (l->backoff > l->o->retry_max)
-		l->backoff = l->o->retry_max;
-	wait = l->backoff;
-	l->retry_at = now_ms() + (mt_time_t)(wait * 1000);
+	s->backoff = s->backoff == 0 ? l->o->retry_base : s->backoff * 2;
+	if (s->backoff > l->o->retry_max)
+		s->backoff = l->o->retry_max;
+	s->retry_at = now_ms() + (mt_time_t)(s->backoff * 1000);
 	/* a refusal said why already: the broker closing after it is no news */
-	if (l->refused) {
-		l->refused = 0;
+	if (s->refused) {
+		s->refused = 0;
 		return;
 	}
 	if (rc == MOSQ_ERR_TLS)
-		say(l, "connection to %s:%d failed (TLS: %s): check --ca-file and "
+		say_s(s, "connection to %s:%d failed (TLS: %s): check --ca-file and "
 		    "that the broker's certificate names %s; retrying with backoff "
-		    "up to %g s", l->host, l->port, *l->why ? l->why :
+		    "up to %g s", l->host, l->port, *s->why ? s->why :
 		    "handshake failed", l->host, l->o->retry_max);
 	else
-		say(l, "%s %s:%d (%s): %s with backoff up to %g s", was_up ?
+		say_s(s, "%s %s:%d (%s): %s with backoff up to %g s", was_up ?
 		    "connection lost to" : "cannot connect to", l->host, l->port,
-		    why_lost(l, rc), was_up ? "reconnecting" : "retrying",
+		    why_lost(s, rc), was_up ? "reconnecting" : "retrying",
 		    l->o->retry_max);
-	l->why[0] = '\0';
-	l->reason = 0;
+	s->why[0] = '\0';
+	s->reason = 0;
 }
 
 /* The broker's reason for a DISCONNECT (MQTT 5), said when the socket
@@ -910,10 +933,10 @@ static void lost(struct mt_listener *l, int rc, int was_up)
 static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc,
     const mosquitto_property *props)
 {
-	struct mt_listener *l = ctx;
+	struct sink *s = ctx;
 
 	(void)mosq, (void)props;
-	l->reason = rc;
+	s->reason = rc;
 }
 
 /* libmosquitto says why TLS failed only in its log ("OpenSSL Error[0]:
@@ -921,7 +944,7 @@ static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc,
  * error it logged goes into the next line said. */
 static void on_log(struct mosquitto *mosq, void *ctx, int level, const char *str)
 {
-	struct mt_listener *l = ctx;
+	struct sink *s = ctx;
 	const char *tail;
 
 	(void)mosq;
@@ -929,39 +952,39 @@ static void on_log(struct mosquitto *mosq, void *ctx, int level, const char *str
 		return;
 	tail = strrchr(str, ':');
 	/* OpenSSL's reason is after its last colon */
-	snprintf(l->why, sizeof l->why, "%s", strncmp(str, "OpenSSL", 7) == 0 &&
+	snprintf(s->why, sizeof s->why, "%s", strncmp(str, "OpenSSL", 7) == 0 &&
 	    tail != NULL ? tail + 1 : str);
 }
 
-static int connect_once(struct mt_listener *l)
+static int connect_once(struct sink *s)
 {
+	const struct mt_listener *l = s->l;
 	mosquitto_property *props = NULL;
 	int rc;
 
 	mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
 	    l->o->session_expiry);
-	rc = mosquitto_connect_bind_v5(l->mosq, l->host, l->port, l->o->keepalive,
+	rc = mosquitto_connect_bind_v5(s->mosq, l->host, l->port, l->o->keepalive,
 	    NULL, props);
 	mosquitto_property_free_all(&props);
 	return rc;
 }
 
-static void reconnect_if_due(struct mt_listener *l)
+static void reconnect_if_due(struct sink *s)
 {
 	int rc;
 
-	if (!l->down || now_ms() < l->retry_at)
+	if (!s->down || now_ms() < s->retry_at)
 		return;
-	l->down = 0;
-	rc = connect_once(l);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		lost(l, rc, 0);
-	}
+	s->down = 0;
+	if ((rc = connect_once(s)) != MOSQ_ERR_SUCCESS)
+		lost(s, rc, 0);
 }
 
 /* The user and password: the options', or the secrets file's (0600, the
  * operator's, as meter-fetch --secrets reads it). */
-static int user(struct mt_listener *l, struct mt_err *err)
+static int user(struct mt_listener *l, struct mosquitto *mosq,
+    struct mt_err *err)
 {
 	const char *u = l->o->username, *p = l->o->password;
 	struct mt_secrets *s = NULL;
@@ -980,7 +1003,7 @@ static int user(struct mt_listener *l, struct mt_err *err)
 		}
 	}
 	if (rc == 0 && u != NULL &&
-	    mosquitto_username_pw_set(l->mosq, u, p) != MOSQ_ERR_SUCCESS) {
+	    mosquitto_username_pw_set(mosq, u, p) != MOSQ_ERR_SUCCESS) {
 		mt_err_set(err, NULL, 0, "cannot set the MQTT user");
 		rc = -1;
 	}
@@ -988,33 +1011,38 @@ static int user(struct mt_listener *l, struct mt_err *err)
 	return rc;
 }
 
-static int setup_mosq(struct mt_listener *l, struct mt_err *err)
+/* A participant's session: named CLIENT-ID-PARTICIPANT. */
+static int setup_mosq(struct mt_listener *l, struct sink *s, struct mt_err *err)
 {
 	const struct mt_listen_opts *o = l->o;
 	int rc;
 
-	mosquitto_lib_init();
-	l->mosq = mosquitto_new(o->client_id, false, l);
-	if (l->mosq == NULL) {
+	if (!l->lib)
+		mosquitto_lib_init();
+	l->lib = 1;
+	snprintf(s->client_id, sizeof s->client_id, "%.64s-%s", o->client_id,
+	    s->p->cfg->id);
+	s->l = l;
+	if ((s->mosq = mosquitto_new(s->client_id, false, s)) == NULL) {
 		mt_err_set(err, NULL, 0, "cannot start an MQTT client: %s", strerror(errno));
 		return -1;
 	}
-	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(l->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, o->receive_max);
+	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(s->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, o->receive_max);
 	/* packets are queued, never written behind this file's back: see the
 	 * top of the file */
-	mosquitto_threaded_set(l->mosq, true);
-	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
-	mosquitto_message_v5_callback_set(l->mosq, on_message);
-	mosquitto_log_callback_set(l->mosq, on_log);
-	mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
-	if (user(l, err) < 0)
+	mosquitto_threaded_set(s->mosq, true);
+	mosquitto_connect_v5_callback_set(s->mosq, on_connect);
+	mosquitto_message_v5_callback_set(s->mosq, on_message);
+	mosquitto_log_callback_set(s->mosq, on_log);
+	mosquitto_disconnect_v5_callback_set(s->mosq, on_disconnect);
+	if (user(l, s->mosq, err) < 0)
 		return -1;
 	if (l->tls) {
-		rc = mosquitto_tls_set(l->mosq, o->ca_file, o->ca_file ? NULL :
+		rc = mosquitto_tls_set(s->mosq, o->ca_file, o->ca_file ? NULL :
 		    "/etc/ssl/certs", NULL, NULL, NULL);
 		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_tls_opts_set(l->mosq, 1, NULL, NULL);
+			rc = mosquitto_tls_opts_set(s->mosq, 1, NULL, NULL);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			mt_err_set(err, o->ca_file, 0, "cannot set up TLS: %s",
 			    mosquitto_strerror(rc));
@@ -1050,11 +1078,10 @@ struct mt_listener *mt_listener_new(const struct mt_listen_opts *o,
 		l->sinks[i].p = &parts[i];
 		l->sinks[i].lock = -1;
 		l->nsinks++;
-		if (setup_sink(l, &l->sinks[i], err) < 0)
+		if (setup_sink(l, &l->sinks[i], err) < 0 ||
+		    setup_mosq(l, &l->sinks[i], err) < 0)
 			goto fail;
 	}
-	if (setup_mosq(l, err) < 0)
-		goto fail;
 	return l;
 fail:
 	mt_listener_free(l);
@@ -1074,15 +1101,15 @@ void mt_listener_free(struct mt_listener *l)
 			close(s->lock);
 		free(s->prefix);
 		free(s->dir);
+		if (s->mosq != NULL)
+			mosquitto_destroy(s->mosq);
 	}
 	for (size_t i = 0; i < l->nmeters; i++) {
 		mt_zone_free(l->meters[i].zone);
 		free(l->meters[i].buf);
 	}
-	if (l->mosq != NULL) {
-		mosquitto_destroy(l->mosq);
+	if (l->lib)
 		mosquitto_lib_cleanup();
-	}
 	free(l->seen.gen[0]);
 	free(l->seen.gen[1]);
 	free(l->sinks);
@@ -1108,36 +1135,45 @@ static int readable(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
-/* Read what has come, up to a batch: then commit, then acknowledge. */
+/* Read what has come on every session, up to a batch each: then commit,
+ * then acknowledge. */
 static void step(struct mt_listener *l, int timeout_ms)
 {
-	int fd = mosquitto_socket(l->mosq), rc = MOSQ_ERR_SUCCESS;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd *p = mt_xcalloc(l->nsinks, sizeof *p);
+	int *rc = mt_xcalloc(l->nsinks, sizeof *rc), any = 0;
 
-	if (fd < 0) {
-		poll(NULL, 0, timeout_ms);
-		return;
+	for (size_t i = 0; i < l->nsinks; i++) {
+		struct sink *s = &l->sinks[i];
+		p[i].fd = mosquitto_socket(s->mosq);
+		p[i].events = POLLIN | (mosquitto_want_write(s->mosq) ? POLLOUT : 0);
+		any |= p[i].fd >= 0;
 	}
-	if (mosquitto_want_write(l->mosq))
-		p.events |= POLLOUT;
-	if (poll(&p, 1, timeout_ms) < 0)
-		return;
-	if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+	if (poll(any ? p : NULL, any ? l->nsinks : 0, timeout_ms) < 0)
+		goto out;
+	for (size_t i = 0; i < l->nsinks; i++) {
 		long before = l->st.messages;
+		if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
 		do
-			rc = mosquitto_loop_read(l->mosq, 1);
-		while (rc == MOSQ_ERR_SUCCESS && l->st.messages - before < BATCH_MAX &&
-		    readable(fd));
+			rc[i] = mosquitto_loop_read(l->sinks[i].mosq, 1);
+		while (rc[i] == MOSQ_ERR_SUCCESS && l->st.messages - before <
+		    BATCH_MAX && readable(p[i].fd));
 	}
 	commit(l);
-	if (l->failed)
-		return;
-	if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(l->mosq))
-		rc = mosquitto_loop_write(l->mosq, 1);
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_loop_misc(l->mosq);
-	if (rc != MOSQ_ERR_SUCCESS)
-		lost(l, rc, 1);
+	for (size_t i = 0; i < l->nsinks && !l->failed; i++) {
+		struct sink *s = &l->sinks[i];
+		if (p[i].fd < 0)
+			continue;
+		if (rc[i] == MOSQ_ERR_SUCCESS && mosquitto_want_write(s->mosq))
+			rc[i] = mosquitto_loop_write(s->mosq, 1);
+		if (rc[i] == MOSQ_ERR_SUCCESS)
+			rc[i] = mosquitto_loop_misc(s->mosq);
+		if (rc[i] != MOSQ_ERR_SUCCESS)
+			lost(s, rc[i], 1);
+	}
+out:
+	free(p);
+	free(rc);
 }
 
 /* Rotate the parts that are due; at the end (last), all of them, even
@@ -1157,15 +1193,18 @@ static void rotate_due(struct mt_listener *l, int last)
 int mt_listener_run(struct mt_listener *l, const struct mt_listen_hooks *h,
     struct mt_err *err)
 {
-	int rc = connect_once(l);
-
-	if (rc != MOSQ_ERR_SUCCESS)
-		lost(l, rc, 0);
-	else
-		say(l, "connecting to %s:%d", l->host, l->port);
+	for (size_t i = 0; i < l->nsinks; i++) {
+		struct sink *s = &l->sinks[i];
+		int rc = connect_once(s);
+		if (rc != MOSQ_ERR_SUCCESS)
+			lost(s, rc, 0);
+		else
+			say_s(s, "connecting to %s:%d", l->host, l->port);
+	}
 	while (!*h->stop && !l->failed) {
 		step(l, 200);
-		reconnect_if_due(l);
+		for (size_t i = 0; i < l->nsinks; i++)
+			reconnect_if_due(&l->sinks[i]);
 		rotate_due(l, 0);
 		if (*h->report) {
 			*h->report = 0;
@@ -1174,12 +1213,15 @@ int mt_listener_run(struct mt_listener *l, const struct mt_listen_hooks *h,
 	}
 	/* what was read is made durable and acknowledged, then rotated */
 	commit(l);
-	if (!l->failed && !l->down && mosquitto_socket(l->mosq) >= 0) {
-		while (mosquitto_want_write(l->mosq) &&
-		    mosquitto_loop_write(l->mosq, 1) == MOSQ_ERR_SUCCESS)
+	for (size_t i = 0; i < l->nsinks && !l->failed; i++) {
+		struct sink *s = &l->sinks[i];
+		if (s->down || mosquitto_socket(s->mosq) < 0)
+			continue;
+		while (mosquitto_want_write(s->mosq) &&
+		    mosquitto_loop_write(s->mosq, 1) == MOSQ_ERR_SUCCESS)
 			;
-		mosquitto_disconnect_v5(l->mosq, 0, NULL);
-		mosquitto_loop_write(l->mosq, 1);
+		mosquitto_disconnect_v5(s->mosq, 0, NULL);
+		mosquitto_loop_write(s->mosq, 1);
 	}
 	rotate_due(l, 1);
 	if (l->failed) {

@@ -115,7 +115,7 @@ warehouse_hours() {
 	root r
 	meter-listen -R r -b "$URL" --rotate-age 1s --stats acme 2> listen.err &
 	LISTENER=$!
-	wait_for "connected to 127.0.0.1:$PORT as meter-listen (new session)" listen.err
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen-acme (new session)" listen.err
 	publish_all
 	wait_spooled 10000
 	kill -USR1 "$LISTENER"
@@ -366,10 +366,13 @@ tls() {
 	PORT=$(sh "$BROKER" start "$BATS_TEST_TMPDIR/broker" "$d/extra.conf")
 }
 
+# SIGTERM, and its exit: 0, or 1 when it rejected something
 stop_listener() {
+	local st=0
 	kill -TERM "$LISTENER"
-	wait "$LISTENER"
+	wait "$LISTENER" || st=$?
 	LISTENER=
+	[ "$st" -le 1 ]
 }
 
 @test "mqtts: the broker's certificate is verified against --ca-file and the host name; the user comes from the environment or --secrets, never the URL" {
@@ -410,7 +413,7 @@ stop_listener() {
 	meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --ca-file t/ca.pem --secrets secrets \
 		-i with-secrets > /dev/null 2> sec.err &
 	LISTENER=$!
-	wait_for "connected to localhost:$TLS_PORT as with-secrets" sec.err
+	wait_for "connected to localhost:$TLS_PORT as with-secrets-acme" sec.err
 	stop_listener
 	chmod 644 secrets
 	run meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --secrets secrets
@@ -493,4 +496,51 @@ EOF
 	run meter-listen -R r -b "$URL" acme
 	[ "$status" -eq 2 ]
 	[[ "$output" == *'participant.xml:'*': <connector>: meter t17: more than 16 meters read topic "meter/acme/t"'* ]]
+}
+
+@test "a session per participant: one participant's flood cannot crowd out another's messages, and a participant left out keeps its messages queued" {
+	root r
+	sh "$INIT" --participant beta r > /dev/null
+	sed 's/participant id="acme"/participant id="beta"/; s|meter/acme/|meter/beta/|g' \
+		r/participants/acme/participant.xml > r/participants/beta/participant.xml
+	# a broker that keeps at most 100 messages for a session that is away
+	printf 'max_queued_messages 100\n' > small.conf
+	sh "$BROKER" stop "$BATS_TEST_TMPDIR/broker"
+	PORT=$(sh "$BROKER" start "$BATS_TEST_TMPDIR/broker" small.conf)
+	URL=mqtt://127.0.0.1:$PORT
+	meter-listen -R r -b "$URL" 2> first.err &
+	LISTENER=$!
+	wait_for "acme: connected to 127.0.0.1:$PORT as meter-listen-acme (new session)" first.err
+	wait_for "beta: connected to 127.0.0.1:$PORT as meter-listen-beta (new session)" first.err
+	stop_listener
+	# while it is away: acme's devices flood, beta's meter sends one reading
+	seq 300 | mosquitto_pub -p "$PORT" -q 1 -t meter/acme/junk -l
+	mosquitto_pub -p "$PORT" -q 1 -t meter/beta/m01 -m '{"ts":"2026-01-05T00:00:00Z","value":4.25}'
+	# and beta is left out of the next start (its configuration refused)
+	cp r/participants/beta/participant.xml beta.xml
+	sed -i '0,/topic="[^"]*"/s||topic="meter/acme/x"|' r/participants/beta/participant.xml
+	mosquitto_pub -p "$PORT" -q 1 -t meter/beta/m02 -m '{"ts":"2026-01-05T00:00:00Z","value":7.5}'
+	meter-listen -R r -b "$URL" --stats 2> second.err &
+	LISTENER=$!
+	wait_for "participant beta left out" second.err
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen-acme (session resumed)" second.err
+	i=0
+	until [ "$(wc -l < r/participants/acme/rejects/listen.ndjson 2>/dev/null)" -ge 100 ] || [ $i -ge 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	stop_listener
+	# acme got what the broker kept of its flood (100), rejected: no meter claims junk
+	[ "$(jq -r .error r/participants/acme/rejects/listen.ndjson | sort | uniq -c | awk '{ print $1 }')" -eq 100 ]
+	# beta's messages waited in its own session; with its configuration mended
+	cp beta.xml r/participants/beta/participant.xml
+	meter-listen -R r -b "$URL" beta 2> third.err &
+	LISTENER=$!
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen-beta (session resumed)" third.err
+	i=0
+	until [ "$(cat r/participants/beta/spool/.part.ndjson 2>/dev/null | wc -l)" -ge 2 ] || [ $i -ge 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	stop_listener
+	[ "$(jq -r '"\(.meter) \(.value)"' r/participants/beta/spool/*.ndjson | sort)" = "$(printf 'm01 4.25\nm02 7.5')" ]
+	[ ! -s r/participants/beta/rejects/listen.ndjson ]
 }
