@@ -249,9 +249,6 @@ static int add_meter(struct mt_listener *l, struct sink *s,
 	mt->cfg = m;
 	if (mt_conn_parse(&mt->conn, m->connector, zone_of(s->p->cfg, m), err) < 0)
 		return -1;
-	if (mt->conn.zone_name != NULL &&
-	    (mt->zone = mt_zone_open(mt->conn.zone_name, err)) == NULL)
-		return -1;
 	r = mt_map_get(s->routes, mt->conn.topic, strlen(mt->conn.topic));
 	if (r == NULL) {
 		r = mt_xcalloc(1, sizeof *r);
@@ -264,6 +261,10 @@ static int add_meter(struct mt_listener *l, struct sink *s,
 		err->status = MT_EXIT_USAGE;
 		return -1;
 	}
+	/* opened last: a meter refused above holds nothing to free */
+	if (mt->conn.zone_name != NULL &&
+	    (mt->zone = mt_zone_open(mt->conn.zone_name, err)) == NULL)
+		return -1;
 	r->meters = mt_xrealloc(r->meters, (r->n + 1) * sizeof *r->meters);
 	r->meters[r->n++] = l->nmeters++;
 	return 0;
