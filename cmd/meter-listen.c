@@ -169,8 +169,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		mt_warnx("-c listens for one configuration: no arguments");
 		return -1;
 	}
-	if (o->l.client_id != NULL && *o->l.client_id == '\0') {
-		mt_warnx("-i: give the session's name, a stable one per listener");
+	if (o->l.client_id != NULL && (*o->l.client_id == '\0' ||
+	    strlen(o->l.client_id) > MT_ID_MAX)) {
+		mt_warnx("-i: give the sessions' name, 1 to %d bytes, a stable one "
+		    "per listener", MT_ID_MAX);
 		return -1;
 	}
 	if (o->l.retry_base > o->l.retry_max) {

@@ -24,6 +24,7 @@ struct loader {
 	struct mt_err *err;
 	const char *path;
 	int failed;
+	struct mt_map *topics;   /* mqtt topic -> meters that read it */
 };
 
 static int fail_at(struct loader *ld, xmlNode *n, const char *fmt, ...)
@@ -304,6 +305,7 @@ static int topic_check(struct loader *ld, long line, const char *meter,
     const char *topic)
 {
 	size_t n = strlen(MT_MQTT_PREFIX), id = strlen(ld->cfg->id);
+	uintptr_t k;
 
 	if (strncmp(topic, MT_MQTT_PREFIX, n) == 0 &&
 	    strncmp(topic + n, ld->cfg->id, id) == 0 &&
@@ -324,6 +326,15 @@ static int topic_check(struct loader *ld, long line, const char *meter,
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return fail_line(ld, line, "<connector>: meter %s: topic has "
 			    "a control character", meter);
+	/* each message is parsed and archived once per meter of its topic */
+	if (ld->topics == NULL)
+		ld->topics = mt_map_new();
+	k = (uintptr_t)mt_map_get(ld->topics, topic, strlen(topic)) + 1;
+	if (k > MT_TOPIC_METERS_MAX)
+		return fail_line(ld, line, "<connector>: meter %s: more than %d "
+		    "meters read topic \"%.80s\" (the registers of one telegram are "
+		    "fewer)", meter, MT_TOPIC_METERS_MAX, topic);
+	mt_map_put(ld->topics, topic, strlen(topic), (void *)k);
 	return 0;
 }
 
@@ -624,7 +635,7 @@ static char *dir_of(const char *path)
 
 struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 {
-	struct loader ld = { mt_xcalloc(1, sizeof *ld.cfg), err, path, 0 };
+	struct loader ld = { mt_xcalloc(1, sizeof *ld.cfg), err, path, 0, NULL };
 	xmlDoc *doc;
 
 	ld.cfg->path = mt_xstrdup(path);
@@ -648,6 +659,7 @@ struct mt_config *mt_config_load(const char *path, struct mt_err *err)
 	if (!ld.failed)
 		check_refs(&ld);
 	xmlFreeDoc(doc);
+	mt_map_free(ld.topics);
 	if (!ld.failed)
 		return ld.cfg;
 fail:

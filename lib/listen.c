@@ -40,9 +40,6 @@
 
 #define BATCH_MAX 2000            /* messages read before a commit */
 #define EXCERPT 200               /* payload bytes shown in a reject */
-#define TOPIC_METERS_MAX 16       /* meters that read one topic: each
-                                   * message is parsed and archived once
-                                   * per meter */
 
 /* The messages taken lately, by a digest of topic and payload: two
  * generations of an open-addressed table, the older dropped when the
@@ -253,13 +250,6 @@ static int add_meter(struct mt_listener *l, struct sink *s,
 	if (r == NULL) {
 		r = mt_xcalloc(1, sizeof *r);
 		mt_map_put(s->routes, mt->conn.topic, strlen(mt->conn.topic), r);
-	}
-	if (r->n == TOPIC_METERS_MAX) {
-		mt_err_set(err, s->p->cfg->path, m->connector->line, "<connector>: "
-		    "meter %s: more than %d meters read topic \"%.80s\" (the registers "
-		    "of one telegram are fewer)", m->id, TOPIC_METERS_MAX, mt->conn.topic);
-		err->status = MT_EXIT_USAGE;
-		return -1;
 	}
 	/* opened last: a meter refused above holds nothing to free */
 	if (mt->conn.zone_name != NULL &&
@@ -814,7 +804,10 @@ static void on_message(struct mosquitto *mosq, void *ctx,
 
 	(void)mosq, (void)props;
 	l->st.messages++;
-	if (strncmp(msg->topic, s->prefix, strlen(s->prefix)) != 0) {
+	/* meter/ID/# matches meter/ID itself too: the participant's, unclaimed */
+	if (strncmp(msg->topic, s->prefix, strlen(s->prefix)) != 0 &&
+	    !(strncmp(msg->topic, s->prefix, strlen(s->prefix) - 1) == 0 &&
+	    msg->topic[strlen(s->prefix) - 1] == '\0')) {
 		/* a subscription the session kept from elsewhere: a client id
 		 * another program used too */
 		mt_reject(l->o->rj, msg->topic, 0, payload, n < EXCERPT ? n : EXCERPT,
@@ -1012,7 +1005,7 @@ static int user(struct mt_listener *l, struct mosquitto *mosq,
 	return rc;
 }
 
-/* A participant's session: named CLIENT-ID-PARTICIPANT. */
+/* A participant's session: named CLIENT-ID:PARTICIPANT. */
 static int setup_mosq(struct mt_listener *l, struct sink *s, struct mt_err *err)
 {
 	const struct mt_listen_opts *o = l->o;
@@ -1021,7 +1014,8 @@ static int setup_mosq(struct mt_listener *l, struct sink *s, struct mt_err *err)
 	if (!l->lib)
 		mosquitto_lib_init();
 	l->lib = 1;
-	snprintf(s->client_id, sizeof s->client_id, "%.64s-%s", o->client_id,
+	/* ':' is in no participant id: no two names of sessions coincide */
+	snprintf(s->client_id, sizeof s->client_id, "%s:%s", o->client_id,
 	    s->p->cfg->id);
 	s->l = l;
 	if ((s->mosq = mosquitto_new(s->client_id, false, s)) == NULL) {

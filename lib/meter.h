@@ -525,6 +525,7 @@ struct mt_header {
 /* Where a participant's meters publish: MT_MQTT_PREFIX "ID/..." */
 #define MT_MQTT_PREFIX "meter/"
 #define MT_TOPIC_MAX 256
+#define MT_TOPIC_METERS_MAX 16     /* meters that read one topic */
 
 /* A connector's attributes as given: meter-fetch(1) reads them. */
 struct mt_connector {

@@ -115,7 +115,7 @@ warehouse_hours() {
 	root r
 	meter-listen -R r -b "$URL" --rotate-age 1s --stats acme 2> listen.err &
 	LISTENER=$!
-	wait_for "connected to 127.0.0.1:$PORT as meter-listen-acme (new session)" listen.err
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen:acme (new session)" listen.err
 	publish_all
 	wait_spooled 10000
 	kill -USR1 "$LISTENER"
@@ -413,7 +413,7 @@ stop_listener() {
 	meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --ca-file t/ca.pem --secrets secrets \
 		-i with-secrets > /dev/null 2> sec.err &
 	LISTENER=$!
-	wait_for "connected to localhost:$TLS_PORT as with-secrets-acme" sec.err
+	wait_for "connected to localhost:$TLS_PORT as with-secrets:acme" sec.err
 	stop_listener
 	chmod 644 secrets
 	run meter-listen -c $cfg -b "mqtts://localhost:$TLS_PORT" --secrets secrets
@@ -478,8 +478,10 @@ EOF
 	printf '{"ts":"2026-01-05T00:00:00Z","value":1,"x":"\355\240\200"}' | mosquitto_pub -p "$PORT" -q 1 -t meter/acme/m01 -s
 	long=meter/acme/$(printf '%01000d' 0)
 	pub "$long" 1
+	# meter/acme/# matches meter/acme itself: acme's, and no meter claims it
+	pub meter/acme 2
 	kill -USR1 "$LISTENER"
-	wait_for "so far: messages 6 readings 1 rejected 5" listen.err
+	wait_for "so far: messages 7 readings 1 rejected 6" listen.err
 	stop_listener || true
 	run jq -r '"\(.source) | \(.error)"' r/participants/acme/rejects/listen.ndjson
 	[ "${lines[0]}" = 'meter/acme/m01 | meter m01: JSON nested more than 64 deep' ]
@@ -487,6 +489,7 @@ EOF
 	[ "${lines[2]}" = 'meter/acme/plug | value "0x10" is not a number' ]
 	[ "${lines[3]}" = 'meter/acme/m01 | payload is not text (invalid UTF-8, or a control character): JSON, a number or a DSMR telegram' ]
 	[ "${lines[4]}" = "${long:0:256}... | no meter of acme claims this topic (meter-config(5): <connector type=\"mqtt\" topic=...>)" ]
+	[ "${lines[5]}" = "meter/acme | no meter of acme claims this topic (meter-config(5): <connector type=\"mqtt\" topic=...>)" ]
 	[ "$(spooled | jq -r '"\(.meter) \(.value)"')" = "plug 1000" ]
 	# a topic is parsed and archived once per meter that reads it: 16 at most
 	for i in $(seq 1 17); do
@@ -496,6 +499,9 @@ EOF
 	run meter-listen -R r -b "$URL" acme
 	[ "$status" -eq 2 ]
 	[[ "$output" == *'participant.xml:'*': <connector>: meter t17: more than 16 meters read topic "meter/acme/t"'* ]]
+	run meter-load -c $cfg -p acme --check
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"meter t17: more than 16 meters read topic"* ]]
 }
 
 @test "a session per participant: one participant's flood cannot crowd out another's messages, and a participant left out keeps its messages queued" {
@@ -510,8 +516,8 @@ EOF
 	URL=mqtt://127.0.0.1:$PORT
 	meter-listen -R r -b "$URL" 2> first.err &
 	LISTENER=$!
-	wait_for "acme: connected to 127.0.0.1:$PORT as meter-listen-acme (new session)" first.err
-	wait_for "beta: connected to 127.0.0.1:$PORT as meter-listen-beta (new session)" first.err
+	wait_for "acme: connected to 127.0.0.1:$PORT as meter-listen:acme (new session)" first.err
+	wait_for "beta: connected to 127.0.0.1:$PORT as meter-listen:beta (new session)" first.err
 	stop_listener
 	# while it is away: acme's devices flood, beta's meter sends one reading
 	seq 300 | mosquitto_pub -p "$PORT" -q 1 -t meter/acme/junk -l
@@ -523,7 +529,7 @@ EOF
 	meter-listen -R r -b "$URL" --stats 2> second.err &
 	LISTENER=$!
 	wait_for "participant beta left out" second.err
-	wait_for "connected to 127.0.0.1:$PORT as meter-listen-acme (session resumed)" second.err
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen:acme (session resumed)" second.err
 	i=0
 	until [ "$(wc -l < r/participants/acme/rejects/listen.ndjson 2>/dev/null)" -ge 100 ] || [ $i -ge 100 ]; do
 		sleep 0.05; i=$((i + 1))
@@ -535,7 +541,7 @@ EOF
 	cp beta.xml r/participants/beta/participant.xml
 	meter-listen -R r -b "$URL" beta 2> third.err &
 	LISTENER=$!
-	wait_for "connected to 127.0.0.1:$PORT as meter-listen-beta (session resumed)" third.err
+	wait_for "connected to 127.0.0.1:$PORT as meter-listen:beta (session resumed)" third.err
 	i=0
 	until [ "$(cat r/participants/beta/spool/.part.ndjson 2>/dev/null | wc -l)" -ge 2 ] || [ $i -ge 100 ]; do
 		sleep 0.05; i=$((i + 1))
