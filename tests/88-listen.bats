@@ -191,13 +191,14 @@ warehouse_hours() {
 	register
 	publish_all
 	kills=0
-	# batches of 10 (--receive-max): the kills land mid-stream
+	# a message a batch (--receive-max 1), each synced before the next:
+	# slow enough that the kills land mid-stream
 	for round in 1 2 3; do
-		meter-listen -R r -b "$URL" --rotate-size 64k --receive-max 10 acme 2>> listen.err &
+		meter-listen -R r -b "$URL" --rotate-size 64k --receive-max 1 acme 2>> listen.err &
 		LISTENER=$!
 		before=$(spooled | wc -l)
 		i=0
-		until [ "$(spooled | wc -l)" -gt $((before + 500)) ] || [ $i -ge 200 ]; do
+		until [ "$(spooled | wc -l)" -gt $((before + 200)) ] || [ $i -ge 200 ]; do
 			sleep 0.02
 			i=$((i + 1))
 		done
