@@ -659,40 +659,16 @@ static int seen_before(struct seen *s, const uint64_t key[2])
 
 /* ---- messages ---- */
 
-/* Text fit for the archive and for JSON: UTF-8, no control characters
- * but tab, CR and LF (a DSMR telegram has CR LF). */
+/* Text fit for the archive and for JSON: the characters XML allows (no
+ * other control character, no surrogate or overlong form, so the archive
+ * reads back the same), and CR, which a DSMR telegram ends its lines
+ * with.  libmosquitto ends every payload with a NUL, so a character cut
+ * short at the end stops at it. */
 static int is_text(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; ) {
-		unsigned char c = (unsigned char)s[i];
-		size_t k;
-		if (c == '\0' || (c < 0x20 && c != '\t' && c != '\r' && c != '\n'))
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = s[i] == '\r' ? 1 : mt_utf8_char(s + i)) == 0 || i + k > n)
 			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		k = 1;
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 4;
-		if (k == 1 || i + k > n)
-			return 0;
-		for (size_t j = 1; j < k; j++)
-			if (((unsigned char)s[i + j] & 0xc0) != 0x80)
-				return 0;
-		/* no overlong form, surrogate or code point past U+10FFFF: what
-		 * the archive keeps must read back the same (RFC 3629) */
-		if ((c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) ||
-		    (c == 0xed && (unsigned char)s[i + 1] > 0x9f) ||
-		    (c == 0xf0 && (unsigned char)s[i + 1] < 0x90) ||
-		    (c == 0xf4 && (unsigned char)s[i + 1] > 0x8f))
-			return 0;
-		i += k;
-	}
 	return 1;
 }
 
