@@ -10,7 +10,7 @@ PKG_CONFIG ?= pkg-config
 
 # Warnings stay on whatever CFLAGS says; SAN=1 builds with ASan + UBSan into
 # its own tree so the two builds never mix objects.
-PKGS = yajl sqlite3 libpq libxml-2.0 libical libcurl libcrypto zlib libmosquitto
+PKGS = yajl sqlite3 libpq libxml-2.0 libical libcurl libcrypto zlib libmosquitto gsl
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
 ifeq ($(FUZZ),1)
 # libFuzzer harnesses (fuzz/): clang, the library built for coverage
@@ -47,10 +47,11 @@ LIBS_meter-enrich = $(call pc,yajl libxml-2.0 libical zlib) -lcsv -lm
 LIBS_meter-inbox = -lm
 LIBS_meter-report = $(call pc,yajl libxml-2.0 sqlite3 libpq) -lcsv -lm
 LIBS_meter-listen = $(call pc,yajl libxml-2.0 libmosquitto libcrypto) -lm
+LIBS_meter-baseline = $(call pc,yajl libxml-2.0 sqlite3 libpq gsl) -lm
 # what every library object may need: the fuzz harnesses and yajl-floor
 LIBS = $(call pc,$(PKGS)) -lcsv -lm
 
-PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report meter-listen
+PROGS = meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report meter-listen meter-baseline
 SCRIPTS = meter-hourly meter-init
 LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)

@@ -738,6 +738,9 @@ typedef int (*mt_db_row_fn)(void *ctx, int ncols, const char *const *cols,
     const char *const *names);
 int mt_db_select(struct mt_db *db, const char *sql, const char *const *params,
     int nparams, mt_db_row_fn fn, void *ctx, struct mt_err *err);
+/* A statement without rows (an insert, a delete) with text parameters. */
+int mt_db_exec(struct mt_db *db, const char *sql, const char *const *params,
+    int nparams, struct mt_err *err);
 /* Write transactions: begin takes the write lock, waiting for other
  * writers (busy timeout); commit makes everything since begin durable. */
 int mt_db_begin(struct mt_db *db, struct mt_err *err);
@@ -835,6 +838,52 @@ struct mt_report_opts {
  * and with csv_dir its tables as CSV files there. */
 int mt_report_write(struct mt_db *db, const struct mt_report_opts *o,
     FILE *out, struct mt_err *err);
+
+/* ---- baseline.c: expected consumption (meter-baseline's engine) ---- */
+struct mt_baseline_opts {
+	struct mt_zone *zone;          /* the building's, borrowed */
+	int64_t base_from, base_to;    /* local days, inclusive */
+	int64_t rep_from, rep_to;      /* the same; rep_to < rep_from: none */
+	double max_p;                  /* a degree-day term's largest p-value */
+};
+
+/* An expected value: of an hour, or of a day (hour its first hour). */
+struct mt_baseline_pred {
+	mt_time_t hour;
+	int64_t day;                   /* its local date */
+	int hours;                     /* 1, or the day's hours (23 to 25) */
+	int reporting;                 /* 0: in the baseline period */
+	double expected;
+};
+
+struct mt_baseline_fit {
+	const char *model;             /* "daily" or "hourly" */
+	int fitted;                    /* 0: reason says why not */
+	char reason[200];
+	const char *type;              /* intercept_only, hdd_only, cdd_only,
+	                                * hdd_cdd; tow_temperature */
+	int heating_f, cooling_f;      /* balance points, whole degF; -1 none */
+	double intercept, beta_hdd, beta_cdd;   /* per day, per degC-day */
+	long n;                        /* days (hours) fitted */
+	int k;                         /* coefficients */
+	double r2, adj_r2, cvrmse, nmbe;
+	long reporting_n;              /* reporting days (hours) compared */
+	double expected, actual, savings, fsu;  /* NAN without them */
+	struct mt_baseline_pred *pred; /* owned, in time order */
+	size_t npred;
+};
+
+struct mt_baseline;
+struct mt_baseline *mt_baseline_new(const struct mt_baseline_opts *o);
+void mt_baseline_free(struct mt_baseline *b);
+/* An hour's usage and outside temperature (degC), either NAN when absent:
+ * 1 taken, 0 outside the periods. */
+int mt_baseline_add(struct mt_baseline *b, mt_time_t hour, double use,
+    double temp);
+/* Fit when the data suffice (else f->reason), predict both periods. */
+void mt_baseline_daily(struct mt_baseline *b, struct mt_baseline_fit *f);
+void mt_baseline_hourly(struct mt_baseline *b, struct mt_baseline_fit *f);
+void mt_baseline_fit_free(struct mt_baseline_fit *f);
 
 /* ---- context.c: weather, CO2 and holiday files for meter-enrich ---- */
 struct mt_series;

@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config libyajl-dev libxml2-dev libcurl4-openssl-dev
 libcsv-dev libsqlite3-dev sqlite3 zlib1g-dev libical-dev bats jq mandoc tzdata
 time miller libssl-dev python3 openssl clang libclang-rt-14-dev valgrind
 libxml2-utils chromium postgresql libpq-dev mosquitto mosquitto-clients
-libmosquitto-dev"
+libmosquitto-dev libgsl-dev python3-numpy"
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=
 else

@@ -33,7 +33,7 @@ dump() {
 m1|2026-03-01T11:00:00Z|2.0|kWh|interpolated|0.5
 m2|2026-03-01T10:00:00Z|3.0|kWh|measured|1.0" ]
 	[ "$(sqlite3 w.db "SELECT source, records_in, loaded, rejected FROM loads")" = "in.ndjson|3|3|0" ]
-	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 5 ]
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 6 ]
 }
 
 @test "loading twice, or overlapping inputs in any order, gives the same warehouse" {
@@ -158,7 +158,7 @@ m1|2026-03-01T11:00:00Z|1.0" ]
 	sqlite3 w.db 'PRAGMA user_version = 99'
 	run meter-load w.db in.ndjson
 	[ "$status" -eq 2 ]
-	[ "$output" = "meter-load: w.db: schema version 99 is newer than this program knows (5): use a newer meter" ]
+	[ "$output" = "meter-load: w.db: schema version 99 is newer than this program knows (6): use a newer meter" ]
 }
 
 @test "a missing or unwritable database directory is a clear error" {

@@ -86,6 +86,19 @@ int mt_db_select(struct mt_db *db, const char *sql, const char *const *params,
 	return db->be->select(db, sql, params, nparams, fn, ctx, err);
 }
 
+static int no_rows(void *ctx, int ncols, const char *const *cols,
+    const char *const *names)
+{
+	(void)ctx, (void)cols, (void)names;
+	return ncols == 0 ? 0 : -1;
+}
+
+int mt_db_exec(struct mt_db *db, const char *sql, const char *const *params,
+    int nparams, struct mt_err *err)
+{
+	return db->be->select(db, sql, params, nparams, no_rows, NULL, err);
+}
+
 int mt_db_begin(struct mt_db *db, struct mt_err *err)
 {
 	return db->be->begin(db, err);

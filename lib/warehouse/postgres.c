@@ -504,7 +504,8 @@ static int pg_select(struct mt_db *base, const char *sql,
 	r = PQexecParams(db->c, text, nparams, types, (const char *const *)params,
 	    NULL, NULL, 0);
 	free(text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    PQresultStatus(r) != PGRES_COMMAND_OK) {
 		pg_fail(db, err, "query failed", r);
 		PQclear(r);
 		return -1;

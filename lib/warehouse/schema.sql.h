@@ -365,6 +365,62 @@ static const char *const migrations[] = {
 	" CREATE VIEW benchmark AS WITH " SQL_RECURSIVE
 	MT_BENCHMARK_YEARS
 	MT_BENCHMARK_FIGURES ";",
+
+	/* 6: baselines (meter-baseline): a fit per building, quantity and
+	 * model, its expected hours and days, and actual against expected
+	 * with the savings summed over each period. */
+	"CREATE TABLE baseline_fit ("
+	"  participant TEXT NOT NULL, property TEXT NOT NULL,"
+	"  quantity TEXT NOT NULL, model TEXT NOT NULL, fitted_at TEXT NOT NULL,"
+	"  baseline_from TEXT NOT NULL, baseline_to TEXT NOT NULL,"
+	"  reporting_from TEXT, reporting_to TEXT,"
+	"  status TEXT NOT NULL, reason TEXT, model_type TEXT,"
+	"  heating_balance_c " SQL_REAL ", cooling_balance_c " SQL_REAL ","
+	"  intercept " SQL_REAL ", beta_hdd " SQL_REAL ", beta_cdd " SQL_REAL ","
+	"  n INTEGER, parameters INTEGER, r2 " SQL_REAL ", adj_r2 " SQL_REAL ","
+	"  cvrmse " SQL_REAL ", nmbe " SQL_REAL ", reporting_n INTEGER,"
+	"  expected " SQL_REAL ", actual " SQL_REAL ", savings " SQL_REAL ","
+	"  fsu_90 " SQL_REAL ","
+	"  PRIMARY KEY (participant, property, quantity, model));"
+	"CREATE TABLE baseline_hour ("
+	"  participant TEXT NOT NULL, property TEXT NOT NULL,"
+	"  quantity TEXT NOT NULL, hour " SQL_TIME " NOT NULL,"
+	"  period TEXT NOT NULL, expected " SQL_REAL " NOT NULL,"
+	"  PRIMARY KEY (participant, property, quantity, hour))" SQL_NO_ROWID ";"
+	"CREATE TABLE baseline_day ("
+	"  participant TEXT NOT NULL, property TEXT NOT NULL,"
+	"  quantity TEXT NOT NULL, local_date TEXT NOT NULL,"
+	"  period TEXT NOT NULL, hours INTEGER NOT NULL,"
+	"  expected " SQL_REAL " NOT NULL,"
+	"  PRIMARY KEY (participant, property, quantity, local_date))" SQL_NO_ROWID ";"
+	/* a day compares only when every one of its hours is in */
+	"CREATE VIEW baseline_savings AS"
+	" WITH compared AS ("
+	"   SELECT d.participant, d.property, d.quantity, 'daily' AS model,"
+	"     d.local_date, d.period, d.expected, sum(ph.value) AS actual"
+	"   FROM baseline_day d JOIN property_hour ph"
+	"     ON ph.participant = d.participant AND ph.property = d.property"
+	"     AND ph.quantity = d.quantity AND substr(ph.local, 1, 10) = d.local_date"
+	"   GROUP BY d.participant, d.property, d.quantity, d.local_date,"
+	"     d.period, d.expected, d.hours"
+	"   HAVING count(*) = d.hours"
+	"   UNION ALL"
+	"   SELECT h.participant, h.property, h.quantity, 'hourly',"
+	"     substr(ph.local, 1, 10), h.period, sum(h.expected), sum(ph.value)"
+	"   FROM baseline_hour h JOIN property_hour ph"
+	"     ON ph.participant = h.participant AND ph.property = h.property"
+	"     AND ph.quantity = h.quantity AND ph.hour = h.hour"
+	"   GROUP BY h.participant, h.property, h.quantity,"
+	"     substr(ph.local, 1, 10), h.period)"
+	" SELECT participant, property, quantity, model, local_date,"
+	"   substr(local_date, 1, 7) AS month, period,"
+	"   " SQL_ROUND("actual", "3") " AS actual,"
+	"   " SQL_ROUND("expected", "3") " AS expected,"
+	"   " SQL_ROUND("expected - actual", "3") " AS savings,"
+	"   " SQL_ROUND("sum(expected - actual) OVER (PARTITION BY participant,"
+	"     property, quantity, model, period ORDER BY local_date)", "3")
+	" AS cumulative_savings"
+	" FROM compared;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -393,7 +393,9 @@ static int sq_select(struct mt_db *base, const char *sql, const char *const *par
 		}
 	}
 	free(cols);
-	if (n > 0 && rc != SQLITE_DONE) {
+	if (sqlite3_column_count(st) == 0)   /* an insert or delete: mt_db_exec */
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
 		db_fail(db, err, "query failed");
 		sqlite3_finalize(st);
 		return -1;

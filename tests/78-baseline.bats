@@ -1,0 +1,285 @@
+#!/usr/bin/env bats
+# meter-baseline: CalTRACK's daily and hourly models against an independent
+# reference (tests/baseline_ref.py: numpy's least squares over the same
+# design, written from the specification alone) on the OpenEEmeter Illinois
+# home (its real hourly kWh and station temperatures), synthetic buildings
+# with known coefficients and savings (tests/baseline_synth.py), the
+# statistics against their definitions, data sufficiency, bad input.
+load helper
+
+BASE=2015-12-26..2016-12-25
+REP=2017-01-05..2018-02-07
+
+# w.db: the Illinois home through the programs, with its weather
+il_warehouse() {
+	cat > il.xml <<-'XML'
+	<participant id="il" timezone="America/Chicago">
+	  <property id="home" type="residential" area-m2="150" region="US-IL">
+	    <meter id="el" quantity="electricity"/>
+	  </property>
+	</participant>
+	XML
+	meter-load -c il.xml w.db
+	meter-fetch -t csv -p il -P home -m el -Q electricity -o ts-column=start \
+		-o value-column=value -o unit=kWh -o kind=interval -o duration=3600 \
+		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize |
+		meter-aggregate -c il.xml |
+		meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF.csv.gz" > ph.ndjson
+	meter-load w.db ph.ndjson
+}
+
+reference() {
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/baseline_ref.py" \
+		--usage "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" \
+		--temp "$FIX/il-tempF.csv.gz" --tz America/Chicago \
+		--baseline "$BASE" --reporting "$REP" --model "$1"
+}
+
+# same_fit GOT WANT: the fit's figures equal the reference's, 1e-6 relative
+# (balance points and counts exactly; NMBE, about zero, to 1e-9 absolute)
+same_fit() {
+	python3 - "$1" "$2" <<-'PY'
+	import json, sys
+	got = json.loads(open(sys.argv[1]).readline())
+	want = json.load(open(sys.argv[2]))
+	bad = []
+	exact = {"heating_balance_f": "heating_balance_f", "cooling_balance_f":
+	    "cooling_balance_f", "model_type": "model_type", "n": "n",
+	    "parameters": "k", "reporting_n": "reporting_n", "status": "status"}
+	for g, w in exact.items():
+	    if w in want and want[w] is not None and got.get(g) != want[w]:
+	        bad.append("%s: %r, reference %r" % (g, got.get(g), want[w]))
+	for k in ("intercept", "beta_hdd", "beta_cdd", "r2", "adj_r2", "cvrmse",
+	          "expected", "actual", "savings", "fsu_90"):
+	    if k not in want or want[k] is None:
+	        continue
+	    g, w = got[k], want[k]
+	    if abs(g - w) > 1e-6 * abs(w):
+	        bad.append("%s: %r, reference %r" % (k, g, w))
+	if abs(got["nmbe"] - want["nmbe"]) > 1e-9:
+	    bad.append("nmbe: %r, reference %r" % (got["nmbe"], want["nmbe"]))
+	print("\n".join(bad))
+	sys.exit(1 if bad else 0)
+	PY
+}
+
+@test "the daily model of the Illinois home equals the reference: balance points, coefficients, statistics, savings, every day" {
+	il_warehouse
+	reference daily > want.json
+	run -0 --separate-stderr meter-baseline -m daily --expected \
+		--baseline "$BASE" --reporting "$REP" w.db
+	printf '%s\n' "$output" > out.ndjson
+	head -1 out.ndjson > fit.json
+	same_fit fit.json want.json
+	# CalTRACK's choice here: both terms, the grid's 53 and 67 degF
+	[ "$(jq -r '[.model_type, .heating_balance_f, .cooling_balance_f] | @tsv' fit.json)" = "$(printf 'hdd_cdd\t53\t67')" ]
+	# every reporting day's expectation, and the stored days
+	jq -r 'select(.period == "reporting") | [.local_date, .expected] | @tsv' out.ndjson > got
+	jq -r '.days[] | @tsv' want.json > want
+	[ "$(wc -l < got)" -eq 399 ]
+	join got want | awk '{ d = $2 - $3; if (d < 0) d = -d; if (d > 1e-6 * ($3 < 0 ? -$3 : $3) + 1e-8) bad++ }
+		END { exit bad > 0 || NR != 399 }'
+	[ "$(sqlite3 w.db "SELECT count(*), sum(period = 'baseline') FROM baseline_day")" = "765|366" ]
+	[ "$(sqlite3 w.db "SELECT status, model_type, n, parameters FROM baseline_fit WHERE model = 'daily'")" = "fitted|hdd_cdd|366|3" ]
+	[[ "$stderr" == *"il/home electricity: daily model hdd_cdd on 366 days: R2 0.775, CVRMSE 25.1%, NMBE 0.00%; savings 937.3 +/- 294.2"* ]]
+}
+
+@test "the hourly model of the Illinois home equals the reference: statistics, savings, every reporting hour" {
+	il_warehouse
+	reference hourly > want.json
+	run -0 --separate-stderr meter-baseline -q -m hourly --expected \
+		--baseline "$BASE" --reporting "$REP" w.db
+	printf '%s\n' "$output" > out.ndjson
+	head -1 out.ndjson > fit.json
+	same_fit fit.json want.json
+	jq -r 'select(.period == "reporting") | [.hour, .expected] | @tsv' out.ndjson | sort > got
+	jq -r '.hours[] | @tsv' want.json | sort > want
+	[ "$(wc -l < got)" -eq 9576 ]
+	# nine decimals as written: 1e-6 of the value, or 1e-8 near zero
+	join got want | awk '{ d = $2 - $3; if (d < 0) d = -d; w = $3 < 0 ? -$3 : $3;
+		if (d > 1e-6 * (w > 1 ? w : 1)) bad++ } END { exit bad > 0 || NR != 9576 }'
+	[ "$(sqlite3 w.db "SELECT count(*), sum(period = 'reporting') FROM baseline_hour")" = "18360|9576" ]
+}
+
+@test "CVRMSE, NMBE and R2 equal their definitions, and the savings view adds up to the fit's savings" {
+	il_warehouse
+	run -0 meter-baseline -q -m daily --expected --baseline "$BASE" --reporting "$REP" w.db
+	printf '%s\n' "$output" > out.ndjson
+	# the days' actual usage summed by Python from the source file
+	zcat "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | python3 -c '
+import csv, json, math, sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+tz = ZoneInfo("America/Chicago")
+use = {}
+for row in csv.DictReader(sys.stdin):
+    if row["value"]:
+        d = datetime.fromisoformat(row["start"]).astimezone(tz).date().isoformat()
+        use[d] = use.get(d, 0) + float(row["value"])
+lines = [json.loads(l) for l in open("out.ndjson")]
+fit = lines[0]
+base = [(use[r["local_date"]], r["expected"]) for r in lines[1:] if r["period"] == "baseline"]
+n, k = len(base), fit["parameters"]
+mean = sum(y for y, _ in base) / n
+sse = sum((y - e) ** 2 for y, e in base)
+sst = sum((y - mean) ** 2 for y, _ in base)
+want = {"cvrmse": math.sqrt(sse / (n - k)) / mean,
+        "nmbe": sum(y - e for y, e in base) / ((n - k) * mean),
+        "r2": 1 - sse / sst}
+for key, w in want.items():
+    # the expectations as written carry nine decimals
+    if abs(fit[key] - w) > 1e-7 * max(abs(w), 1e-3):
+        sys.exit("%s: %r, by its definition %r" % (key, fit[key], w))
+print(n)' > n
+	[ "$(cat n)" -eq 366 ]
+	# the view: the reporting days' savings sum to the fit's, cumulatively
+	jq -r 'select(.status) | .savings' out.ndjson > want
+	sqlite3 w.db "SELECT round(sum(savings), 2), count(*) FROM baseline_savings
+		WHERE model = 'daily' AND period = 'reporting'" > got
+	awk -F'|' -v w="$(cat want)" '{ d = $1 - w; exit !((d < 0 ? -d : d) < 0.5 && $2 == 399) }' got
+	sqlite3 w.db "SELECT cumulative_savings FROM baseline_savings
+		WHERE model = 'daily' AND period = 'reporting' ORDER BY local_date DESC LIMIT 1" > last
+	awk -v w="$(cat want)" '{ d = $1 - w; exit !((d < 0 ? -d : d) < 0.01) }' last
+}
+
+@test "property hours on standard input give the warehouse's fits, and the counts add up" {
+	il_warehouse
+	run -0 meter-baseline -q -n -m daily --baseline "$BASE" --reporting "$REP" w.db
+	printf '%s\n' "$output" > from-db
+	run -0 meter-baseline -q -m daily -c il.xml --baseline "$BASE" --reporting "$REP" - < ph.ndjson
+	printf '%s\n' "$output" > from-stdin
+	cmp from-db from-stdin
+	# -n stored nothing
+	[ "$(sqlite3 w.db 'SELECT count(*) FROM baseline_fit')" -eq 0 ]
+	# a reading, a line that is no JSON, another participant's building,
+	# a gas hour (-Q electricity): rejected with reasons, or counted apart
+	{ cat ph.ndjson
+	  raw m1 2016-01-01T00:00:00Z 5
+	  echo '{"participant":'
+	  sed -n 1p ph.ndjson | sed 's/"property":"home"/"property":"shed"/'
+	  sed -n 2p ph.ndjson | sed 's/"electricity"/"gas"/'
+	} > mixed.ndjson
+	run -1 --separate-stderr meter-baseline -m daily -Q electricity -c il.xml --baseline "$BASE" --reporting "$REP" - < mixed.ndjson
+	[ "$(printf '%s\n' "$output" | head -1)" = "$(head -1 from-db)" ]
+	n=$(wc -l < ph.ndjson)
+	[[ "$stderr" == *"read $((n + 4)) records: $n property hours taken, 1 of other quantities or buildings, 3 rejected"* ]]
+	[[ "$stderr" == *"-:$((n + 1)): a raw reading (it has \"ts\"): run meter-standardize first"* ]]
+	[[ "$stderr" == *"-:$((n + 2)): truncated JSON object"* ]]
+	[[ "$stderr" == *"-:$((n + 3)): property not in the configurations (-c): its time zone is unknown"* ]]
+	[[ "$stderr" == *"3 records rejected"* ]]
+}
+
+@test "a synthetic building's balance points, coefficients and savings are recovered by the daily model" {
+	cat > syn.xml <<-'XML'
+	<participant id="syn" timezone="Europe/Amsterdam">
+	  <property id="lab" type="office" area-m2="500">
+	    <meter id="el" quantity="electricity"/>
+	  </property>
+	</participant>
+	XML
+	python3 "$BATS_TEST_DIRNAME/baseline_synth.py" daily > syn.ndjson
+	run -0 meter-baseline -q -m daily -c syn.xml --baseline 2021-01-01..2021-12-31 - < syn.ndjson
+	printf '%s\n' "$output" > fit.json
+	# made with 20 + 1.5 HDD(59 degF) + 2.5 CDD(72 degF), 10 % saved in 2022
+	jq -e '.model_type == "hdd_cdd" and .heating_balance_f == 59 and .cooling_balance_f == 72
+		and (.intercept - 20 | fabs) < 0.2 and (.beta_hdd - 1.5 | fabs) < 0.03
+		and (.beta_cdd - 2.5 | fabs) < 0.05 and .r2 > 0.98 and .n == 365
+		and .reporting_from == "2022-01-01" and .reporting_n == 365
+		and (.savings / .expected - 0.10 | fabs) < 0.005
+		and .fsu_90 > 0 and .fsu_90 < 0.1' fit.json
+}
+
+@test "a synthetic building's hours of the week, heating slope and savings are recovered by the hourly model" {
+	cat > syn.xml <<-'XML'
+	<participant id="syn" timezone="Europe/Amsterdam">
+	  <property id="lab" type="office" area-m2="500">
+	    <meter id="el" quantity="electricity"/>
+	  </property>
+	</participant>
+	XML
+	python3 "$BATS_TEST_DIRNAME/baseline_synth.py" hourly > syn.ndjson
+	run -0 meter-baseline -q -m hourly --expected -c syn.xml --baseline 2021-01-01..2021-12-31 - < syn.ndjson
+	printf '%s\n' "$output" > out.ndjson
+	# made with 2 (weekdays 08-18) or 0.5, + 0.3 per degC below 55 degF,
+	# noise of 0.05, and 10 % saved in 2022
+	head -1 out.ndjson | jq -e '.model_type == "tow_temperature" and .n == 8760
+		and .r2 > 0.99 and .cvrmse < 0.03 and .reporting_n == 8760
+		and (.savings / .expected - 0.10 | fabs) < 0.002'
+	# a reporting hour's expectation is the model without the savings
+	jq -r 'select(.period == "reporting") | [.hour, .expected] | @tsv' out.ndjson | sort > got
+	jq -r 'select(.local | startswith("2022")) | [.hour, .value / 0.9, .outside_temp_c, .local] | @tsv' syn.ndjson |
+		sort | join got - | python3 -c '
+import sys
+from datetime import datetime
+worst = 0
+for line in sys.stdin:
+    hour, expected, actual, temp, local = line.split()
+    t = datetime.fromisoformat(local)
+    base = 2 if t.isoweekday() <= 5 and 8 <= t.hour < 18 else 0.5
+    truth = base + 0.3 * max((55 - 32) * 5 / 9 - float(temp), 0)
+    worst = max(worst, abs(float(expected) - truth))
+print(worst)
+sys.exit(worst > 0.1)'
+}
+
+@test "data sufficiency: a short baseline and a month with too few days are not fitted, the reason printed and stored" {
+	il_warehouse
+	run -1 --separate-stderr meter-baseline --baseline 2016-01-01..2016-10-26 w.db
+	[ "$(printf '%s\n' "$output" | jq -r '[.model, .status, .reason] | @tsv')" = "$(printf 'daily\tinsufficient\tbaseline period of 300 days: at least 365 are needed; give --baseline a year\nhourly\tinsufficient\tbaseline period of 300 days: at least 365 are needed; give --baseline a year')" ]
+	[[ "$stderr" == *"il/home electricity: daily model not fitted: baseline period of 300 days"* ]]
+	[ "$(sqlite3 w.db "SELECT model, status, reason IS NOT NULL, n IS NULL FROM baseline_fit ORDER BY model")" = "$(printf 'daily|insufficient|1|1\nhourly|insufficient|1|1')" ]
+	[ "$(sqlite3 w.db 'SELECT count(*) FROM baseline_day')" -eq 0 ]
+	# four days of February 2016 gone: 25 of its 29 days, 600 of 696 hours
+	sqlite3 w.db "DELETE FROM property_hour WHERE local >= '2016-02-10' AND local < '2016-02-14'"
+	python3 -c 'print("%.1f%%" % (100 * 25 / 29))' > pct
+	[ "$(cat pct)" = "86.2%" ]
+	run -1 meter-baseline -q --baseline "$BASE" w.db
+	[ "$(printf '%s\n' "$output" | jq -r '.reason')" = "$(printf 'month 02: %s of its baseline days have data: at least 90%% are needed\nmonth 02: %s of its baseline hours have data: at least 90%% are needed' "$(cat pct)" "$(python3 -c 'print("%.1f%%" % (100 * 600 / 696))')")" ]
+	# a replaced fit leaves no expectation of the one before
+	[ "$(sqlite3 w.db "SELECT count(*) FROM baseline_fit WHERE status = 'insufficient'")" -eq 2 ]
+}
+
+@test "a second fit replaces the first; without --reporting it runs to the last day with data" {
+	il_warehouse
+	run -0 meter-baseline -q -m daily --baseline "$BASE" --reporting 2017-01-05..2017-01-31 w.db
+	run -0 meter-baseline -q -m daily --baseline "$BASE" w.db
+	printf '%s\n' "$output" > fit.json
+	# the file's last hour begins 2018-02-08T00:00-06:00; that day has one
+	# hour of temperature, too few for a mean: no expectation
+	[ "$(zcat "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | tail -1 | cut -c1-10)" = 2018-02-08 ]
+	[ "$(jq -r '[.reporting_from, .reporting_to] | @tsv' fit.json)" = "$(printf '2016-12-26\t2018-02-08')" ]
+	[ "$(sqlite3 w.db "SELECT count(*), max(reporting_to) FROM baseline_fit")" = "1|2018-02-08" ]
+	[ "$(sqlite3 w.db "SELECT count(*), min(local_date), max(local_date) FROM baseline_day")" = "775|2015-12-26|2018-02-07" ]
+}
+
+@test "bad arguments are refused with what to do, before anything is read" {
+	il_warehouse
+	run -2 meter-baseline w.db
+	[[ "$output" == *"no --baseline given: name the baseline period, such as --baseline 2023-01-01..2023-12-31"* ]]
+	run -2 meter-baseline --baseline 2016-01-01 w.db
+	[[ "$output" == *'bad value for --baseline: "2016-01-01" (two dates, first and last day: 2024-01-01..2024-12-31)'* ]]
+	run -2 meter-baseline --baseline 2016-12-31..2016-01-01 w.db
+	[[ "$output" == *"--baseline 2016-12-31..2016-01-01: the first day is after the last"* ]]
+	run -2 meter-baseline --baseline 2016-02-30..2016-12-31 w.db
+	[[ "$output" == *"bad value for --baseline"* ]]
+	run -2 meter-baseline --baseline "$BASE" --reporting 2016-06-01..2016-12-31 w.db
+	[[ "$output" == *"the reporting period must begin after the baseline ends"* ]]
+	run -2 meter-baseline --baseline "$BASE" -Q water w.db
+	[[ "$output" == *'bad value for -Q: "water" (electricity, gas, heat or cooling)'* ]]
+	run -2 meter-baseline --baseline "$BASE" -m weekly w.db
+	[[ "$output" == *'bad value for -m: "weekly" (daily, hourly or both)'* ]]
+	run -2 meter-baseline --baseline "$BASE" --max-p 0 w.db
+	[[ "$output" == *'bad value for --max-p: "0"'* ]]
+	run -2 meter-baseline --baseline "$BASE" -p ../x w.db
+	[[ "$output" == *'bad value for -p: "../x" (a participant id)'* ]]
+	run -2 meter-baseline --baseline "$BASE" - < ph.ndjson
+	[[ "$output" == *"property hours on standard input need -c participant.xml"* ]]
+	run -2 meter-baseline --baseline "$BASE" -c il.xml w.db
+	[[ "$output" == *"-c goes with property hours on standard input (-)"* ]]
+	run -2 meter-baseline --baseline "$BASE" nowhere.db
+	[[ "$output" == *"nowhere.db"* ]]
+	[ ! -e nowhere.db ]
+	run -2 meter-baseline --baseline "$BASE" -p nobody w.db
+	[[ "$output" == *"no energy hours of nobody in the warehouse: load them first (meter-load), or check -p, -P and -Q"* ]]
+	[ "$(sqlite3 w.db 'SELECT count(*) FROM baseline_fit')" -eq 0 ]
+}
