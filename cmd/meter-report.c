@@ -243,7 +243,7 @@ static int check_output(const char *opt, const char *out, const char *warehouse)
 static int check_csv(const char *dir, const char *warehouse)
 {
 	static const char *const names[] = { "ranking", "findings", "monthly",
-	    "profile", "signature", "coverage" };
+	    "profile", "signature", "coverage", "baseline" };
 	char path[4096];
 	size_t i;
 

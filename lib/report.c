@@ -560,7 +560,7 @@ struct building {
 };
 
 struct gathered {
-	struct table monthly, profile, signature, coverage;
+	struct table monthly, profile, signature, coverage, baseline;
 };
 
 /* A building's charts (queries.sql.h, in the warehouse's SQL): ?1
@@ -781,6 +781,148 @@ static void pick_quantities(const struct table *t, const char *only,
 		b->heating = *profile_q;
 }
 
+/* ---- a building's baseline: expected against actual (meter-baseline) ---- */
+
+static const char *const baseline_fit_sql =
+    "SELECT quantity, model, status, reason, model_type, baseline_from,"
+    " baseline_to, reporting_from, reporting_to, heating_balance_c,"
+    " cooling_balance_c, n, r2, cvrmse, nmbe, expected, actual, savings, fsu_90"
+    " FROM baseline_fit WHERE participant = ?1 AND property = ?2"
+    " ORDER BY quantity, model";
+/* the reporting period's days compared, by month */
+static const char *const baseline_month_sql =
+    "SELECT quantity, model, month, sum(actual) AS actual,"
+    " sum(expected) AS expected, sum(savings) AS savings, count(*) AS days"
+    " FROM baseline_savings WHERE participant = ?1 AND property = ?2"
+    " AND period = 'reporting' GROUP BY quantity, model, month"
+    " ORDER BY quantity, model, month";
+
+static void balance_point(FILE *out, const char *what, double c)
+{
+	if (isfinite(c))
+		fprintf(out, " %s balance point %.1f \xc2\xb0" "C (%ld \xc2\xb0" "F).",
+		    what, c, lround(c * 9 / 5 + 32));
+}
+
+static void baseline_fit_text(FILE *out, const struct table *f, size_t r)
+{
+	char a[64], b[64], c[64], d[64];
+	int daily = strcmp(cell(f, r, "model"), "daily") == 0;
+	double saved = num(f, r, "savings"), expected = num(f, r, "expected");
+
+	fprintf(out, "<p>Fitted on %s %s from %s to %s (%s): R\xc2\xb2 %.3f, "
+	    "CVRMSE %.1f%%, NMBE %.2f%%.", mt_fmt_num(a, sizeof a, num(f, r, "n"), 0),
+	    daily ? "days" : "hours", cell(f, r, "baseline_from"),
+	    cell(f, r, "baseline_to"), cell(f, r, "model_type"), num(f, r, "r2"),
+	    100 * num(f, r, "cvrmse"), 100 * num(f, r, "nmbe"));
+	balance_point(out, "Heating", num(f, r, "heating_balance_c"));
+	balance_point(out, "Cooling", num(f, r, "cooling_balance_c"));
+	fputs("</p>\n", out);
+	if (!isfinite(saved) || cell(f, r, "reporting_from") == NULL)
+		return;
+	fprintf(out, "<p class=\"savings\">From %s to %s: %s kWh used against %s "
+	    "kWh expected, savings of <strong>%s kWh</strong> (%.1f%% of expected)",
+	    cell(f, r, "reporting_from"), cell(f, r, "reporting_to"),
+	    mt_fmt_num(a, sizeof a, num(f, r, "actual"), 0),
+	    mt_fmt_num(b, sizeof b, expected, 0), mt_fmt_num(c, sizeof c, saved, 0),
+	    expected != 0 ? 100 * saved / expected : NAN);
+	if (isfinite(num(f, r, "fsu_90")))
+		fprintf(out, " \xc2\xb1 %s kWh at 90%% confidence", mt_fmt_num(d,
+		    sizeof d, fabs(num(f, r, "fsu_90") * saved), 0));
+	fputs(".</p>\n", out);
+}
+
+static int same_fit(const struct table *m, size_t r, const struct table *f,
+    size_t fr)
+{
+	return strcmp(m->rows[r][0], cell(f, fr, "quantity")) == 0 &&
+	    strcmp(m->rows[r][1], cell(f, fr, "model")) == 0;
+}
+
+static void baseline_chart(FILE *out, const struct building *b,
+    const struct table *m, const struct table *f, size_t fr)
+{
+	enum { MAX_MONTHS = 480 };
+	const char *cats[MAX_MONTHS];
+	double *actual = mt_xmalloc(MAX_MONTHS * sizeof *actual),
+	    *expected = mt_xmalloc(MAX_MONTHS * sizeof *expected);
+	struct mt_chart_series s[2] = {
+		{ "actual", mt_chart_colour(cell(f, fr, "quantity")), actual },
+		{ "expected", "#999999", expected } };
+	char label[256];
+	size_t n = 0;
+
+	for (size_t r = 0; r < m->nrows && n < MAX_MONTHS; r++)
+		if (same_fit(m, r, f, fr)) {
+			cats[n] = m->rows[r][2];
+			actual[n] = num(m, r, "actual");
+			expected[n++] = num(m, r, "expected");
+		}
+	snprintf(label, sizeof label, "%s at %s by month, actual and expected "
+	    "by its baseline, kWh", cell(f, fr, "quantity"), b->property);
+	if (n > 0)
+		mt_chart_bars(out, label, cats, n, s, 2, "kWh");
+	free(actual);
+	free(expected);
+}
+
+static void baseline_table(FILE *out, const struct table *m,
+    const struct table *f, size_t fr)
+{
+	double cumulative = 0;
+
+	fputs("<div class=\"wide\"><table class=\"baseline\">\n<tr><th>Month</th>"
+	    "<th class=\"num\">Actual kWh</th><th class=\"num\">Expected kWh</th>"
+	    "<th class=\"num\">Savings kWh</th><th class=\"num\">Cumulative kWh</th>"
+	    "<th class=\"num\">Days compared</th></tr>\n", out);
+	for (size_t r = 0; r < m->nrows; r++) {
+		if (!same_fit(m, r, f, fr))
+			continue;
+		cumulative += num(m, r, "savings");
+		fputs("<tr><td>", out);
+		mt_html_text(out, m->rows[r][2]);
+		fputs("</td>", out);
+		td_num(out, num(m, r, "actual"), 1, "", NULL);
+		td_num(out, num(m, r, "expected"), 1, "", NULL);
+		td_num(out, num(m, r, "savings"), 1, "", NULL);
+		td_num(out, cumulative, 1, "", NULL);
+		td_num(out, num(m, r, "days"), 0, "", NULL);
+		fputs("</tr>\n", out);
+	}
+	fputs("</table></div>\n", out);
+}
+
+/* Each fit of the building: how well it fits, the savings with their
+ * uncertainty, actual against expected by month; nothing when none. */
+static int baseline_section(FILE *out, struct mt_db *db,
+    const struct building *b, struct gathered *all, struct mt_err *err)
+{
+	const char *params[2] = { b->participant, b->property };
+	struct table f, m;
+	int rc;
+
+	if ((rc = run(db, &f, baseline_fit_sql, params, 2, err)) == 0)
+		rc = run(db, &m, baseline_month_sql, params, 2, err);
+	for (size_t r = 0; rc == 0 && r < f.nrows; r++) {
+		fprintf(out, "<h4>Baseline: %s, %s model</h4>\n",
+		    cell(&f, r, "quantity"), cell(&f, r, "model"));
+		if (strcmp(cell(&f, r, "status"), "fitted") != 0) {
+			fputs("<p class=\"empty\">Not fitted: ", out);
+			mt_html_text(out, cell(&f, r, "reason"));
+			fputs(".</p>\n", out);
+			continue;
+		}
+		baseline_fit_text(out, &f, r);
+		baseline_chart(out, b, &m, &f, r);
+		baseline_table(out, &m, &f, r);
+	}
+	if (rc == 0)
+		append_rows(&all->baseline, &m, b->participant, b->property);
+	table_free(&f);
+	table_free(&m);
+	return rc;
+}
+
 static int building_section(FILE *out, struct mt_db *db, const struct table *t,
     size_t row, const struct table *pop, const char *quantity,
     struct gathered *all, long min_days, struct mt_err *err)
@@ -818,6 +960,7 @@ static int building_section(FILE *out, struct mt_db *db, const struct table *t,
 			profile_chart(out, &b, profile_q, &d[1]);
 		signature_chart(out, &b, &d[2], min_days);
 		coverage_chart(out, &b, &d[3]);
+		rc = baseline_section(out, db, &b, all, err);
 		fputs("</section>\n", out);
 		append_rows(&all->monthly, &d[0], b.participant, b.property);
 		append_rows(&all->profile, &d[1], b.participant, b.property);
@@ -921,8 +1064,12 @@ static void methods(FILE *out, long percentile)
 	    "# is the rank among buildings of the same type in the warehouse "
 	    "(1 the lowest; for load factor the highest; baseload, peak and "
 	    "heating ranked per m\xc2\xb2 of floor area, so that size does not "
-	    "rank), given when the period is covered enough. meter-warehouse(5) "
-	    "gives every formula and setting.</p>\n", percentile);
+	    "rank), given when the period is covered enough. Baseline: the "
+	    "expected use of meter-baseline(1)'s fit (CalTRACK's daily or hourly "
+	    "model) against the actual use of the reporting period's days with "
+	    "every hour in; the savings' uncertainty is ASHRAE Guideline 14's at "
+	    "90%% confidence. meter-warehouse(5) gives every formula and "
+	    "setting.</p>\n", percentile);
 }
 
 static void findings_list(FILE *out, const struct findings *f)
@@ -994,6 +1141,7 @@ static int write_csvs(const char *dir, const struct table *rows,
 	csv_table(&csv, "profile", &all->profile);
 	csv_table(&csv, "signature", &all->signature);
 	csv_table(&csv, "coverage", &all->coverage);
+	csv_table(&csv, "baseline", &all->baseline);
 	if (csv.failed)
 		*err = csv.err;
 	return csv.failed ? -1 : 0;
@@ -1004,7 +1152,7 @@ int mt_report_write(struct mt_db *db, const struct mt_report_opts *o, FILE *out,
 {
 	char period[64];
 	struct table population = { 0 }, rows = { 0 }, found = { 0 };
-	struct gathered all = { { 0 }, { 0 }, { 0 }, { 0 } };
+	struct gathered all = { { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
 	struct findings f = { .n = 0 };
 	long min_days;
 	int rc = -1;
@@ -1046,5 +1194,6 @@ done:
 	table_free(&all.profile);
 	table_free(&all.signature);
 	table_free(&all.coverage);
+	table_free(&all.baseline);
 	return rc;
 }

@@ -283,3 +283,40 @@ sys.exit(worst > 0.1)'
 	[[ "$output" == *"no energy hours of nobody in the warehouse: load them first (meter-load), or check -p, -P and -Q"* ]]
 	[ "$(sqlite3 w.db 'SELECT count(*) FROM baseline_fit')" -eq 0 ]
 }
+
+@test "meter-report shows a fitted building's actual against expected by month, the savings with their uncertainty, and why a model was not fitted" {
+	il_warehouse
+	meter-baseline -q -m daily --baseline "$BASE" --reporting "$REP" w.db > fit.json
+	run -1 meter-baseline -q -m hourly --baseline 2016-01-01..2016-10-26 w.db
+	meter-report -q --from 2017-01-01 --to 2018-02-07 --csv csv -o r.html w.db
+	xmllint --noout r.html
+	# the months by sqlite from the hours and the stored days, apart from
+	# the view: days with every hour in, the reporting period's
+	sqlite3 w.db "SELECT d.month, sum(d.actual), sum(d.expected), count(*) FROM (
+		SELECT substr(b.local_date, 1, 7) AS month, b.expected,
+		  (SELECT sum(value) FROM property_hour p WHERE substr(p.local, 1, 10) = b.local_date) AS actual,
+		  (SELECT count(*) FROM property_hour p WHERE substr(p.local, 1, 10) = b.local_date) AS n, b.hours
+		FROM baseline_day b WHERE b.period = 'reporting') d WHERE d.n = d.hours GROUP BY d.month" > want
+	python3 - > got <<-'PY'
+	import re
+	page = open("r.html").read()
+	part = page.split("<h4>Baseline: electricity, daily model</h4>")[1].split("</table>")[0]
+	for row in re.findall(r"<tr><td>(\d{4}-\d\d)</td>(.*?)</tr>", part):
+	    cells = re.findall(r'<td class="num">([^<]*)</td>', row[1])
+	    print("%s|%s|%s|%s" % (row[0], cells[0], cells[1], cells[4]))
+	PY
+	[ "$(wc -l < want)" -eq 14 ]
+	# the page's one decimal against the sums (the view rounds each day)
+	paste -d'|' want got | tr -d , | awk -F'|' '$1 != $5 || $4 != $8 { bad++ }
+		{ for (i = 2; i <= 3; i++) { d = $i - $(i + 4); if (d < 0) d = -d; if (d > 0.06) bad++ } }
+		END { exit bad > 0 || NR != 14 }'
+	# the savings line: the fit's figures, the uncertainty FSU x savings
+	line=$(jq -r '"savings of <strong>\(.savings | round | tostring) kWh</strong> (\(.savings / .expected * 1000 | round / 10 | tostring)% of expected) ± \(.fsu_90 * .savings | round | tostring) kWh at 90% confidence"' fit.json)
+	[ "$line" = "savings of <strong>937 kWh</strong> (8.3% of expected) ± 294 kWh at 90% confidence" ]
+	grep -qF "$line" r.html
+	grep -qF 'Heating balance point 11.7 °C (53 °F). Cooling balance point 19.4 °C (67 °F).' r.html
+	grep -qF '<h4>Baseline: electricity, hourly model</h4>' r.html
+	grep -qF '<p class="empty">Not fitted: baseline period of 300 days: at least 365 are needed; give --baseline a year.</p>' r.html
+	# the CSV: the page's months
+	[ "$(grep -c '"il","home","electricity","daily"' csv/baseline.csv)" -eq 14 ]
+}
