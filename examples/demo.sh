@@ -59,6 +59,23 @@ sqlite3 -column -header "$root/warehouse.db" "SELECT property, quantity, energy_
 	hdd_slope_kwh_per_dd AS kwh_per_dd, hdd_r2 FROM benchmark
 	WHERE participant = 'cambridge' AND period = '2019' ORDER BY property, quantity"
 echo
+echo "== meter-baseline: the Illinois home's expected use (examples/baseline/: its meter's"
+echo "   two years and the station's temperatures, loaded beside the demo's week)"
+cfg=$root/participants/greenbutton/participant.xml
+$BIN/meter-fetch -t csv -p greenbutton -P house-il -m il-el -Q electricity \
+	-o ts-column=start -o value-column=value -o unit=kWh -o kind=interval -o duration=1h \
+	examples/baseline/il-electricity-cdd-hdd-hourly.csv.gz | $BIN/meter-standardize > "$out/il-hours.ndjson"
+$BIN/meter-aggregate -c "$cfg" "$out/il-hours.ndjson" |
+	$BIN/meter-enrich -c "$cfg" --weather US-IL=examples/baseline/il-tempF.csv.gz |
+	$BIN/meter-load "$root/warehouse.db" "$out/il-hours.ndjson" -
+$BIN/meter-baseline -p greenbutton -P house-il --baseline 2015-12-26..2016-12-25 \
+	--reporting 2017-01-05..2018-02-07 "$root/warehouse.db" > "$out/baseline.ndjson"
+sqlite3 -column -header "$root/warehouse.db" "SELECT model, month, round(sum(actual), 1) AS actual,
+	round(sum(expected), 1) AS expected, round(max(cumulative_savings), 1) AS cumulative_savings
+	FROM baseline_savings WHERE property = 'house-il' AND period = 'reporting'
+	AND month IN ('2017-01', '2017-07', '2018-01') GROUP BY model, month ORDER BY model, month"
+$BIN/meter-report -q -o "$out/report.html" "$root/warehouse.db"
+echo
 echo "data root in $root, warehouse $root/warehouse.db"
 echo "report: $out/report.html ($(wc -c < "$out/report.html") bytes; open it in a browser,"
 echo "        or write it again with: $BIN/meter-report -o report.html $root/warehouse.db)"
