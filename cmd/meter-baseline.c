@@ -11,6 +11,8 @@
 #include <time.h>
 
 #define MAX_CONFIGS 32
+/* the hours of both periods are held on one grid: twenty years at most */
+#define SPAN_DAYS 7305
 
 struct opts {
 	const char *participant, *property, *quantity;
@@ -94,6 +96,11 @@ static int check_args(struct opts *o)
 	}
 	if (o->has_reporting && o->rep_from <= o->base_to) {
 		mt_warnx("the reporting period must begin after the baseline ends");
+		return -1;
+	}
+	if ((o->has_reporting ? o->rep_to : o->base_to) - o->base_from >= SPAN_DAYS) {
+		mt_warnx("from the baseline's first day to the reporting period's last "
+		    "is more than %d years: give shorter periods", SPAN_DAYS / 365);
 		return -1;
 	}
 	for (i = 0; o->quantity != NULL && i < 4; i++)
@@ -422,7 +429,8 @@ static int fit_series(struct run *r, struct series *s, struct mt_err *err)
 					last = lt.day;
 			}
 		bo.rep_from = o->base_to + 1;
-		bo.rep_to = last;
+		bo.rep_to = last < o->base_from + SPAN_DAYS ? last :
+		    o->base_from + SPAN_DAYS - 1;
 	}
 	memset(&p, 0, sizeof p);
 	mt_time_format(p.fitted_at, (mt_time_t)time(NULL) * 1000);

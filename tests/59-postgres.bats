@@ -388,3 +388,40 @@ until_true() {
 	PGCLIENTENCODING=LATIN1 meter-load -q "$pg" hol.ndjson
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT holiday || ' ' || length(holiday) FROM property_hour WHERE hour = '2019-01-07T10:00:00Z'")" = "Fête € 6" ]
 }
+
+@test "postgresql: meter-baseline fits, stores and compares as on SQLite" {
+	pg=$(newdb baseline)
+	cat > il.xml <<-'XML'
+	<participant id="il" timezone="America/Chicago">
+	  <property id="home" type="residential" area-m2="150" region="US-IL">
+	    <meter id="el" quantity="electricity"/>
+	  </property>
+	</participant>
+	XML
+	meter-fetch -t csv -p il -P home -m el -Q electricity -o ts-column=start \
+		-o value-column=value -o unit=kWh -o kind=interval -o duration=3600 \
+		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize |
+		meter-aggregate -c il.xml |
+		meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF.csv.gz" > ph.ndjson
+	for db in "$pg" sq.db; do
+		meter-load -q -c il.xml "$db"
+		meter-load -q "$db" ph.ndjson
+	done
+	meter-baseline -q --baseline 2015-12-26..2016-12-25 --reporting 2017-01-05..2018-02-07 "$pg" > fit-pg.ndjson
+	meter-baseline -q --baseline 2015-12-26..2016-12-25 --reporting 2017-01-05..2018-02-07 sq.db > fit-sq.ndjson
+	cmp fit-pg.ndjson fit-sq.ndjson
+	[ "$(jq -r '[.model, .status, .model_type] | @tsv' fit-pg.ndjson)" = "$(printf 'daily\tfitted\thdd_cdd\nhourly\tfitted\ttow_temperature')" ]
+	q="SELECT model, period, month, count(*), sum(actual), sum(expected), sum(savings)
+		FROM baseline_savings GROUP BY model, period, month ORDER BY model, period, month"
+	sqlite3 sq.db "$q" > sq.txt
+	psql -X -A -t -d "$pg" -c "$q" > pg.txt
+	# two models, the baseline's 13 months and the reporting period's 14
+	[ "$(wc -l < sq.txt)" -eq 54 ]
+	# the sums as each engine adds them: equal to 1e-6
+	paste -d'|' sq.txt pg.txt | awk -F'|' '$1 != $8 || $2 != $9 || $3 != $10 || $4 != $11 { bad++ }
+		{ for (i = 5; i <= 7; i++) { d = $i - $(i + 7); if (d < 0) d = -d; if (d > 1e-6) bad++ } }
+		END { exit bad > 0 || NR != 54 }'
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM baseline_hour")" -eq "$(sqlite3 sq.db 'SELECT count(*) FROM baseline_hour')" ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM baseline_day")" -eq 765 ]
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT string_agg(model || ' ' || status || ' ' || n || ' ' || parameters, ',' ORDER BY model) FROM baseline_fit")" = "daily fitted 366 3,hourly fitted 8784 180" ]
+}

@@ -264,6 +264,8 @@ sys.exit(worst > 0.1)'
 	[[ "$output" == *"bad value for --baseline"* ]]
 	run -2 meter-baseline --baseline "$BASE" --reporting 2016-06-01..2016-12-31 w.db
 	[[ "$output" == *"the reporting period must begin after the baseline ends"* ]]
+	run -2 meter-baseline --baseline 2000-01-01..2000-12-31 --reporting 2001-01-01..2020-12-31 w.db
+	[[ "$output" == *"from the baseline's first day to the reporting period's last is more than 20 years: give shorter periods"* ]]
 	run -2 meter-baseline --baseline "$BASE" -Q water w.db
 	[[ "$output" == *'bad value for -Q: "water" (electricity, gas, heat or cooling)'* ]]
 	run -2 meter-baseline --baseline "$BASE" -m weekly w.db
