@@ -122,10 +122,16 @@ check: all check-links
 # The MQTT suite (a mosquitto broker it starts, tests/mqtt_broker.sh) runs
 # in the plain and sanitizer stages likewise: listen.c and the mqtt
 # connector are what it alone reaches, and the sanitizers cover them;
-# under valgrind its timed waits for a broker would only grow.
+# under valgrind its timed waits for a broker would only grow.  The
+# baseline's hourly-model suite runs in the plain and sanitizer stages: its
+# two fits of a year's hours take a minute each under valgrind, and the
+# sanitizers cover baseline.c's hourly code; the daily model, the program,
+# its storage and its report run under valgrind in tests/78-baseline.bats.
 PG_SUITE = tests/59-postgres.bats
 MQTT_SUITE = tests/88-listen.bats
-VALGRIND_SKIP = tests/97-hostile.bats $(BROWSER_SUITE) $(PG_SUITE) $(MQTT_SUITE)
+BASELINE_HOURLY_SUITE = tests/79-baseline-hourly.bats
+VALGRIND_SKIP = tests/97-hostile.bats $(BROWSER_SUITE) $(PG_SUITE) $(MQTT_SUITE) \
+	$(BASELINE_HOURLY_SUITE)
 check-valgrind: all
 	rm -rf build-vg && mkdir -p build-vg/bin
 	for p in $(PROGS); do \

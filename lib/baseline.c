@@ -156,7 +156,7 @@ static int in_reporting(const struct mt_baseline *b, int64_t day)
 /* ---- data sufficiency (CalTRACK): a year, 90 % overall and by month ---- */
 
 /* have[m] of want[m] units (days or hours) of month m with data */
-static int sufficient(const struct mt_baseline *b, const long want[13],
+static int enough(const struct mt_baseline *b, const long want[13],
     const long have[13], const char *units, char *why, size_t cap)
 {
 	long days = b->o.base_to - b->o.base_from + 1, w = 0, h = 0;
@@ -183,6 +183,24 @@ static int sufficient(const struct mt_baseline *b, const long want[13],
 			return 0;
 		}
 	return 1;
+}
+
+/* no_temp: the units with usage that lack only the temperature, the
+ * likely cause when the weather was never joined */
+static int sufficient(const struct mt_baseline *b, const long want[13],
+    const long have[13], long no_temp, const char *units, char *why,
+    size_t cap)
+{
+	size_t n;
+
+	if (enough(b, want, have, units, why, cap))
+		return 1;
+	n = strlen(why);
+	if (no_temp > 0 && n < cap)
+		snprintf(why + n, cap - n, " (%ld %s have usage but no outside "
+		    "temperature: load the hours enriched with meter-enrich --weather "
+		    "for the building's region)", no_temp, units);
+	return 0;
 }
 
 /* ---- the fit statistics (ASHRAE Guideline 14) ---- */
@@ -512,20 +530,21 @@ void mt_baseline_daily(struct mt_baseline *b, struct mt_baseline_fit *f)
 	struct day *days = days_of(b, &nd);
 	struct daily_data d = { mt_xmalloc((nd + 1) * sizeof *d.y),
 	    mt_xmalloc((nd + 1) * sizeof *d.t), 0, b->o.max_p };
-	long want[13] = { 0 }, have[13] = { 0 };
+	long want[13] = { 0 }, have[13] = { 0 }, no_temp = 0;
 
 	fit_init(f, "daily");
 	for (size_t i = 0; i < nd; i++) {
 		if (!in_baseline(b, days[i].day))
 			continue;
 		want[days[i].month]++;
+		no_temp += days[i].nuse == days[i].hours && !has_temp(&days[i]);
 		if (!day_usable(&days[i]))
 			continue;
 		have[days[i].month]++;
 		d.y[d.n] = days[i].use;
 		d.t[d.n++] = days[i].temp;
 	}
-	if (sufficient(b, want, have, "days", f->reason, sizeof f->reason)) {
+	if (sufficient(b, want, have, no_temp, "days", f->reason, sizeof f->reason)) {
 		struct candidate m = select_daily(&d);
 		daily_result(b, days, nd, &d, &m, f);
 	}
@@ -775,7 +794,7 @@ static void hourly_result(const struct mt_baseline *b, struct segment *seg,
 
 void mt_baseline_hourly(struct mt_baseline *b, struct mt_baseline_fit *f)
 {
-	long want[13] = { 0 }, have[13] = { 0 };
+	long want[13] = { 0 }, have[13] = { 0 }, no_temp = 0;
 	struct segment seg[13];
 	size_t *rows;
 	double *w;
@@ -785,8 +804,9 @@ void mt_baseline_hourly(struct mt_baseline *b, struct mt_baseline_fit *f)
 		if (in_baseline(b, b->day[i])) {
 			want[b->month[i]]++;
 			have[b->month[i]] += usable_hour(b, i);
+			no_temp += !isnan(b->use[i]) && isnan(b->temp[i]);
 		}
-	if (!sufficient(b, want, have, "hours", f->reason, sizeof f->reason))
+	if (!sufficient(b, want, have, no_temp, "hours", f->reason, sizeof f->reason))
 		return;
 	rows = mt_xmalloc(b->n * sizeof *rows);
 	w = mt_xmalloc(b->n * sizeof *w);

@@ -859,7 +859,7 @@ struct mt_baseline_pred {
 struct mt_baseline_fit {
 	const char *model;             /* "daily" or "hourly" */
 	int fitted;                    /* 0: reason says why not */
-	char reason[200];
+	char reason[400];
 	const char *type;              /* intercept_only, hdd_only, cdd_only,
 	                                * hdd_cdd; tow_temperature */
 	int heating_f, cooling_f;      /* balance points, whole degF; -1 none */

@@ -1,67 +1,13 @@
 #!/usr/bin/env bats
-# meter-baseline: CalTRACK's daily and hourly models against an independent
-# reference (tests/baseline_ref.py: numpy's least squares over the same
-# design, written from the specification alone) on the OpenEEmeter Illinois
-# home (its real hourly kWh and station temperatures), synthetic buildings
-# with known coefficients and savings (tests/baseline_synth.py), the
-# statistics against their definitions, data sufficiency, bad input.
+# meter-baseline: CalTRACK's daily model against an independent reference
+# (tests/baseline_ref.py: numpy's least squares over the same design,
+# written from the specification alone) on the OpenEEmeter Illinois home
+# (its real hourly kWh and station temperatures), a synthetic building with
+# known coefficients and savings (tests/baseline_synth.py), the statistics
+# against their definitions, standard input, data sufficiency, bad input,
+# the report.  The hourly model's fits are in 79-baseline-hourly.bats.
 load helper
-
-BASE=2015-12-26..2016-12-25
-REP=2017-01-05..2018-02-07
-
-# w.db: the Illinois home through the programs, with its weather
-il_warehouse() {
-	cat > il.xml <<-'XML'
-	<participant id="il" timezone="America/Chicago">
-	  <property id="home" type="residential" area-m2="150" region="US-IL">
-	    <meter id="el" quantity="electricity"/>
-	  </property>
-	</participant>
-	XML
-	meter-load -c il.xml w.db
-	meter-fetch -t csv -p il -P home -m el -Q electricity -o ts-column=start \
-		-o value-column=value -o unit=kWh -o kind=interval -o duration=3600 \
-		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize |
-		meter-aggregate -c il.xml |
-		meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF.csv.gz" > ph.ndjson
-	meter-load w.db ph.ndjson
-}
-
-reference() {
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/baseline_ref.py" \
-		--usage "$FIX/il-electricity-cdd-hdd-hourly.csv.gz" \
-		--temp "$FIX/il-tempF.csv.gz" --tz America/Chicago \
-		--baseline "$BASE" --reporting "$REP" --model "$1"
-}
-
-# same_fit GOT WANT: the fit's figures equal the reference's, 1e-6 relative
-# (balance points and counts exactly; NMBE, about zero, to 1e-9 absolute)
-same_fit() {
-	python3 - "$1" "$2" <<-'PY'
-	import json, sys
-	got = json.loads(open(sys.argv[1]).readline())
-	want = json.load(open(sys.argv[2]))
-	bad = []
-	exact = {"heating_balance_f": "heating_balance_f", "cooling_balance_f":
-	    "cooling_balance_f", "model_type": "model_type", "n": "n",
-	    "parameters": "k", "reporting_n": "reporting_n", "status": "status"}
-	for g, w in exact.items():
-	    if w in want and want[w] is not None and got.get(g) != want[w]:
-	        bad.append("%s: %r, reference %r" % (g, got.get(g), want[w]))
-	for k in ("intercept", "beta_hdd", "beta_cdd", "r2", "adj_r2", "cvrmse",
-	          "expected", "actual", "savings", "fsu_90"):
-	    if k not in want or want[k] is None:
-	        continue
-	    g, w = got[k], want[k]
-	    if abs(g - w) > 1e-6 * abs(w):
-	        bad.append("%s: %r, reference %r" % (k, g, w))
-	if abs(got["nmbe"] - want["nmbe"]) > 1e-9:
-	    bad.append("nmbe: %r, reference %r" % (got["nmbe"], want["nmbe"]))
-	print("\n".join(bad))
-	sys.exit(1 if bad else 0)
-	PY
-}
+load baseline
 
 @test "the daily model of the Illinois home equals the reference: balance points, coefficients, statistics, savings, every day" {
 	il_warehouse
@@ -82,23 +28,6 @@ same_fit() {
 	[ "$(sqlite3 w.db "SELECT count(*), sum(period = 'baseline') FROM baseline_day")" = "765|366" ]
 	[ "$(sqlite3 w.db "SELECT status, model_type, n, parameters FROM baseline_fit WHERE model = 'daily'")" = "fitted|hdd_cdd|366|3" ]
 	[[ "$stderr" == *"il/home electricity: daily model hdd_cdd on 366 days: R2 0.775, CVRMSE 25.1%, NMBE 0.00%; savings 937.3 +/- 294.2"* ]]
-}
-
-@test "the hourly model of the Illinois home equals the reference: statistics, savings, every reporting hour" {
-	il_warehouse
-	reference hourly > want.json
-	run -0 --separate-stderr meter-baseline -q -m hourly --expected \
-		--baseline "$BASE" --reporting "$REP" w.db
-	printf '%s\n' "$output" > out.ndjson
-	head -1 out.ndjson > fit.json
-	same_fit fit.json want.json
-	jq -r 'select(.period == "reporting") | [.hour, .expected] | @tsv' out.ndjson | sort > got
-	jq -r '.hours[] | @tsv' want.json | sort > want
-	[ "$(wc -l < got)" -eq 9576 ]
-	# nine decimals as written: 1e-6 of the value, or 1e-8 near zero
-	join got want | awk '{ d = $2 - $3; if (d < 0) d = -d; w = $3 < 0 ? -$3 : $3;
-		if (d > 1e-6 * (w > 1 ? w : 1)) bad++ } END { exit bad > 0 || NR != 9576 }'
-	[ "$(sqlite3 w.db "SELECT count(*), sum(period = 'reporting') FROM baseline_hour")" = "18360|9576" ]
 }
 
 @test "CVRMSE, NMBE and R2 equal their definitions, and the savings view adds up to the fit's savings" {
@@ -189,39 +118,6 @@ print(n)' > n
 		and .fsu_90 > 0 and .fsu_90 < 0.1' fit.json
 }
 
-@test "a synthetic building's hours of the week, heating slope and savings are recovered by the hourly model" {
-	cat > syn.xml <<-'XML'
-	<participant id="syn" timezone="Europe/Amsterdam">
-	  <property id="lab" type="office" area-m2="500">
-	    <meter id="el" quantity="electricity"/>
-	  </property>
-	</participant>
-	XML
-	python3 "$BATS_TEST_DIRNAME/baseline_synth.py" hourly > syn.ndjson
-	run -0 meter-baseline -q -m hourly --expected -c syn.xml --baseline 2021-01-01..2021-12-31 - < syn.ndjson
-	printf '%s\n' "$output" > out.ndjson
-	# made with 2 (weekdays 08-18) or 0.5, + 0.3 per degC below 55 degF,
-	# noise of 0.05, and 10 % saved in 2022
-	head -1 out.ndjson | jq -e '.model_type == "tow_temperature" and .n == 8760
-		and .r2 > 0.99 and .cvrmse < 0.03 and .reporting_n == 8760
-		and (.savings / .expected - 0.10 | fabs) < 0.002'
-	# a reporting hour's expectation is the model without the savings
-	jq -r 'select(.period == "reporting") | [.hour, .expected] | @tsv' out.ndjson | sort > got
-	jq -r 'select(.local | startswith("2022")) | [.hour, .value / 0.9, .outside_temp_c, .local] | @tsv' syn.ndjson |
-		sort | join got - | python3 -c '
-import sys
-from datetime import datetime
-worst = 0
-for line in sys.stdin:
-    hour, expected, actual, temp, local = line.split()
-    t = datetime.fromisoformat(local)
-    base = 2 if t.isoweekday() <= 5 and 8 <= t.hour < 18 else 0.5
-    truth = base + 0.3 * max((55 - 32) * 5 / 9 - float(temp), 0)
-    worst = max(worst, abs(float(expected) - truth))
-print(worst)
-sys.exit(worst > 0.1)'
-}
-
 @test "data sufficiency: a short baseline and a month with too few days are not fitted, the reason printed and stored" {
 	il_warehouse
 	run -1 --separate-stderr meter-baseline --baseline 2016-01-01..2016-10-26 w.db
@@ -237,6 +133,13 @@ sys.exit(worst > 0.1)'
 	[ "$(printf '%s\n' "$output" | jq -r '.reason')" = "$(printf 'month 02: %s of its baseline days have data: at least 90%% are needed\nmonth 02: %s of its baseline hours have data: at least 90%% are needed' "$(cat pct)" "$(python3 -c 'print("%.1f%%" % (100 * 600 / 696))')")" ]
 	# a replaced fit leaves no expectation of the one before
 	[ "$(sqlite3 w.db "SELECT count(*) FROM baseline_fit WHERE status = 'insufficient'")" -eq 2 ]
+	# hours loaded without their weather: the reason says what is missing
+	meter-load -c il.xml nw.db
+	jq -c 'del(.outside_temp_c, .hdd, .cdd)' ph.ndjson | meter-load nw.db
+	run -1 meter-baseline -q --baseline "$BASE" nw.db
+	[ "$(printf '%s\n' "$output" | jq -r '.reason')" = "$(printf '%s\n' \
+		"0.0% of the baseline's days have data: at least 90% are needed (366 days have usage but no outside temperature: load the hours enriched with meter-enrich --weather for the building's region)" \
+		"0.0% of the baseline's hours have data: at least 90% are needed (8784 hours have usage but no outside temperature: load the hours enriched with meter-enrich --weather for the building's region)")" ]
 }
 
 @test "a second fit replaces the first; without --reporting it runs to the last day with data" {
