@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,7 +20,7 @@ struct opts {
 	const char *configs[MAX_CONFIGS];
 	size_t nconfigs;
 	int64_t base_from, base_to, rep_from, rep_to;
-	int has_reporting, daily, hourly, dry_run, expected, quiet;
+	int has_baseline, has_reporting, daily, hourly, dry_run, expected, quiet;
 	double max_p;
 	const char *source;        /* the warehouse, or "-" */
 };
@@ -28,6 +29,7 @@ struct opts {
 struct hour {
 	mt_time_t t;
 	double use, temp;
+	size_t seq;                /* input order: of two, the later is taken */
 };
 
 struct series {
@@ -89,7 +91,7 @@ static int check_args(struct opts *o)
 {
 	size_t i;
 
-	if (o->base_to == 0 && o->base_from == 0) {
+	if (!o->has_baseline) {
 		mt_warnx("no --baseline given: name the baseline period, such as "
 		    "--baseline 2023-01-01..2023-12-31");
 		return -1;
@@ -174,6 +176,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_BASE:
 			if (parse_period("--baseline", optarg, &o->base_from, &o->base_to) < 0)
 				return -1;
+			o->has_baseline = 1;
 			break;
 		case O_REP:
 			if (parse_period("--reporting", optarg, &o->rep_from, &o->rep_to) < 0)
@@ -206,10 +209,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 static void series_add(struct series *s, mt_time_t t, double use, double temp)
 {
 	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 4096;
+		s->cap = s->cap ? 2 * s->cap : 64;
 		s->h = mt_xrealloc(s->h, s->cap * sizeof *s->h);
 	}
-	s->h[s->n++] = (struct hour){ t, use, temp };
+	s->h[s->n] = (struct hour){ t, use, temp, s->n };
+	s->n++;
 }
 
 static void day_text(char *buf, int64_t day)
@@ -225,7 +229,7 @@ static void day_text(char *buf, int64_t day)
 
 static void put_num(char *buf, size_t cap, double v)
 {
-	if (isnan(v))
+	if (!isfinite(v))
 		buf[0] = '\0';
 	else
 		mt_format_double(buf, cap, v);
@@ -388,7 +392,8 @@ struct run {
 	long fitted, insufficient;
 };
 
-static void say_fit(const struct series *s, const struct mt_baseline_fit *f)
+static void say_fit(const struct series *s, const struct mt_baseline_fit *f,
+    const struct period_text *p)
 {
 	char a[64], b[64];
 
@@ -398,14 +403,16 @@ static void say_fit(const struct series *s, const struct mt_baseline_fit *f)
 		return;
 	}
 	mt_warnx("%s/%s %s: %s model %s on %ld %s: R2 %.3f, CVRMSE %.1f%%, "
-	    "NMBE %.2f%%%s%s%s%s", s->participant, s->property, s->quantity,
+	    "NMBE %.2f%%%s%s%s%s%s%s%s%s", s->participant, s->property, s->quantity,
 	    f->model, f->type, f->n, strcmp(f->model, "daily") == 0 ? "days" :
 	    "hours", f->r2, 100 * f->cvrmse, 100 * f->nmbe,
 	    f->reporting_n > 0 ? "; savings " : "",
 	    f->reporting_n > 0 ? mt_fmt_num(a, sizeof a, f->savings, 1) : "",
 	    f->reporting_n > 0 && !isnan(f->fsu) ? " +/- " : "",
 	    f->reporting_n > 0 && !isnan(f->fsu) ?
-	    mt_fmt_num(b, sizeof b, fabs(f->fsu * f->savings), 1) : "");
+	    mt_fmt_num(b, sizeof b, fabs(f->fsu * f->savings), 1) : "",
+	    f->reporting_n > 0 ? " over " : "", f->reporting_n > 0 ? p->rep_from : "",
+	    f->reporting_n > 0 ? ".." : "", f->reporting_n > 0 ? p->rep_to : "");
 }
 
 static int fit_series(struct run *r, struct series *s, struct mt_err *err)
@@ -443,6 +450,11 @@ static int fit_series(struct run *r, struct series *s, struct mt_err *err)
 	b = mt_baseline_new(&bo);
 	for (size_t i = 0; i < s->n; i++)
 		mt_baseline_add(b, s->h[i].t, s->h[i].use, s->h[i].temp);
+	if (mt_baseline_implausible(b) > 0 && !o->quiet)
+		mt_warnx("%s/%s %s: %ld outside temperature%s beyond -90..60 degC "
+		    "taken as missing", s->participant, s->property, s->quantity,
+		    mt_baseline_implausible(b), mt_baseline_implausible(b) == 1 ?
+		    "" : "s");
 	for (int model = 0; model < 2; model++) {
 		struct mt_baseline_fit f;
 		if (!(model == 0 ? o->daily : o->hourly))
@@ -459,7 +471,7 @@ static int fit_series(struct run *r, struct series *s, struct mt_err *err)
 		if (o->expected)
 			write_expected(r->out, s, &f);
 		if (!o->quiet)
-			say_fit(s, &f);
+			say_fit(s, &f, &p);
 		if (r->db != NULL && !o->dry_run && store_fit(r->db, s, &f, &p, err) < 0) {
 			mt_baseline_fit_free(&f);
 			mt_baseline_free(b);
@@ -584,6 +596,8 @@ struct input {
 	struct mt_config **cfgs;
 	size_t ncfgs;
 	struct list l;
+	size_t cap;
+	struct mt_map *index;      /* participant, property, quantity -> l + 1 */
 	long read, other, rejected;
 	struct mt_rejects *rj;
 };
@@ -593,31 +607,35 @@ static const char *zone_of(const struct input *in, const char *participant,
 {
 	for (size_t i = 0; i < in->ncfgs; i++) {
 		const struct mt_config *c = in->cfgs[i];
+		const struct mt_property_cfg *p;
+
 		if (strcmp(c->id, participant) != 0)
 			continue;
-		for (size_t j = 0; j < c->nproperties; j++)
-			if (strcmp(c->properties[j].id, property) == 0)
-				return c->properties[j].timezone ? c->properties[j].timezone :
-				    c->timezone ? c->timezone : "UTC";
-		return NULL;
+		if ((p = mt_config_property(c, property)) == NULL)
+			return NULL;
+		return p->timezone ? p->timezone : c->timezone ? c->timezone : "UTC";
 	}
 	return NULL;
 }
 
+/* A building's series, found by its key (many buildings stay cheap). */
 static struct series *series_of(struct input *in, const struct mt_property_hour *h,
     const char *zone)
 {
+	char key[3 * (MT_ID_MAX + 1) + 32];
+	int n = snprintf(key, sizeof key, "%s\n%s\n%s", h->participant,
+	    h->property, h->q->name);
+	size_t at = (size_t)(uintptr_t)mt_map_get(in->index, key, (size_t)n);
 	struct series *s;
 
-	for (size_t i = in->l.n; i-- > 0;) {
-		s = &in->l.s[i];
-		if (strcmp(s->participant, h->participant) == 0 &&
-		    strcmp(s->property, h->property) == 0 &&
-		    strcmp(s->quantity, h->q->name) == 0)
-			return s;
+	if (at > 0)
+		return &in->l.s[at - 1];
+	if (in->l.n == in->cap) {
+		in->cap = in->cap ? 2 * in->cap : 16;
+		in->l.s = mt_xrealloc(in->l.s, in->cap * sizeof *in->l.s);
 	}
-	in->l.s = mt_xrealloc(in->l.s, (in->l.n + 1) * sizeof *in->l.s);
 	s = memset(&in->l.s[in->l.n++], 0, sizeof *s);
+	mt_map_put(in->index, key, (size_t)n, (void *)(uintptr_t)in->l.n);
 	snprintf(s->participant, sizeof s->participant, "%s", h->participant);
 	snprintf(s->property, sizeof s->property, "%s", h->property);
 	snprintf(s->quantity, sizeof s->quantity, "%s", h->q->name);
@@ -679,12 +697,36 @@ static void bad_line(void *ctx, const struct mt_rec *rec, const char *why)
 static int by_time(const void *a, const void *b)
 {
 	const struct hour *x = a, *y = b;
-	return (x->t > y->t) - (x->t < y->t);
+
+	if (x->t != y->t)
+		return (x->t > y->t) - (x->t < y->t);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* In time order; an hour given twice is taken as given last, and said. */
+static void sort_hours(struct series *s, int quiet)
+{
+	size_t out = 0, twice = 0;
+
+	qsort(s->h, s->n, sizeof *s->h, by_time);
+	for (size_t i = 0; i < s->n; i++) {
+		if (out > 0 && s->h[out - 1].t == s->h[i].t) {
+			s->h[out - 1] = s->h[i];
+			twice++;
+			continue;
+		}
+		s->h[out++] = s->h[i];
+	}
+	s->n = out;
+	if (twice > 0 && !quiet)
+		mt_warnx("%s/%s %s: %zu hour%s given more than once: the last one "
+		    "of each taken", s->participant, s->property, s->quantity, twice,
+		    twice == 1 ? "" : "s");
 }
 
 static int from_stdin(struct run *r, struct mt_rejects *rj, struct mt_err *err)
 {
-	struct input in = { .r = r, .rj = rj };
+	struct input in = { .r = r, .rj = rj, .index = mt_map_new() };
 	char *files[] = { (char *)"-" };
 	int rc = 0;
 
@@ -705,11 +747,21 @@ static int from_stdin(struct run *r, struct mt_rejects *rj, struct mt_err *err)
 		mt_warnx("read %ld records: %ld property hours taken, %ld of other "
 		    "quantities or buildings, %ld rejected", in.read,
 		    in.read - in.other - rj->count, in.other, rj->count);
+	if (in.l.n == 0) {
+		mt_err_set(err, "-", 0, "no property hours of electricity, gas, heat or "
+		    "cooling%s%s%s%s on standard input: give meter-enrich's output",
+		    r->o->property ? " of property " : "", r->o->property ?
+		    r->o->property : "", r->o->quantity ? " in " : "",
+		    r->o->quantity ? r->o->quantity : "");
+		err->status = MT_EXIT_USAGE;
+		rc = -1;
+	}
 	for (size_t i = 0; i < in.l.n && rc == 0; i++) {
-		qsort(in.l.s[i].h, in.l.s[i].n, sizeof *in.l.s[i].h, by_time);
+		sort_hours(&in.l.s[i], r->o->quiet);
 		rc = fit_series(r, &in.l.s[i], err);
 	}
 done:
+	mt_map_free(in.index);
 	for (size_t i = 0; i < in.l.n; i++)
 		free(in.l.s[i].h);
 	free(in.l.s);

@@ -33,6 +33,9 @@
 #define BIN_MIN_HOURS 20
 #define HOURS_OF_WEEK 168
 #define NBIN_ENDS 6
+/* beyond the coldest and hottest air ever measured: no outside temperature */
+#define TEMP_MIN_C -90.0
+#define TEMP_MAX_C 60.0
 
 static const double bin_ends_f[NBIN_ENDS] = { 30, 45, 55, 65, 75, 90 };
 
@@ -43,6 +46,7 @@ struct mt_baseline {
 	double *use, *temp;       /* NAN where missing */
 	int64_t *day;             /* local date of each hour */
 	uint8_t *month, *how;     /* 1..12; hour of week, Monday 00 local = 0 */
+	long implausible;         /* temperatures taken as missing */
 };
 
 struct mt_baseline *mt_baseline_new(const struct mt_baseline_opts *o)
@@ -107,11 +111,18 @@ int mt_baseline_add(struct mt_baseline *b, mt_time_t hour, double use,
 	i = (size_t)((hour - b->start) / MT_HOUR_MS);
 	if (i >= b->n)
 		return 0;
-	if (!isnan(use))
+	if (isfinite(use))
 		b->use[i] = use;
-	if (!isnan(temp))
+	if (isfinite(temp) && temp >= TEMP_MIN_C && temp <= TEMP_MAX_C)
 		b->temp[i] = temp;
+	else if (!isnan(temp))
+		b->implausible++;
 	return 1;
+}
+
+long mt_baseline_implausible(const struct mt_baseline *b)
+{
+	return b->implausible;
 }
 
 void mt_baseline_fit_free(struct mt_baseline_fit *f)
@@ -200,6 +211,22 @@ static int sufficient(const struct mt_baseline *b, const long want[13],
 		snprintf(why + n, cap - n, " (%ld %s have usage but no outside "
 		    "temperature: load the hours enriched with meter-enrich --weather "
 		    "for the building's region)", no_temp, units);
+	return 0;
+}
+
+/* CVRMSE and NMBE divide by the mean usage: a baseline whose mean is not
+ * above zero (a meter exporting, or all zeros) has no meaningful fit. */
+static int positive_mean(const double *y, size_t n, char *why, size_t cap)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += y[i];
+	if (n > 0 && sum / (double)n > 0)
+		return 1;
+	snprintf(why, cap, "the baseline's mean usage is %g: a model needs usage "
+	    "above zero (its CVRMSE and NMBE divide by the mean)",
+	    n > 0 ? sum / (double)n : 0.0);
 	return 0;
 }
 
@@ -544,7 +571,8 @@ void mt_baseline_daily(struct mt_baseline *b, struct mt_baseline_fit *f)
 		d.y[d.n] = days[i].use;
 		d.t[d.n++] = days[i].temp;
 	}
-	if (sufficient(b, want, have, no_temp, "days", f->reason, sizeof f->reason)) {
+	if (sufficient(b, want, have, no_temp, "days", f->reason, sizeof f->reason) &&
+	    positive_mean(d.y, d.n, f->reason, sizeof f->reason)) {
 		struct candidate m = select_daily(&d);
 		daily_result(b, days, nd, &d, &m, f);
 	}
@@ -810,6 +838,16 @@ void mt_baseline_hourly(struct mt_baseline *b, struct mt_baseline_fit *f)
 		return;
 	rows = mt_xmalloc(b->n * sizeof *rows);
 	w = mt_xmalloc(b->n * sizeof *w);
+	/* the usable baseline hours' usage, for the mean */
+	size_t n = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (in_baseline(b, b->day[i]) && usable_hour(b, i))
+			w[n++] = b->use[i];
+	if (!positive_mean(w, n, f->reason, sizeof f->reason)) {
+		free(rows);
+		free(w);
+		return;
+	}
 	for (int m = 1; m <= 12; m++)
 		fit_segment(b, m, rows, w, &seg[m]);
 	hourly_result(b, seg, f);

@@ -86,6 +86,18 @@ int mt_id_valid(const char *id);
 int mt_has_control(const char *s);
 int mt_id_validn(const char *id, size_t n);
 
+/* String-keyed hash map (util.c); keys are copied, values are borrowed pointers. */
+struct mt_map;
+struct mt_map *mt_map_new(void);
+void mt_map_free(struct mt_map *m);
+void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
+void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
+/* Remove a key; returns its value, or NULL when absent. */
+void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
+/* Every entry, in no particular order; fn must not change the map. */
+void mt_map_each(const struct mt_map *m, void (*fn)(void *ctx, const char *key,
+    size_t klen, void *val), void *ctx);
+
 /* ---- file.c: the files and directories the platform makes ---- */
 /* Write PATH atomically: a temp file in the same directory, fsync, rename,
  * fsync of the directory, so a crash leaves the old file or the new one.
@@ -877,9 +889,11 @@ struct mt_baseline;
 struct mt_baseline *mt_baseline_new(const struct mt_baseline_opts *o);
 void mt_baseline_free(struct mt_baseline *b);
 /* An hour's usage and outside temperature (degC), either NAN when absent:
- * 1 taken, 0 outside the periods. */
+ * 1 taken, 0 outside the periods.  A temperature beyond -90..60 degC is
+ * none, and counted (mt_baseline_implausible). */
 int mt_baseline_add(struct mt_baseline *b, mt_time_t hour, double use,
     double temp);
+long mt_baseline_implausible(const struct mt_baseline *b);
 /* Fit when the data suffice (else f->reason), predict both periods. */
 void mt_baseline_daily(struct mt_baseline *b, struct mt_baseline_fit *f);
 void mt_baseline_hourly(struct mt_baseline *b, struct mt_baseline_fit *f);

@@ -11,17 +11,6 @@
 
 #include <sys/types.h>
 
-/* String-keyed hash map; keys are copied, values are borrowed pointers. */
-struct mt_map;
-struct mt_map *mt_map_new(void);
-void mt_map_free(struct mt_map *m);
-void *mt_map_get(const struct mt_map *m, const char *key, size_t klen);
-void mt_map_put(struct mt_map *m, const char *key, size_t klen, void *val);
-/* Remove a key; returns its value, or NULL when absent. */
-void *mt_map_del(struct mt_map *m, const char *key, size_t klen);
-/* Every entry, in no particular order; fn must not change the map. */
-void mt_map_each(const struct mt_map *m, void (*fn)(void *ctx, const char *key,
-    size_t klen, void *val), void *ctx);
 
 /* ---- file.c: files a participant names, files the platform makes ---- */
 /* A relative path that stays inside its base directory by its letters: not

@@ -268,7 +268,7 @@ PY
 
 @test "meter-report --csv: each table as a CSV file; the ranking is the view's rows" {
 	meter-report -q --year 2019 --csv out -o r.html w.db
-	[ "$(ls out | tr '\n' ' ')" = "coverage.csv findings.csv monthly.csv profile.csv ranking.csv signature.csv " ]
+	[ "$(ls out | tr '\n' ' ')" = "baseline.csv coverage.csv findings.csv monthly.csv profile.csv ranking.csv signature.csv " ]
 	python3 -c 'import csv, sys; [print("|".join(r)) for r in list(csv.reader(open(sys.argv[1])))[1:]]' out/ranking.csv | sort > got
 	sqlite3 w.db "SELECT * FROM benchmark WHERE period = '2019'" | sort > want
 	diff want got

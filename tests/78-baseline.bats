@@ -225,3 +225,70 @@ print(n)' > n
 	# the CSV: the page's months
 	[ "$(grep -c '"il","home","electricity","daily"' csv/baseline.csv)" -eq 14 ]
 }
+
+@test "hostile hours: an impossible temperature is missing, a repeated hour the last one given, nothing to fit is said; the fit is what clean hours give" {
+	il_warehouse
+	meter-baseline -q -m daily -c il.xml --baseline "$BASE" --reporting "$REP" - < ph.ndjson > clean.json
+	# a baseline hour at 1e300 degC and one at -1e15: taken as missing,
+	# which leaves their days with 23 of 24 temperatures, as without them
+	hot=$(grep -n '"hour":"2016-03-01T12:00:00Z"' ph.ndjson | cut -d: -f1)
+	cold=$(grep -n '"hour":"2017-07-01T12:00:00Z"' ph.ndjson | cut -d: -f1)
+	awk -v a="$hot" -v b="$cold" 'NR == a { sub(/"outside_temp_c":[^,}]*/, "\"outside_temp_c\":1e300") }
+		NR == b { sub(/"outside_temp_c":[^,}]*/, "\"outside_temp_c\":-1e15") } { print }' ph.ndjson > hostile.ndjson
+	awk -v a="$hot" -v b="$cold" 'NR == a || NR == b { sub(/,"outside_temp_c":[^,}]*/, "") } { print }' ph.ndjson > without.ndjson
+	[ "$(grep -c 1e300 hostile.ndjson)" -eq 1 ] && [ "$(grep -c -- -1e15 hostile.ndjson)" -eq 1 ]
+	run -0 --separate-stderr meter-baseline -m daily -c il.xml --baseline "$BASE" --reporting "$REP" - < hostile.ndjson
+	printf '%s\n' "$output" > hostile.json
+	meter-baseline -q -m daily -c il.xml --baseline "$BASE" --reporting "$REP" - < without.ndjson > without.json
+	cmp hostile.json without.json
+	[[ "$stderr" == *"il/home electricity: 2 outside temperatures beyond -90..60 degC taken as missing"* ]]
+	# an hour given again later with another value: the later one counts
+	first=$(sed -n 100p ph.ndjson)
+	{ cat ph.ndjson; sed 's/"value":[^,]*/"value":2400/' <<<"$first"; } > twice.ndjson
+	{ sed '100d' ph.ndjson; sed 's/"value":[^,]*/"value":2400/' <<<"$first"; } > once.ndjson
+	run -0 --separate-stderr meter-baseline -m daily -c il.xml --baseline "$BASE" --reporting "$REP" - < twice.ndjson
+	printf '%s\n' "$output" > twice.json
+	meter-baseline -q -m daily -c il.xml --baseline "$BASE" --reporting "$REP" - < once.ndjson > once.json
+	cmp twice.json once.json
+	! cmp -s twice.json clean.json
+	[[ "$stderr" == *"il/home electricity: 1 hour given more than once: the last one of each taken"* ]]
+	# a temperature as text is no temperature, in the warehouse too
+	sed 's/"outside_temp_c":\([-0-9.e]*\)/"outside_temp_c":"\1"/' ph.ndjson | head -3 > text.ndjson
+	meter-load -q -c il.xml t.db
+	[ "$(grep -c '"outside_temp_c":"' text.ndjson)" -eq 3 ]
+	meter-load -q t.db text.ndjson
+	[ "$(sqlite3 t.db 'SELECT count(*), count(outside_temp_c) FROM property_hour')" = "3|0" ]
+	# nothing to fit: said, exit 2, as for a warehouse without the hours
+	run -2 meter-baseline -c il.xml --baseline "$BASE" - < /dev/null
+	[[ "$output" == *"-: no property hours of electricity, gas, heat or cooling on standard input: give meter-enrich's output"* ]]
+	# a baseline of 1970 is a baseline (day 0 is no "not given")
+	run -1 meter-baseline -q -m daily --baseline 1970-01-01..1970-12-31 w.db
+	[[ "$output" == *'"reason":"0.0% of the baseline'"'"'s days have data: at least 90% are needed"'* ]]
+}
+
+@test "a baseline whose mean usage is not above zero is not fitted, with the reason" {
+	il_warehouse
+	jq -c '.value = 0' ph.ndjson > zero.ndjson
+	run -1 meter-baseline -q -c il.xml --baseline "$BASE" - < zero.ndjson
+	[ "$(printf '%s\n' "$output" | jq -r '[.model, .status, .reason] | @tsv')" = "$(printf 'daily\tinsufficient\t%s\nhourly\tinsufficient\t%s' \
+		"the baseline's mean usage is 0: a model needs usage above zero (its CVRMSE and NMBE divide by the mean)" \
+		"the baseline's mean usage is 0: a model needs usage above zero (its CVRMSE and NMBE divide by the mean)")" ]
+	jq -c '.value = -.value' ph.ndjson > exported.ndjson
+	run -1 meter-baseline -q -m daily -c il.xml --baseline "$BASE" - < exported.ndjson
+	[[ "$(printf '%s\n' "$output" | jq -r .reason)" == "the baseline's mean usage is -"*": a model needs usage above zero"* ]]
+}
+
+@test "suspect hours count as missing in the fit and in the savings view alike" {
+	il_warehouse
+	# July 2017's 18:00 hours judged spikes: their days leave the comparison
+	sqlite3 w.db "UPDATE meter_hour SET suspect = 'spike' WHERE hour >= '2017-07-10' AND hour < '2017-07-20' AND substr(hour, 12, 2) = '23'"
+	[ "$(sqlite3 w.db "SELECT count(*) FROM meter_hour WHERE suspect IS NOT NULL")" -eq 10 ]
+	run -0 meter-baseline -q -m daily --baseline "$BASE" --reporting "$REP" w.db
+	printf '%s\n' "$output" > fit.json
+	[ "$(jq .reporting_n fit.json)" -eq 389 ]
+	sqlite3 w.db "SELECT count(*), sum(actual), sum(savings) FROM baseline_savings WHERE model = 'daily' AND period = 'reporting'" > view
+	jq -r '[.actual, .savings] | @tsv' fit.json > fit
+	awk -F'|' -v fit="$(cat fit)" 'BEGIN { split(fit, f, "\t") }
+		{ d1 = $2 - f[1]; d2 = $3 - f[2]; if (d1 < 0) d1 = -d1; if (d2 < 0) d2 = -d2
+		  exit !($1 == 389 && d1 < 0.01 && d2 < 0.5) }' view
+}

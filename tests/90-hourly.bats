@@ -276,11 +276,14 @@ greenbutton|failed" ]
 	mkdir clone && cp -R "$top/examples" clone/ && mkdir clone/tests && cp -R "$top/tests/fixtures" clone/tests/
 	awk '/^## Using it/ { f = 1 } /^The platform itself/ { f = 0 } f && /^    / { sub(/^    /, ""); print }' \
 		"$top/README.md" | sed 's|^export PATH=.*|export PATH="$METER_BIN:$PATH"|' > using.sh
-	[ "$(grep -c '^meter-' using.sh)" -eq 12 ]
+	[ "$(grep -c '^meter-' using.sh)" -eq 17 ]
 	cd clone
 	run --separate-stderr bash ../using.sh
 	# the only failure is the demo's meter that points at a missing file on purpose
-	[ "$(grep -v 'no reading after the cursor\|^meter-report: wrote report.html$' <<<"$stderr" | sort -u)" = "meter-fetch: data/b1-water.csv: meter b1-water: cannot open: No such file or directory" ]
+	[ "$(grep -v 'no reading after the cursor\|^meter-report: wrote report.html$\|^meter-baseline: greenbutton/house-il electricity: daily model hdd_cdd on ' <<<"$stderr" | sort -u)" = "meter-fetch: data/b1-water.csv: meter b1-water: cannot open: No such file or directory" ]
+	# the Illinois home's baseline: fitted, its savings on the page
+	[ "$(sqlite3 try/warehouse.db "SELECT model, status, model_type, reporting_n FROM baseline_fit")" = "daily|fitted|hdd_cdd|365" ]
+	grep -q '<h4>Baseline: electricity, daily model</h4>' try/report.html
 	grep -q '^meter-report: wrote report.html$' <<<"$stderr"
 	xmllint --noout try/report.html
 	grep -q '<h3>cambridge / b0 ' try/report.html

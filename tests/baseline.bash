@@ -17,10 +17,10 @@ setup_file() {
 	meter-load -c il.xml w.db
 	meter-fetch -t csv -p il -P home -m el -Q electricity -o ts-column=start \
 		-o value-column=value -o unit=kWh -o kind=interval -o duration=3600 \
-		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize |
+		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize | tee mh.ndjson |
 		meter-aggregate -c il.xml |
 		meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF.csv.gz" > ph.ndjson
-	meter-load w.db ph.ndjson
+	meter-load w.db mh.ndjson ph.ndjson
 }
 
 il_warehouse() {

@@ -762,9 +762,9 @@ static void bind_extra(sqlite3_stmt *st, int i, const struct mt_rec *rec,
 		sqlite3_bind_double(st, i, f->num);
 	else if (f->type == MT_BOOL)
 		sqlite3_bind_int(st, i, f->boolean);
-	else if (f->type == MT_STRING)
+	else if (f->type == MT_STRING && strcmp(key, "holiday") == 0)
 		sqlite3_bind_text(st, i, f->str, (int)f->len, SQLITE_STATIC);
-	else
+	else      /* a number as text ("1e308") is no number: as postgres.c */
 		sqlite3_bind_null(st, i);
 }
 
