@@ -313,6 +313,36 @@ static void write_expected(struct mt_out *out, const struct series *s,
 	}
 }
 
+/* The expected days (hours) of a fit, in its table. */
+static int store_expected(struct mt_db *db, const struct series *s,
+    const struct mt_baseline_fit *f, struct mt_err *err)
+{
+	int daily = strcmp(f->model, "daily") == 0;
+
+	for (size_t i = 0; i < f->npred; i++) {
+		const struct mt_baseline_pred *e = &f->pred[i];
+		char when[32], hours[8], val[40];
+		const char *pv[7] = { s->participant, s->property, s->quantity, when,
+		    e->reporting ? "reporting" : "baseline", val, hours };
+
+		mt_format_double(val, sizeof val, mt_round_value(e->expected));
+		if (daily) {
+			day_text(when, e->day);
+			snprintf(hours, sizeof hours, "%d", e->hours);
+		} else
+			mt_time_format(when, e->hour);
+		if (mt_db_exec(db, daily ? "INSERT INTO baseline_day (participant,"
+		    " property, quantity, local_date, period, expected, hours)"
+		    " VALUES (?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION),"
+		    " CAST(? AS BIGINT))" :
+		    "INSERT INTO baseline_hour (participant, property, quantity, hour,"
+		    " period, expected) VALUES (?, ?, ?, ?, ?,"
+		    " CAST(? AS DOUBLE PRECISION))", pv, daily ? 7 : 6, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The fit and its predictions replace what the warehouse held of them. */
 static int store_fit(struct mt_db *db, const struct series *s,
     const struct mt_baseline_fit *f, const struct period_text *p,
@@ -321,14 +351,14 @@ static int store_fit(struct mt_db *db, const struct series *s,
 	const char *key[4] = { s->participant, s->property, s->quantity, f->model };
 	char num[16][40], hb[40], cb[40], ints[4][24];
 	const char *v[30];
-	int daily = strcmp(f->model, "daily") == 0;
 	double stats[] = { f->intercept, f->beta_hdd, f->beta_cdd, f->r2,
 	    f->adj_r2, f->cvrmse, f->nmbe, f->expected, f->actual, f->savings,
 	    f->fsu };
 
-	if (mt_db_exec(db, daily ? "DELETE FROM baseline_day WHERE participant = ?"
-	    " AND property = ? AND quantity = ?" : "DELETE FROM baseline_hour WHERE"
-	    " participant = ? AND property = ? AND quantity = ?", key, 3, err) < 0 ||
+	if (mt_db_exec(db, strcmp(f->model, "daily") == 0 ? "DELETE FROM"
+	    " baseline_day WHERE participant = ? AND property = ? AND quantity = ?" :
+	    "DELETE FROM baseline_hour WHERE participant = ? AND property = ? AND"
+	    " quantity = ?", key, 3, err) < 0 ||
 	    mt_db_exec(db, "DELETE FROM baseline_fit WHERE participant = ? AND"
 	    " property = ? AND quantity = ? AND model = ?", key, 4, err) < 0)
 		return -1;
@@ -346,6 +376,7 @@ static int store_fit(struct mt_db *db, const struct series *s,
 	    num[0], num[1], num[2], f->fitted ? ints[0] : NULL,
 	    f->fitted ? ints[1] : NULL, num[3], num[4], num[5], num[6],
 	    f->fitted ? ints[2] : NULL, num[7], num[8], num[9], num[10] };
+	/* an empty text is SQL NULL: no figure */
 	for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
 		v[i] = row[i] != NULL && row[i][0] != '\0' ? row[i] : NULL;
 	if (mt_db_exec(db, "INSERT INTO baseline_fit (participant, property,"
@@ -354,33 +385,16 @@ static int store_fit(struct mt_db *db, const struct series *s,
 	    " heating_balance_c, cooling_balance_c, intercept, beta_hdd, beta_cdd,"
 	    " n, parameters, r2, adj_r2, cvrmse, nmbe, reporting_n, expected,"
 	    " actual, savings, fsu_90) VALUES (?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
-	    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT),"
-	    " CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
-	    " CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
-	    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION))", v, 28, err) < 0)
+	    " ?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
+	    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
+	    " CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT),"
+	    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
+	    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
+	    " CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),"
+	    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),"
+	    " CAST(? AS DOUBLE PRECISION))", v, 28, err) < 0)
 		return -1;
-	for (size_t i = 0; i < f->npred; i++) {
-		const struct mt_baseline_pred *e = &f->pred[i];
-		char when[32], hours[8], val[40];
-		const char *pv[7] = { s->participant, s->property, s->quantity, when,
-		    e->reporting ? "reporting" : "baseline", val, hours };
-
-		mt_format_double(val, sizeof val, mt_round_value(e->expected));
-		if (daily) {
-			day_text(when, e->day);
-			snprintf(hours, sizeof hours, "%d", e->hours);
-		} else
-			mt_time_format(when, e->hour);
-		if (mt_db_exec(db, daily ? "INSERT INTO baseline_day (participant,"
-		    " property, quantity, local_date, period, expected, hours)"
-		    " VALUES (?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT))" :
-		    "INSERT INTO baseline_hour (participant, property, quantity, hour,"
-		    " period, expected) VALUES (?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION))",
-		    pv, daily ? 7 : 6, err) < 0)
-			return -1;
-	}
-	return 0;
+	return store_expected(db, s, f, err);
 }
 
 /* ---- fitting one building ---- */

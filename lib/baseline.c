@@ -838,7 +838,8 @@ void mt_baseline_hourly(struct mt_baseline *b, struct mt_baseline_fit *f)
 		return;
 	rows = mt_xmalloc(b->n * sizeof *rows);
 	w = mt_xmalloc(b->n * sizeof *w);
-	/* the usable baseline hours' usage, for the mean */
+	/* the usable baseline hours' usage, for the mean, in the weights'
+	 * buffer before the segments take it */
 	size_t n = 0;
 	for (size_t i = 0; i < b->n; i++)
 		if (in_baseline(b, b->day[i]) && usable_hour(b, i))

@@ -4,6 +4,7 @@
 # same tables and views as SQLite's, value for value (tests/wh_dump.py
 # reads both with their own clients), the same guarantees.
 load helper
+load baseline
 
 HOURLY="$BATS_TEST_DIRNAME/../scripts/meter-hourly"
 DEMO="$BATS_TEST_DIRNAME/../examples/demo"
@@ -391,24 +392,13 @@ until_true() {
 
 @test "postgresql: meter-baseline fits, stores and compares as on SQLite" {
 	pg=$(newdb baseline)
-	cat > il.xml <<-'XML'
-	<participant id="il" timezone="America/Chicago">
-	  <property id="home" type="residential" area-m2="150" region="US-IL">
-	    <meter id="el" quantity="electricity"/>
-	  </property>
-	</participant>
-	XML
-	meter-fetch -t csv -p il -P home -m el -Q electricity -o ts-column=start \
-		-o value-column=value -o unit=kWh -o kind=interval -o duration=3600 \
-		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize |
-		meter-aggregate -c il.xml |
-		meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF.csv.gz" > ph.ndjson
+	il_hours
 	for db in "$pg" sq.db; do
 		meter-load -q -c il.xml "$db"
 		meter-load -q "$db" ph.ndjson
 	done
-	meter-baseline -q --baseline 2015-12-26..2016-12-25 --reporting 2017-01-05..2018-02-07 "$pg" > fit-pg.ndjson
-	meter-baseline -q --baseline 2015-12-26..2016-12-25 --reporting 2017-01-05..2018-02-07 sq.db > fit-sq.ndjson
+	meter-baseline -q --baseline "$BASE" --reporting "$REP" "$pg" > fit-pg.ndjson
+	meter-baseline -q --baseline "$BASE" --reporting "$REP" sq.db > fit-sq.ndjson
 	cmp fit-pg.ndjson fit-sq.ndjson
 	[ "$(jq -r '[.model, .status, .model_type] | @tsv' fit-pg.ndjson)" = "$(printf 'daily\tfitted\thdd_cdd\nhourly\tfitted\ttow_temperature')" ]
 	q="SELECT model, period, month, count(*), sum(actual), sum(expected), sum(savings)

@@ -9,6 +9,10 @@
 load helper
 load baseline
 
+setup_file() {
+	il_setup
+}
+
 @test "the daily model of the Illinois home equals the reference: balance points, coefficients, statistics, savings, every day" {
 	il_warehouse
 	reference daily > want.json
@@ -80,6 +84,9 @@ print(n)' > n
 	cmp from-db from-stdin
 	# -n stored nothing
 	[ "$(sqlite3 w.db 'SELECT count(*) FROM baseline_fit')" -eq 0 ]
+	# a full standard output is said, exit 3
+	run -3 bash -c 'meter-baseline -q -m daily -c il.xml --baseline "$1" - < ph.ndjson > /dev/full' _ "$BASE"
+	[ "$output" = "meter-baseline: write error on standard output: No space left on device" ]
 	# a reading, a line that is no JSON, another participant's building,
 	# a gas hour (-Q electricity): rejected with reasons, or counted apart
 	{ cat ph.ndjson
@@ -99,13 +106,7 @@ print(n)' > n
 }
 
 @test "a synthetic building's balance points, coefficients and savings are recovered by the daily model" {
-	cat > syn.xml <<-'XML'
-	<participant id="syn" timezone="Europe/Amsterdam">
-	  <property id="lab" type="office" area-m2="500">
-	    <meter id="el" quantity="electricity"/>
-	  </property>
-	</participant>
-	XML
+	syn_config
 	python3 "$BATS_TEST_DIRNAME/baseline_synth.py" daily > syn.ndjson
 	run -0 meter-baseline -q -m daily -c syn.xml --baseline 2021-01-01..2021-12-31 - < syn.ndjson
 	printf '%s\n' "$output" > fit.json

@@ -7,6 +7,10 @@
 load helper
 load baseline
 
+setup_file() {
+	il_setup
+}
+
 @test "the hourly model of the Illinois home equals the reference: statistics, savings, every reporting hour" {
 	il_warehouse
 	reference hourly > want.json
@@ -25,13 +29,7 @@ load baseline
 }
 
 @test "a synthetic building's hours of the week, heating slope and savings are recovered by the hourly model" {
-	cat > syn.xml <<-'XML'
-	<participant id="syn" timezone="Europe/Amsterdam">
-	  <property id="lab" type="office" area-m2="500">
-	    <meter id="el" quantity="electricity"/>
-	  </property>
-	</participant>
-	XML
+	syn_config
 	python3 "$BATS_TEST_DIRNAME/baseline_synth.py" hourly > syn.ndjson
 	run -0 meter-baseline -q -m hourly --expected -c syn.xml --baseline 2021-01-01..2021-12-31 - < syn.ndjson
 	printf '%s\n' "$output" > out.ndjson

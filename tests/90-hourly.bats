@@ -295,7 +295,7 @@ greenbutton|failed" ]
 }
 
 @test "every program: --help on stdout with exit 0, --version, a bad option named with exit 2" {
-	for prog in meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report "$HOURLY" "$INIT"; do
+	for prog in meter-fetch meter-standardize meter-load meter-aggregate meter-enrich meter-inbox meter-report meter-baseline "$HOURLY" "$INIT"; do
 		case $prog in /*) cmd=(sh "$prog") name=${prog##*/} ;; *) cmd=("$prog") name=$prog ;; esac
 		run --separate-stderr -0 "${cmd[@]}" --help
 		[[ "$output" == "usage: $name "* ]]

@@ -1,12 +1,13 @@
-# Shared by the baseline suites (78-baseline.bats, 79-baseline-hourly.bats):
+# Shared by the baseline suites (78-baseline.bats, 79-baseline-hourly.bats,
+# the PostgreSQL one):
 # the Illinois home's warehouse, the independent reference, the comparison.
 BASE=2015-12-26..2016-12-25
 REP=2017-01-05..2018-02-07
 
-# w.db: the Illinois home through the programs, with its weather; made
-# once for the file (under valgrind the programs take a minute over it)
-setup_file() {
-	cd "$BATS_FILE_TMPDIR" || return 1
+# il.xml, and the Illinois home through the programs with its weather:
+# mh.ndjson its meter hours, ph.ndjson its property hours, in the current
+# directory
+il_hours() {
 	cat > il.xml <<-'XML'
 	<participant id="il" timezone="America/Chicago">
 	  <property id="home" type="residential" area-m2="150" region="US-IL">
@@ -14,13 +15,31 @@ setup_file() {
 	  </property>
 	</participant>
 	XML
-	meter-load -c il.xml w.db
 	meter-fetch -t csv -p il -P home -m el -Q electricity -o ts-column=start \
 		-o value-column=value -o unit=kWh -o kind=interval -o duration=3600 \
 		"$FIX/il-electricity-cdd-hdd-hourly.csv.gz" | meter-standardize | tee mh.ndjson |
 		meter-aggregate -c il.xml |
 		meter-enrich -c il.xml --weather "US-IL=$FIX/il-tempF.csv.gz" > ph.ndjson
+}
+
+# w.db of those hours, made once for a file's tests (setup_file: under
+# valgrind the programs take a minute over them); il_warehouse copies it
+il_setup() {
+	cd "$BATS_FILE_TMPDIR" || return 1
+	il_hours
+	meter-load -c il.xml w.db
 	meter-load w.db mh.ndjson ph.ndjson
+}
+
+# syn.xml: the synthetic building of baseline_synth.py
+syn_config() {
+	cat > syn.xml <<-'XML'
+	<participant id="syn" timezone="Europe/Amsterdam">
+	  <property id="lab" type="office" area-m2="500">
+	    <meter id="el" quantity="electricity"/>
+	  </property>
+	</participant>
+	XML
 }
 
 il_warehouse() {
