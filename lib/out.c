@@ -217,23 +217,36 @@ int mt_format_double(char *buf, size_t size, double v)
 	return 0;
 }
 
-/* Keys are the programs' own literals, plain ASCII: no escaping needed. */
-static void key(struct mt_out *o, const char *k)
+/* Room for n more bytes at the end of the buffer (n <= OUT_BUF), draining
+ * it first when short: fields are written in place, not copied twice. */
+static char *room(struct mt_out *o, size_t n)
 {
-	char tmp[136];
-	size_t klen = strlen(k), n = 0;
+	if (o->len + n > OUT_BUF)
+		drain(o);
+	return o->buf + o->len;
+}
 
-	if (klen > 128)
-		klen = 128;
+static void commit(struct mt_out *o, const char *end)
+{
+	o->len = (size_t)(end - o->buf);
+}
+
+/* The key of a field and room for `value` bytes of its value after it.
+ * Keys are the programs' own literals, plain ASCII: no escaping needed. */
+static char *key(struct mt_out *o, const char *k, size_t value)
+{
+	size_t klen = strnlen(k, 128);
+	char *p = room(o, klen + 4 + value);
+
 	if (!o->first)
-		tmp[n++] = ',';
+		*p++ = ',';
 	o->first = 0;
-	tmp[n++] = '"';
-	memcpy(tmp + n, k, klen);
-	n += klen;
-	tmp[n++] = '"';
-	tmp[n++] = ':';
-	put(o, tmp, n);
+	*p++ = '"';
+	memcpy(p, k, klen);
+	p += klen;
+	*p++ = '"';
+	*p++ = ':';
+	return p;
 }
 
 void mt_out_begin(struct mt_out *o)
@@ -276,12 +289,12 @@ void mt_out_end(struct mt_out *o)
 
 void mt_out_strn(struct mt_out *o, const char *k, const char *val, size_t n)
 {
-	key(o, k);
 	if (MT_ESCAPED_MAX(n) <= OUT_FIELD_MAX) {
-		char tmp[MT_ESCAPED_MAX(OUT_FIELD_MAX / 6)];
-		put(o, tmp, mt_json_escape(tmp, val, n));
+		char *p = key(o, k, MT_ESCAPED_MAX(n));
+		commit(o, p + mt_json_escape(p, val, n));
 	} else {
 		char *tmp = mt_xmalloc(MT_ESCAPED_MAX(n));
+		commit(o, key(o, k, 0));
 		put(o, tmp, mt_json_escape(tmp, val, n));
 		free(tmp);
 	}
@@ -294,40 +307,38 @@ void mt_out_str(struct mt_out *o, const char *k, const char *val)
 
 void mt_out_num(struct mt_out *o, const char *k, double v)
 {
-	char tmp[40];
-	int n;
+	char *p = key(o, k, 40);
 
-	key(o, k);
 	if (!isfinite(v)) {
-		put(o, "null", 4);
+		memcpy(p, "null", 4);
+		commit(o, p + 4);
 		return;
 	}
-	n = mt_format_double(tmp, sizeof tmp, v);
-	put(o, tmp, (size_t)n);
+	commit(o, p + mt_format_double(p, 40, v));
 }
 
 void mt_out_int(struct mt_out *o, const char *k, int64_t v)
 {
-	char tmp[24];
-	int n = format_int(tmp, v);
-	key(o, k);
-	put(o, tmp, (size_t)n);
+	char *p = key(o, k, 24);
+
+	commit(o, p + format_int(p, v));
 }
 
 void mt_out_bool(struct mt_out *o, const char *k, int v)
 {
-	key(o, k);
-	put(o, v ? "true" : "false", v ? 4 : 5);
+	char *p = key(o, k, 5);
+
+	memcpy(p, v ? "true" : "false", v ? 4 : 5);
+	commit(o, p + (v ? 4 : 5));
 }
 
 void mt_out_time(struct mt_out *o, const char *k, int64_t ms)
 {
-	char tmp[40];
+	char *p = key(o, k, 40);
 	size_t n;
 
-	key(o, k);
-	tmp[0] = '"';
-	n = mt_time_format(tmp + 1, ms);
-	tmp[n + 1] = '"';
-	put(o, tmp, n + 2);
+	*p = '"';
+	n = mt_time_format(p + 1, ms);
+	p[n + 1] = '"';
+	commit(o, p + n + 2);
 }
