@@ -5,6 +5,7 @@
 # reads both with their own clients), the same guarantees.
 load helper
 load baseline
+load quality
 
 HOURLY="$BATS_TEST_DIRNAME/../scripts/meter-hourly"
 DEMO="$BATS_TEST_DIRNAME/../examples/demo"
@@ -414,4 +415,34 @@ until_true() {
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM baseline_hour")" -eq "$(sqlite3 sq.db 'SELECT count(*) FROM baseline_hour')" ]
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM baseline_day")" -eq 765 ]
 	[ "$(psql -X -A -t -d "$pg" -c "SELECT string_agg(model || ' ' || status || ' ' || n || ' ' || parameters, ',' ORDER BY model) FROM baseline_fit")" = "daily fitted 366 3,hourly fitted 8784 180" ]
+}
+
+@test "postgresql: suspect hours flagged as on SQLite: a spike day, a negative hour, a dead meter's zeros; a good re-load clears them" {
+	pg=$(newdb quality)
+	cam_config
+	cam_hours b0-electricity | jq -c 'select(.hour < "2019-09-01")' > el.ndjson
+	jq -c 'if .hour[0:10] == "2019-06-05" then .value *= 1000
+		elif .hour == "2019-06-02T12:00:00Z" then .value = -3
+		elif .hour >= "2019-07-10" then .value = 0 else . end' el.ndjson > bad.ndjson
+	# two loads, so that the second is judged against the first as history
+	jq -c 'select(.hour < "2019-07-01")' bad.ndjson > bad-1.ndjson
+	jq -c 'select(.hour >= "2019-07-01")' bad.ndjson > bad-2.ndjson
+	for db in "$pg" sq.db; do
+		meter-load -q -c cam.xml "$db"
+		meter-load -q "$db" bad-1.ndjson
+		meter-load -q "$db" bad-2.ndjson
+	done
+	q="SELECT suspect, count(*), min(hour), max(hour) FROM meter_hour
+		WHERE suspect IS NOT NULL GROUP BY suspect ORDER BY suspect"
+	dead=$(jq -r 'select(.hour >= "2019-07-10") | .hour' el.ndjson | wc -l)
+	[ "$dead" -eq $(((31 + 22) * 24)) ]
+	[ "$(psql -X -A -t -d "$pg" -c "$q")" = "negative|1|2019-06-02T12:00:00Z|2019-06-02T12:00:00Z
+spike|24|2019-06-05T00:00:00Z|2019-06-05T23:00:00Z
+zero-run|$dead|2019-07-10T00:00:00Z|2019-08-31T23:00:00Z" ]
+	[ "$(sqlite3 sq.db "$q")" = "$(psql -X -A -t -d "$pg" -c "$q")" ]
+	for db in "$pg" sq.db; do
+		meter-load -q "$db" el.ndjson
+	done
+	[ "$(psql -X -A -t -d "$pg" -c "SELECT count(*) FROM meter_hour WHERE suspect IS NOT NULL")" -eq 0 ]
+	[ "$(sqlite3 sq.db "SELECT count(*) FROM meter_hour WHERE suspect IS NOT NULL")" -eq 0 ]
 }

@@ -22,14 +22,15 @@
 	"'humidity', 'occupancy', 'co2')"
 static const char *const judge_sql[] MT_UNUSED = {
 	/* one pass over the history and the hours: each meter's span, its
-	 * mean, and its hours before the load */
+	 * mean, its hours before the load and its highest hour of the load */
 	"DROP TABLE IF EXISTS " SQL_TEMP "judged_meter",
 	"CREATE TEMP TABLE judged_meter (participant TEXT, meter TEXT,"
 	" quantity TEXT, first_hour TEXT, last_hour TEXT, mean " SQL_REAL ","
-	" n_before " SQL_INT ")",
+	" n_before " SQL_INT ", max_new " SQL_REAL ")",
 	"INSERT INTO judged_meter SELECT participant, meter, quantity,"
 	" min(hour) AS first_hour, max(hour) AS last_hour, avg(value) AS mean,"
-	" count(*) FILTER (WHERE hour < ?2) AS n_before FROM meter_hour"
+	" count(*) FILTER (WHERE hour < ?2) AS n_before,"
+	" max(value) FILTER (WHERE hour >= ?2) AS max_new FROM meter_hour"
 	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
 	" GROUP BY participant, meter, quantity",
 	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
@@ -48,19 +49,17 @@ static const char *const judge_sql[] MT_UNUSED = {
 	/* far above the meter's 99th percentile: of the history before the
 	 * load when it has enough hours, else of the history and the load
 	 * (a first load of a year); the percentile, a sort, is taken only of
-	 * meters with an hour above the factor times their mean */
+	 * meters with an hour above the factor times their mean (known from
+	 * judged_meter, without another pass over the hours); when there is
+	 * none, as in most loads, no hour is read at all */
 	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor'),"
 	" least AS (SELECT value FROM settings WHERE name = 'spike_min_hours'),"
-	" cand AS (SELECT DISTINCT m.participant, m.meter, m.quantity"
-	"   FROM meter_hour m JOIN " SQL_TEMP "judged_meter j USING (participant, meter, quantity)"
-	"   WHERE m.hour BETWEEN ?2 AND ?3 AND (m.participant, m.meter, m.quantity)"
-	"   IN (SELECT participant, meter, quantity FROM " SQL_TEMP "judged)"
-	"   AND m." JUDGED_QUANTITY
-	"   AND m.value > (SELECT value FROM k) * j.mean),"
+	" cand AS (SELECT participant, meter, quantity FROM " SQL_TEMP "judged_meter"
+	"   WHERE " JUDGED_QUANTITY " AND max_new > (SELECT value FROM k) * mean),"
 	" w AS (SELECT h.participant, h.meter, h.quantity, h.value,"
 	"   percent_rank() OVER m AS pr, count(*) OVER m AS n FROM meter_hour h"
 	"   JOIN " SQL_TEMP "judged_meter j USING (participant, meter, quantity)"
-	"   WHERE h.hour BETWEEN ?4 AND ?3"
+	"   WHERE EXISTS (SELECT 1 FROM cand) AND h.hour BETWEEN ?4 AND ?3"
 	"   AND (h.participant, h.meter, h.quantity) IN"
 	"   (SELECT participant, meter, quantity FROM cand)"
 	"   AND (h.hour < ?2 OR j.n_before < (SELECT value FROM least))"
@@ -70,7 +69,8 @@ static const char *const judge_sql[] MT_UNUSED = {
 	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)"
 	"   GROUP BY participant, meter, quantity)"
 	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
-	" WHERE m.hour BETWEEN ?2 AND ?3 AND m.participant = p99.participant"
+	" WHERE EXISTS (SELECT 1 FROM p99) AND m.hour BETWEEN ?2 AND ?3"
+	" AND m.participant = p99.participant"
 	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
 	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL",
 	/* a run of exact zeros longer than zero_run_hours where the week
