@@ -92,17 +92,48 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+static int plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* A zero byte in x: exact as a test of the whole word (a borrow can set
+ * the flag of a byte only above one that is zero). */
+static uint64_t zero_byte(uint64_t x)
+{
+	return (x - 0x0101010101010101u) & ~x & 0x8080808080808080u;
+}
+
+/* The length of the part of s that needs no escaping, eight bytes at a
+ * time while no byte of a word is a control, a quote, a backslash or
+ * above ASCII; a word that has one is looked at byte by byte. */
+static size_t plain_prefix(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		/* a control has its top three bits zero */
+		if (zero_byte(x & 0xe0e0e0e0e0e0e0e0u) | (x & 0x8080808080808080u) |
+		    zero_byte(x ^ ones * '"') |
+		    zero_byte(x ^ ones * '\\'))
+			break;
+	}
+	while (i < n && plain_byte(s[i]))
+		i++;
+	return i;
+}
+
 size_t mt_json_escape(char *dst, const char *src, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)src;
 	char *d = dst;
-	size_t plain = 0;
-
 	/* most strings (ids, units, times) need no escaping at all */
-	while (plain < n && s[plain] >= 0x20 && s[plain] < 0x80 && s[plain] != '"' &&
-	    s[plain] != '\\')
-		plain++;
+	size_t plain = plain_prefix(s, n);
+
 	*d++ = '"';
 	memcpy(d, s, plain);
 	d += plain;
