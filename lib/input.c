@@ -46,13 +46,20 @@ struct source {
 	char why[sizeof ((struct mt_err *)0)->msg];
 };
 
+/* A source in the heap with its key beside it: the sift compares keys
+ * without a visit to each source (a thousand runs' are far apart). */
+struct entry {
+	mt_time_t key;
+	size_t i;
+};
+
 struct merge {
 	struct source *src;
 	size_t n, cap;
 	int *fds;            /* files read as runs, each shared by its parts */
 	size_t nfds;
 	size_t budget;       /* for more runs' readers, of RUNS_BUDGET */
-	size_t *heap;        /* sources with something, earliest first */
+	struct entry *heap;  /* sources with something, earliest first */
 	size_t nheap;
 };
 
@@ -490,20 +497,19 @@ static int advance(struct source *s, int keyed)
 
 /* ---- the heap of sources, earliest first (ties: argument order) ---- */
 
-static int before(const struct merge *m, size_t a, size_t b)
+static int before(const struct entry *a, const struct entry *b)
 {
-	mt_time_t ka = m->src[a].key, kb = m->src[b].key;
-
-	return ka < kb || (ka == kb && a < b);
+	return a->key < b->key || (a->key == b->key && a->i < b->i);
 }
 
 static void sift_down(struct merge *m, size_t i)
 {
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, best = i, t;
-		if (l < m->nheap && before(m, m->heap[l], m->heap[best]))
+		size_t l = 2 * i + 1, r = l + 1, best = i;
+		struct entry t;
+		if (l < m->nheap && before(&m->heap[l], &m->heap[best]))
 			best = l;
-		if (r < m->nheap && before(m, m->heap[r], m->heap[best]))
+		if (r < m->nheap && before(&m->heap[r], &m->heap[best]))
 			best = r;
 		if (best == i)
 			return;
@@ -517,7 +523,7 @@ static void heapify(struct merge *m)
 	m->nheap = 0;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->src[i].state != 0)
-			m->heap[m->nheap++] = i;
+			m->heap[m->nheap++] = (struct entry){ m->src[i].key, i };
 	for (size_t i = m->nheap / 2; i-- > 0; )
 		sift_down(m, i);
 }
@@ -527,8 +533,7 @@ static void heapify(struct merge *m)
 static int deliver(struct merge *m, const char *participant, mt_record_fn fn,
     mt_badline_fn bad, void *ctx)
 {
-	size_t i = m->heap[0];
-	struct source *s = &m->src[i];
+	struct source *s = &m->src[m->heap[0].i];
 	char why[128];
 
 	if (s->state == -1) {
@@ -543,6 +548,8 @@ static int deliver(struct merge *m, const char *participant, mt_record_fn fn,
 		return -1;
 	if (s->state == 0)
 		m->heap[0] = m->heap[--m->nheap];
+	else
+		m->heap[0].key = s->key;
 	sift_down(m, 0);
 	return 0;
 }
