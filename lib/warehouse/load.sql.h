@@ -27,12 +27,16 @@ static const char *const judge_sql[] MT_UNUSED = {
 	"CREATE TEMP TABLE judged_meter (participant TEXT, meter TEXT,"
 	" quantity TEXT, first_hour TEXT, last_hour TEXT, mean " SQL_REAL ","
 	" n_before " SQL_INT ", max_new " SQL_REAL ")",
-	"INSERT INTO judged_meter SELECT participant, meter, quantity,"
-	" min(hour) AS first_hour, max(hour) AS last_hour, avg(value) AS mean,"
-	" count(*) FILTER (WHERE hour < ?2) AS n_before,"
-	" max(value) FILTER (WHERE hour >= ?2) AS max_new FROM meter_hour"
-	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
-	" GROUP BY participant, meter, quantity",
+	/* grouped by the meter's number in judged: SQLite sorts the hours to
+	 * group them, and an integer sorts far faster than three texts */
+	"INSERT INTO judged_meter SELECT j.participant, j.meter, j.quantity,"
+	" a.first_hour, a.last_hour, a.mean, a.n_before, a.max_new FROM"
+	" (SELECT k.id, min(m.hour) AS first_hour, max(m.hour) AS last_hour,"
+	" avg(m.value) AS mean, count(*) FILTER (WHERE m.hour < ?2) AS n_before,"
+	" max(m.value) FILTER (WHERE m.hour >= ?2) AS max_new FROM meter_hour m"
+	" JOIN " SQL_TEMP "judged k USING (participant, meter, quantity)"
+	" WHERE m.hour BETWEEN ?4 AND ?3 GROUP BY k.id) a"
+	" JOIN " SQL_TEMP "judged j ON j.id = a.id",
 	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
 	" last_hour FROM " SQL_TEMP "judged_meter WHERE true"
 	" ON CONFLICT (participant, meter, quantity) DO UPDATE SET"
@@ -43,9 +47,12 @@ static const char *const judge_sql[] MT_UNUSED = {
 	 * meter of these quantities can read */
 	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
 	" THEN 'negative' END"
-	" WHERE hour BETWEEN ?4 AND ?3 AND " JUDGED
+	" WHERE hour BETWEEN ?4 AND ?3"
 	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))"
-	"   OR suspect = 'zero-run')",
+	"   OR suspect = 'zero-run')"
+	/* last: SQLite tests the terms in this order, and the lookup in
+	 * judged costs more than the columns at hand */
+	" AND " JUDGED,
 	/* far above the meter's 99th percentile: of the history before the
 	 * load when it has enough hours, else of the history and the load
 	 * (a first load of a year); the percentile, a sort, is taken only of
@@ -110,8 +117,9 @@ static const char *const judge_sql[] MT_UNUSED = {
 /* The meters the loaded hours belong to: a temporary table the judging
  * statements read. */
 #define SQL_JUDGED_TABLE \
-	"CREATE TEMP TABLE IF NOT EXISTS judged (participant TEXT, meter TEXT," \
-	" quantity TEXT, PRIMARY KEY (participant, meter, quantity))" SQL_NO_ROWID
+	"CREATE TEMP TABLE IF NOT EXISTS judged (id " SQL_SERIAL_KEY "," \
+	" participant TEXT, meter TEXT, quantity TEXT," \
+	" UNIQUE (participant, meter, quantity))"
 
 /* The participant's configured meters, their last hour, and whether they
  * are stale: as data_quality has it, from the participant's last run, else

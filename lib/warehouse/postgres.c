@@ -737,7 +737,8 @@ static int write_meter_hours(struct pg_db *db, struct mt_err *err)
 	    " CREATE TEMP TABLE IF NOT EXISTS batch_meter (participant text,"
 	    " meter text, quantity text) ON COMMIT DELETE ROWS;" SQL_JUDGED_TABLE, err) < 0 ||
 	    copy_in(db, "COPY batch_meter FROM STDIN", &db->mh_keys.copy, err) < 0 ||
-	    exec(db, "INSERT INTO judged SELECT * FROM batch_meter ON CONFLICT DO NOTHING",
+	    exec(db, "INSERT INTO judged (participant, meter, quantity)"
+	    " SELECT * FROM batch_meter ON CONFLICT DO NOTHING",
 	    err) < 0 || meets_stored(db, &db->mh_keys, "meter_hour t JOIN batch_meter"
 	    " USING (participant, meter, quantity)", &stored, err) < 0)
 		return -1;

@@ -650,7 +650,8 @@ static int list_judged(struct sq_db *db, mt_time_t *lo, mt_time_t *hi,
 	for (size_t i = 0; i < db->nspans; i++) {
 		const char *a[] = { db->spans[i].participant, db->spans[i].meter,
 			db->spans[i].quantity };
-		if (run_sql(db, "INSERT INTO temp.judged VALUES (?, ?, ?)", a, 3, err) < 0)
+		if (run_sql(db, "INSERT INTO temp.judged (participant, meter,"
+		    " quantity) VALUES (?, ?, ?)", a, 3, err) < 0)
 			return -1;
 		if (db->spans[i].lo < *lo)
 			*lo = db->spans[i].lo;
