@@ -23,7 +23,7 @@
 #define CACHE_SPAN (24 * MT_HOUR_MS)   /* warehouse hours read at once */
 
 struct member {
-	char *meter;
+	const char *meter;   /* the series' copy of the name */
 	double value, coverage;
 	enum mt_quality quality;
 };
@@ -42,6 +42,12 @@ struct series {
 	mt_time_t newest, closed_before;
 	struct group **open;   /* by hour */
 	size_t nopen, cap;
+	/* one copy of each meter name for all the series' hours, so that a
+	 * group's members are told apart by pointer; meters come round in
+	 * the same order hour after hour, so the one after the last found is
+	 * looked at first */
+	char **meters;
+	size_t nmeters, last;
 };
 
 /* A warehouse meter hour, with the property its meter belongs to. */
@@ -129,8 +135,6 @@ struct mt_agg *mt_agg_new(const struct mt_agg_opts *o, struct mt_rejects *rj,
 
 static void group_free(struct group *g)
 {
-	for (size_t i = 0; i < g->n; i++)
-		free(g->m[i].meter);
 	free(g->m);
 	free(g);
 }
@@ -174,6 +178,9 @@ void mt_agg_free(struct mt_agg *a)
 		for (size_t k = 0; k < s->nopen; k++)
 			group_free(s->open[k]);
 		free(s->open);
+		for (size_t k = 0; k < s->nmeters; k++)
+			free(s->meters[k]);
+		free(s->meters);
 		free(s->participant);
 		free(s->property);
 		free(s);
@@ -234,13 +241,26 @@ static const char *property_of(struct mt_agg *a, const char *participant,
 	return m != NULL ? m->property : config_of(a, participant) ? NULL : stated;
 }
 
-static void set_member(struct group *g, const char *meter, double value,
-    double coverage, enum mt_quality quality, int replace)
+static const char *series_meter(struct series *s, const char *meter)
 {
+	for (size_t k = 0; k < s->nmeters; k++) {
+		size_t i = (s->last + 1 + k) % s->nmeters;
+		if (strcmp(s->meters[i], meter) == 0)
+			return s->meters[s->last = i];
+	}
+	s->meters = mt_xrealloc(s->meters, (s->nmeters + 1) * sizeof *s->meters);
+	s->last = s->nmeters;
+	return s->meters[s->nmeters++] = mt_xstrdup(meter);
+}
+
+static void set_member(struct series *s, struct group *g, const char *meter,
+    double value, double coverage, enum mt_quality quality, int replace)
+{
+	const char *name = series_meter(s, meter);
 	struct member *m = NULL;
 
 	for (size_t i = 0; i < g->n && m == NULL; i++)
-		if (strcmp(g->m[i].meter, meter) == 0)
+		if (g->m[i].meter == name)
 			m = &g->m[i];
 	if (m != NULL && !replace)
 		return;
@@ -250,7 +270,7 @@ static void set_member(struct group *g, const char *meter, double value,
 			g->m = mt_xrealloc(g->m, g->cap * sizeof *g->m);
 		}
 		m = &g->m[g->n++];
-		m->meter = mt_xstrdup(meter);
+		m->meter = name;
 	}
 	m->value = value;
 	m->coverage = coverage;
@@ -345,7 +365,7 @@ static int complete(struct mt_agg *a, struct series *s, struct group *g,
 	before = g->n;
 	for (; lo < c->n && by_hour_property(&c->rows[lo], &key) == 0; lo++) {
 		const struct stored *r = &c->rows[lo];
-		set_member(g, r->meter, r->value, r->coverage, r->quality, 0);
+		set_member(s, g, r->meter, r->value, r->coverage, r->quality, 0);
 	}
 	a->st.completed += (long)(g->n - before);
 	return 0;
@@ -514,7 +534,7 @@ int mt_agg_add(struct mt_agg *a, const struct mt_rec *rec, struct mt_err *err)
 		    "from the warehouse");
 		return 0;
 	}
-	set_member(group_for(s, h.hour), h.meter, h.value, h.coverage, h.quality, 1);
+	set_member(s, group_for(s, h.hour), h.meter, h.value, h.coverage, h.quality, 1);
 	a->st.merged++;
 	if (h.hour > s->newest) {
 		s->newest = h.hour;
