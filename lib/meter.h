@@ -145,7 +145,7 @@ int mt_inbox_fail(struct mt_inbox *ib, const char *name, const char *why,
 enum mt_type { MT_NULL, MT_BOOL, MT_NUMBER, MT_STRING, MT_NESTED };
 
 struct mt_field {
-	const char *key;
+	const char *key;   /* klen bytes, not NUL-terminated */
 	size_t klen;
 	uint32_t sig;      /* length and three bytes of the key, for lookups */
 	const char *str;   /* MT_STRING: the unescaped text (NUL-terminated);

@@ -25,7 +25,8 @@
 
 struct parse_ctx {
 	struct mt_rec *rec;
-	char *arena;        /* unescaped keys and strings of this record */
+	char *arena;        /* unescaped strings (and escaped keys) of this record */
+	const unsigned char *line, *line_end;   /* the line being parsed */
 	size_t used, cap;
 	int depth;          /* 0 outside, 1 inside the top-level object */
 	int objects;        /* top-level objects completed on this line */
@@ -204,7 +205,11 @@ static int cb_key(void *ctx, const unsigned char *k, size_t n)
 	f->type = MT_NULL;
 	f->str = NULL;
 	f->len = 0;
-	f->key = arena_copy(c, k, n);
+	/* a key without escapes is yajl's pointer into the line, which lives
+	 * as long as the record (its text is the line too); keys are read
+	 * with their length only, so need no terminating NUL */
+	f->key = k >= c->line && k + n <= c->line_end ? (const char *)k :
+	    arena_copy(c, k, n);
 	f->klen = n;
 	f->sig = sig;
 	return 1;
@@ -571,6 +576,8 @@ static int parse_line(struct mt_ndjson *r, struct mt_rec *rec, const char *line,
 		c->arena = mt_xrealloc(c->arena, c->cap);
 	}
 	c->rec = rec;
+	c->line = (const unsigned char *)line;
+	c->line_end = c->line + len;
 	c->used = 0;
 	c->depth = 0;
 	c->objects = 0;
