@@ -104,6 +104,26 @@ zero-run|$dead|2019-07-10T00:00:00Z|2019-08-31T23:00:00Z" ]
 	[ "$(flags whole.db)" = "$(flags weekly.db)" ]
 }
 
+@test "suspect hours: history_days 0 or below judges a load against itself alone: a spike in its first hours is flagged as with a history" {
+	# ten days of one meter, 1.000 to 1.239 kWh, and hour 5 reading 500
+	awk 'BEGIN { for (i = 0; i < 240; i++) printf "{\"participant\":\"p\",\"property\":\"b\",\"meter\":\"m\",\"quantity\":\"electricity\",\"hour\":\"2019-01-%02dT%02d:00:00Z\",\"value\":%s,\"unit\":\"kWh\"}\n", 1 + int(i / 24), i % 24, i == 5 ? 500 : 1 + i / 1000 }' > a.ndjson
+	# the threshold: 10 times the 99th percentile of the load's own hours,
+	# the least value whose percent rank (values below it / (n - 1)) is
+	# at least 0.99 (python)
+	p99=$(jq -r .value a.ndjson | python3 -c 'import sys
+v = sorted(float(x) for x in sys.stdin)
+print(min(x for x in v if v.index(x) / (len(v) - 1) >= 0.99))')
+	[ "$p99" = 1.238 ]
+	for days in 28 0 -3; do
+		rm -f w.db*
+		meter-load w.db /dev/null
+		sqlite3 w.db "UPDATE settings SET value = $days WHERE name = 'history_days';
+			UPDATE settings SET value = 24 WHERE name = 'spike_min_hours'"
+		meter-load -q w.db a.ndjson
+		[ "$(sqlite3 w.db "SELECT hour, value FROM meter_hour WHERE suspect IS NOT NULL")" = "2019-01-01T05:00:00Z|500.0" ]
+	done
+}
+
 @test "building_comparison: a building with half a year missing is not ranked; sums the same by every route" {
 	cam_config
 	meter-load -c cam.xml w.db

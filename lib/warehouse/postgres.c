@@ -1173,6 +1173,9 @@ static int pg_judge_hours(struct mt_db *base, struct mt_err *err)
 	if (v != NULL)
 		days = atof(v);
 	free(v);
+	/* a negative history is none, as on SQLite */
+	if (!(days > 0))
+		days = 0;
 	if (mt_time_parse(db->lo, strlen(db->lo), &lo, &form, err) < 0)
 		return -1;
 	mt_time_format(history, lo - (mt_time_t)(days * 86400000.0));

@@ -613,6 +613,10 @@ static int history_days(struct sq_db *db, double *days, struct mt_err *err)
 		return db_fail(db, err, "cannot prepare statement");
 	rc = sqlite3_step(st);
 	*days = rc == SQLITE_ROW ? sqlite3_column_double(st, 0) : 28;
+	/* a negative history is none: the judged hours are the load's own,
+	 * never fewer (meter-warehouse(5)) */
+	if (!(*days > 0))
+		*days = 0;
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
