@@ -11,7 +11,6 @@
 
 #include <sys/types.h>
 
-
 /* ---- file.c: files a participant names, files the platform makes ---- */
 /* A relative path that stays inside its base directory by its letters: not
  * absolute, not empty, no ".." above the base. */

@@ -116,9 +116,8 @@ static size_t plain_prefix(const unsigned char *s, size_t n)
 		uint64_t x;
 		memcpy(&x, s + i, 8);
 		/* a control has its top three bits zero */
-		if (zero_byte(x & 0xe0e0e0e0e0e0e0e0u) | (x & 0x8080808080808080u) |
-		    zero_byte(x ^ ones * '"') |
-		    zero_byte(x ^ ones * '\\'))
+		if (zero_byte(x & ones * 0xe0) | (x & ones * 0x80) |
+		    zero_byte(x ^ ones * '"') | zero_byte(x ^ ones * '\\'))
 			break;
 	}
 	while (i < n && plain_byte(s[i]))
@@ -131,8 +130,7 @@ size_t mt_json_escape(char *dst, const char *src, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)src;
 	char *d = dst;
-	/* most strings (ids, units, times) need no escaping at all */
-	size_t plain = plain_prefix(s, n);
+	size_t plain = plain_prefix(s, n);   /* most strings: all of them */
 
 	*d++ = '"';
 	memcpy(d, s, plain);

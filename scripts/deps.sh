@@ -18,4 +18,4 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086 # PKGS is this script's own fixed list of package names, split on purpose
 $SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
 # shellcheck disable=SC2086 # counted as words, as apt-get gets them
-echo "deps: installed $(echo $PKGS | wc -w) packages"
+echo "deps: the $(echo $PKGS | wc -w) packages meter needs are installed"

@@ -28,7 +28,7 @@ static const char *const judge_sql[] MT_UNUSED = {
 	" quantity TEXT, first_hour TEXT, last_hour TEXT, mean " SQL_REAL ","
 	" n_before " SQL_INT ", max_new " SQL_REAL ")",
 	/* grouped by the meter's number in judged: SQLite sorts the hours to
-	 * group them, and an integer sorts far faster than three texts */
+	 * group them, and an integer sorts faster than three texts */
 	"INSERT INTO judged_meter SELECT j.participant, j.meter, j.quantity,"
 	" a.first_hour, a.last_hour, a.mean, a.n_before, a.max_new FROM"
 	" (SELECT k.id, min(m.hour) AS first_hour, max(m.hour) AS last_hour,"
@@ -113,6 +113,11 @@ static const char *const judge_sql[] MT_UNUSED = {
 	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",
 };
 
+
+/* The days of history a load's hours are judged against; a negative
+ * setting is none: the load's own hours, never fewer (meter-warehouse(5)) */
+#define SQL_HISTORY_DAYS \
+	"SELECT " SQL_GREATEST "(value, 0) FROM settings WHERE name = 'history_days'"
 
 /* The meters the loaded hours belong to: a temporary table the judging
  * statements read. */

@@ -1167,15 +1167,11 @@ static int pg_judge_hours(struct mt_db *base, struct mt_err *err)
 		return -1;
 	if (db->lo[0] == '\0')
 		return 0;
-	if (run(db, "SELECT value FROM settings WHERE name = 'history_days'", NULL, 0,
-	    one_text, &v, err) < 0)
+	if (run(db, SQL_HISTORY_DAYS, NULL, 0, one_text, &v, err) < 0)
 		return -1;
 	if (v != NULL)
 		days = atof(v);
 	free(v);
-	/* a negative history is none, as on SQLite */
-	if (!(days > 0))
-		days = 0;
 	if (mt_time_parse(db->lo, strlen(db->lo), &lo, &form, err) < 0)
 		return -1;
 	mt_time_format(history, lo - (mt_time_t)(days * 86400000.0));

@@ -292,7 +292,8 @@ static int is_warehouse(const char *path, struct mt_err *err)
 	sqlite3_stmt *st = NULL;
 	int version = 0, tables = 0, rc;
 
-	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    NULL);
 	/* a loader's commit holds the file for a moment: wait as loaders do */
 	sqlite3_busy_timeout(h, BUSY_TIMEOUT_MS);
 	if (rc == SQLITE_OK)
@@ -608,15 +609,10 @@ static int history_days(struct sq_db *db, double *days, struct mt_err *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db->h, "SELECT value FROM settings WHERE name = "
-	    "'history_days'", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, SQL_HISTORY_DAYS, -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot prepare statement");
 	rc = sqlite3_step(st);
 	*days = rc == SQLITE_ROW ? sqlite3_column_double(st, 0) : 28;
-	/* a negative history is none: the judged hours are the load's own,
-	 * never fewer (meter-warehouse(5)) */
-	if (!(*days > 0))
-		*days = 0;
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
