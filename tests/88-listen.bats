@@ -232,6 +232,10 @@ warehouse_hours() {
 	until [ "$(spooled | wc -l)" -gt 1000 ] || [ $i -ge 300 ]; do sleep 0.02; i=$((i + 1)); done
 	sh "$BROKER" restart "$BATS_TEST_TMPDIR/broker"
 	wait_spooled 10000
+	# on a busy machine the spool can be whole before the listener has
+	# seen the restart: stop it only once it is back (at most 10 s)
+	i=0
+	until grep -q "session resumed" listen.err || [ $i -ge 500 ]; do sleep 0.02; i=$((i + 1)); done
 	kill -TERM "$LISTENER"
 	wait "$LISTENER"
 	LISTENER=
