@@ -573,6 +573,12 @@ static size_t dip_after(const struct mt_std *s, const struct meter *m, size_t i)
 
 	if (i + 2 >= m->n)
 		return 0;
+	/* a register that did not fall by more than the noise begins no dip:
+	 * consumption() would say so, at the cost of a call per reading
+	 * drop_dips looks back over */
+	if (m->r[i + 1].v - m->r[i].v >= 0 ||
+	    -(m->r[i + 1].v - m->r[i].v) <= s->o.noise)
+		return 0;
 	consumption(m, s->o.noise, &m->r[i], &m->r[i + 1], &ev);
 	if (ev != 'r')
 		return 0;
