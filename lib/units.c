@@ -5,6 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* Append only: a quantity's place in this table is its code in a SQLite
+ * warehouse (schema 7, MT_WH_QUANTITIES in warehouse/schema.sql.h lists
+ * the same), and a new one needs a migration that teaches the warehouse
+ * its name and unit. */
 static const struct mt_quantity quantities[] = {
 	{ "electricity", "kWh", MT_Q_ADDITIVE, "energy" },
 	/* what a building gives back to the grid (solar): never summed into
@@ -65,6 +69,14 @@ static const struct unit units[] = {
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(COUNT(quantities) == MT_WH_NQUANTITIES, "a new quantity "
+    "needs a warehouse migration: see MT_WH_QUANTITIES in schema.sql.h");
+
+int mt_quantity_code(const struct mt_quantity *q)
+{
+	return (int)(q - quantities);
+}
 
 const struct mt_quantity *mt_quantity_find(const char *name)
 {

@@ -118,15 +118,16 @@ if [ "$MH" -ne "$STORED" ] || [ "$STORED" -ne $((METERS * (HOURS - 1))) ] ||
 fi
 sqlite3 "$DB" 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
 BYTES=$(stat -c %s "$DB")
-# the meter_hour table's own pages (and its indexes'), from SQLite's dbstat
-MH_BYTES=$(sqlite3 "$DB" "SELECT sum(pgsize) FROM dbstat WHERE name = 'meter_hour'
-	OR name IN (SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'meter_hour')")
+# the pages of the meter hours' table (meter_hour_store, of which
+# meter_hour is a view) and of its indexes, from SQLite's dbstat
+MH_BYTES=$(sqlite3 "$DB" "SELECT sum(pgsize) FROM dbstat WHERE name = 'meter_hour_store'
+	OR name IN (SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'meter_hour_store')")
 echo
 awk -v t="$TOTAL" -v k="$PEAK" -v r="$READINGS" 'BEGIN {
 	printf "whole pipeline: %.1f s wall (%.0f readings/s), largest peak %.1f MB\n", t, r / t, k / 1024 }'
 awk -v b="$BYTES" -v m="$MH_BYTES" -v n="$STORED" -v p="$STORED_PH" 'BEGIN {
 	printf "warehouse: %.0f MB for %d meter hours and %d property hours;\n", b / 1048576, n, p
-	printf "meter_hour and its indexes: %.1f bytes per meter hour\n", m / n }'
+	printf "meter hours with their indexes: %.1f bytes each\n", m / n }'
 if [ "$PH" -gt "$STORED_PH" ]; then
 	echo "property hours written: $PH for $STORED_PH (again, whole, as late meters of a property came)"
 fi

@@ -33,7 +33,7 @@ dump() {
 m1|2026-03-01T11:00:00Z|2.0|kWh|interpolated|0.5
 m2|2026-03-01T10:00:00Z|3.0|kWh|measured|1.0" ]
 	[ "$(sqlite3 w.db "SELECT source, records_in, loaded, rejected FROM loads")" = "in.ndjson|3|3|0" ]
-	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 6 ]
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 7 ]
 }
 
 @test "loading twice, or overlapping inputs in any order, gives the same warehouse" {
@@ -158,7 +158,75 @@ m1|2026-03-01T11:00:00Z|1.0" ]
 	sqlite3 w.db 'PRAGMA user_version = 99'
 	run meter-load w.db in.ndjson
 	[ "$status" -eq 2 ]
-	[ "$output" = "meter-load: w.db: schema version 99 is newer than this program knows (6): use a newer meter" ]
+	[ "$output" = "meter-load: w.db: schema version 99 is newer than this program knows (7): use a newer meter" ]
+}
+
+# the quantities of meter-records(5) in units.c's order (their codes in
+# meter_hour_store), each in its canonical unit
+QUANTITIES="electricity/kWh electricity_export/kWh gas/kWh heat/kWh cooling/kWh
+water/m3 reactive_energy/kvarh temperature/degC outside_temperature/degC
+humidity/% occupancy/people co2/ppm"
+
+@test "meter hours of every quantity and quality are stored compact and read back as loaded" {
+	i=0
+	for qu in $QUANTITIES; do
+		for ql in measured interpolated estimated; do
+			printf '{"participant":"acme","property":"hq","meter":"m%d","quantity":"%s","hour":"2026-03-%02dT%02d:00:00Z","value":%d.5,"unit":"%s","quality":"%s","coverage":0.75}\n' \
+				"$i" "${qu%/*}" "$((i / 24 + 1))" "$((i % 24))" "$i" "${qu#*/}" "$ql"
+			i=$((i + 1))
+		done
+	done > in.ndjson
+	meter-load w.db in.ndjson
+	# what went in, field by field, against what meter_hour gives back
+	jq -r '[.meter, .quantity, .hour, (.value | tostring), .unit, .quality] | join("|")' in.ndjson | sort > want
+	sqlite3 w.db "SELECT meter, quantity, hour, value, unit, quality FROM meter_hour" | sort > got
+	[ "$(wc -l < got)" -eq 36 ]
+	diff want got
+	# stored as numbers: a quantity's place in the list, a quality's in
+	# measured, interpolated, estimated
+	sqlite3 w.db "SELECT meter, quantity_code, quality_code FROM meter_hour_store" | sort > codes
+	awk -F'|' '{ m = substr($1, 2); printf "%s|%d|%d\n", $1, int(m / 3), m % 3 }' codes > want_codes
+	diff want_codes codes
+	[ "$(sqlite3 w.db "SELECT type FROM sqlite_master WHERE name = 'meter_hour'")" = view ]
+}
+
+@test "meter_hour takes an analyst's insert, update and delete as a table did, and refuses what it cannot store" {
+	mh m1 2026-03-01T10:00:00Z 1.5 > in.ndjson
+	meter-load w.db in.ndjson
+	sqlite3 w.db "INSERT INTO meter_hour (participant, property, meter, quantity, hour, value, unit, quality, coverage)
+		VALUES ('acme', 'hq', 'm2', 'gas', '2026-03-01T10:00:00Z', 7, 'kWh', 'estimated', 1)"
+	sqlite3 w.db "UPDATE meter_hour SET value = 2.5, suspect = 'spike' WHERE meter = 'm1'"
+	[ "$(sqlite3 w.db "SELECT meter, quantity, value, unit, quality, suspect FROM meter_hour ORDER BY meter")" = "m1|electricity|2.5|kWh|measured|spike
+m2|gas|7.0|kWh|estimated|" ]
+	sqlite3 w.db "DELETE FROM meter_hour WHERE quantity = 'gas'"
+	[ "$(sqlite3 w.db "SELECT meter FROM meter_hour")" = m1 ]
+	run sqlite3 w.db "INSERT INTO meter_hour VALUES ('acme', 'hq', 'm3', 'gas', '2026-03-01T10:00:00Z', 7, 'm3', 'measured', 1, NULL)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"meter_hour: the quantity must be one of meter-records(5) and the unit its canonical unit"* ]]
+	run sqlite3 w.db "UPDATE meter_hour SET quality = 'guessed'"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"meter_hour: the quality must be measured, interpolated, estimated or partial"* ]]
+	[ "$(sqlite3 w.db "SELECT count(*), sum(value) FROM meter_hour_store")" = "1|2.5" ]
+}
+
+@test "a schema 6 warehouse is brought to the compact meter hours with every row whole" {
+	gunzip -c "$FIX/warehouse-schema6.db.gz" > w.db
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 6 ]
+	# its rows as the schema 6 table holds them, read before the migration
+	sqlite3 w.db "SELECT * FROM meter_hour ORDER BY hour, meter" > before
+	[ "$(wc -l < before)" -eq 576 ]
+	[ "$(sqlite3 w.db "SELECT count(DISTINCT quantity) || ' ' || count(*) FILTER (WHERE suspect = 'negative') FROM meter_hour")" = "12 1" ]
+	: | meter-load w.db
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 7 ]
+	sqlite3 w.db "SELECT * FROM meter_hour ORDER BY hour, meter" > after
+	diff before after
+	[ "$(sqlite3 w.db 'PRAGMA integrity_check')" = ok ]
+	[ "$(sqlite3 w.db "SELECT count(*) FROM meter_hour_store")" -eq 576 ]
+	# and it goes on judging: a negative hour of the next day is flagged
+	printf '{"participant":"p6","property":"b0","meter":"m0","quantity":"electricity","hour":"2026-03-03T05:00:00Z","value":-2,"unit":"kWh"}\n' > next.ndjson
+	meter-load w.db next.ndjson
+	[ "$(sqlite3 w.db "SELECT hour FROM meter_hour WHERE suspect = 'negative' ORDER BY hour")" = "2026-03-02T06:00:00Z
+2026-03-03T05:00:00Z" ]
 }
 
 @test "a missing or unwritable database directory is a clear error" {

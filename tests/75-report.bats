@@ -366,14 +366,26 @@ PY
 
 @test "schema 4: a warehouse of schema 3 gets its daily roll-up from the hours it holds when it is opened" {
 	cp w.db old.db
-	# what a schema 3 warehouse holds: no roll-up, no benchmark views
+	# what a schema 3 warehouse holds: meter_hour a table, no roll-up, no
+	# benchmark views
+	sqlite3 old.db "DROP VIEW meter_hour;
+		CREATE TABLE meter_hour (participant TEXT NOT NULL, property TEXT,
+		meter TEXT NOT NULL, quantity TEXT NOT NULL, hour TEXT NOT NULL,
+		value REAL NOT NULL, unit TEXT NOT NULL, quality TEXT NOT NULL,
+		coverage REAL NOT NULL, suspect TEXT,
+		PRIMARY KEY (hour, participant, meter, quantity)) WITHOUT ROWID;
+		INSERT INTO meter_hour SELECT participant, property, meter, quantity,
+		hour, value, unit, quality, coverage, suspect FROM meter_hour_store;
+		DROP TABLE meter_hour_store"
 	sqlite3 old.db "DROP VIEW baseline_savings; DROP TABLE baseline_fit;
 		DROP TABLE baseline_hour; DROP TABLE baseline_day;
 		DROP VIEW benchmark; DROP VIEW benchmark_day; DROP TABLE property_day;
-		DROP INDEX meter_hour_suspect; DELETE FROM settings WHERE name IN
+		DELETE FROM settings WHERE name IN
 		('baseload_percentile', 'signature_min_days'); PRAGMA user_version = 3"
 	meter-report -q --year 2019 -o old.html old.db
-	[ "$(sqlite3 old.db 'PRAGMA user_version')" -eq 6 ]
+	[ "$(sqlite3 old.db 'PRAGMA user_version')" -eq 7 ]
+	diff <(sqlite3 w.db "SELECT * FROM meter_hour ORDER BY 1, 3, 4, 5") \
+		<(sqlite3 old.db "SELECT * FROM meter_hour ORDER BY 1, 3, 4, 5")
 	diff <(sqlite3 w.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4") \
 		<(sqlite3 old.db "SELECT * FROM property_day ORDER BY 1, 2, 3, 4")
 	diff <(sqlite3 w.db "SELECT * FROM benchmark ORDER BY 1, 2, 4, 7") \

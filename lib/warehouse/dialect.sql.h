@@ -52,6 +52,10 @@
 #define SQL_RECURSIVE "RECURSIVE"
 #define SQL_INSERT_IGNORE "INSERT"
 #define SQL_ON_CONFLICT_IGNORE " ON CONFLICT DO NOTHING"
+/* meter_hour is a table in PostgreSQL; in SQLite a view of the compact
+ * table the loader writes (schema.sql.h, migration 7) */
+#define SQL_MH_STORE "meter_hour"
+#define SQL_SQLITE_ONLY(sql) "SELECT 1"
 
 #else
 
@@ -78,5 +82,7 @@
 #define SQL_RECURSIVE ""
 #define SQL_INSERT_IGNORE "INSERT OR IGNORE"
 #define SQL_ON_CONFLICT_IGNORE ""
+#define SQL_MH_STORE "meter_hour_store"
+#define SQL_SQLITE_ONLY(sql) sql
 
 #endif

@@ -45,7 +45,7 @@ static const char *const judge_sql[] MT_UNUSED = {
 	/* clear what is judged again: every flag of the loaded hours, and the
 	 * zero runs of the history (a run is judged whole); below zero no
 	 * meter of these quantities can read */
-	"UPDATE meter_hour SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
+	"UPDATE " SQL_MH_STORE " SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
 	" THEN 'negative' END"
 	" WHERE hour BETWEEN ?4 AND ?3"
 	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))"
@@ -75,7 +75,7 @@ static const char *const judge_sql[] MT_UNUSED = {
 	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w"
 	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)"
 	"   GROUP BY participant, meter, quantity)"
-	" UPDATE meter_hour AS m SET suspect = 'spike' FROM p99"
+	" UPDATE " SQL_MH_STORE " AS m SET suspect = 'spike' FROM p99"
 	" WHERE EXISTS (SELECT 1 FROM p99) AND m.hour BETWEEN ?2 AND ?3"
 	" AND m.participant = p99.participant"
 	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
@@ -107,7 +107,7 @@ static const char *const judge_sql[] MT_UNUSED = {
 	"     WHERE p.hour = " SQL_HOURS_BEFORE("l.first", "1")
 	"     AND p.participant = l.participant AND p.meter = l.meter"
 	"     AND p.quantity = l.quantity AND p.suspect = 'zero-run'))"
-	" UPDATE meter_hour AS m SET suspect = 'zero-run'"
+	" UPDATE " SQL_MH_STORE " AS m SET suspect = 'zero-run'"
 	" FROM runs r JOIN judged_runs USING (participant, meter, quantity, run)"
 	" WHERE m.hour = r.hour AND m.participant = r.participant"
 	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",

@@ -6,6 +6,42 @@
 
 #include "benchmark.sql.h"
 
+/* The quantities a SQLite warehouse stores by number since schema 7:
+ * code, name, canonical unit, in units.c's order (a meter hour is always
+ * in its quantity's canonical unit, so the code gives both). */
+#define MT_WH_QUANTITIES(X) \
+	X("0", "electricity", "kWh") X("1", "electricity_export", "kWh") \
+	X("2", "gas", "kWh") X("3", "heat", "kWh") X("4", "cooling", "kWh") \
+	X("5", "water", "m3") X("6", "reactive_energy", "kvarh") \
+	X("7", "temperature", "degC") X("8", "outside_temperature", "degC") \
+	X("9", "humidity", "%") X("10", "occupancy", "people") \
+	X("11", "co2", "ppm")
+/* the qualities by number: enum mt_quality's order */
+#define MT_WH_QUALITIES(X) \
+	X("0", "measured") X("1", "interpolated") X("2", "estimated") \
+	X("3", "partial")
+#define MT_WH_Q_NAME(code, name, unit) " WHEN " code " THEN '" name "'"
+#define MT_WH_Q_UNIT(code, name, unit) " WHEN " code " THEN '" unit "'"
+#define MT_WH_Q_CODE(code, name, unit) " WHEN '" name "/" unit "' THEN " code
+#define MT_WH_QUALITY_NAME(code, name) " WHEN " code " THEN '" name "'"
+#define MT_WH_QUALITY_CODE(code, name) " WHEN '" name "' THEN " code
+/* the code of a quantity in a unit, NULL unless the unit is its canonical
+ * one; the code of a quality, NULL for no quality */
+#define MT_WH_QUANTITY_CODE_OF(q, u) \
+	"(CASE " q " || '/' || " u MT_WH_QUANTITIES(MT_WH_Q_CODE) " END)"
+#define MT_WH_QUALITY_CODE_OF(q) "(CASE " q MT_WH_QUALITIES(MT_WH_QUALITY_CODE) " END)"
+#define MT_WH_NEW_CHECKED \
+	" SELECT RAISE(ABORT, 'meter_hour: the quantity must be one of" \
+	" meter-records(5) and the unit its canonical unit')" \
+	" WHERE " MT_WH_QUANTITY_CODE_OF("NEW.quantity", "NEW.unit") " IS NULL;" \
+	" SELECT RAISE(ABORT, 'meter_hour: the quality must be measured," \
+	" interpolated, estimated or partial')" \
+	" WHERE " MT_WH_QUALITY_CODE_OF("NEW.quality") " IS NULL;"
+#define MT_WH_OLD_KEY \
+	" WHERE hour = OLD.hour AND participant = OLD.participant" \
+	" AND meter = OLD.meter AND quantity_code = " \
+	MT_WH_QUANTITY_CODE_OF("OLD.quantity", "OLD.unit")
+
 static const char *const migrations[] = {
 	/* 1: configuration dimensions, the two fact tables, the load history
 	 * and the views analysts query. */
@@ -424,6 +460,63 @@ static const char *const migrations[] = {
 	"     property, quantity, model, period ORDER BY local_date)", "3")
 	" AS cumulative_savings"
 	" FROM compared;",
+
+	/* 7: meter hours compact in SQLite (PostgreSQL keeps its table): the
+	 * quantity and the quality stored as numbers, the unit taken from
+	 * the quantity, so that a meter hour takes about 56 bytes, not 84.
+	 * meter_hour becomes a view of the same columns, which queries read
+	 * as before and which INSTEAD OF triggers let write as before; the
+	 * programs write meter_hour_store. */
+	SQL_SQLITE_ONLY(
+	"CREATE TABLE meter_hour_store ("
+	"  participant TEXT NOT NULL, property TEXT, meter TEXT NOT NULL,"
+	"  quantity_code INTEGER NOT NULL, hour TEXT NOT NULL,"
+	"  value REAL NOT NULL, quality_code INTEGER NOT NULL,"
+	"  coverage REAL NOT NULL, suspect TEXT,"
+	"  quantity TEXT GENERATED ALWAYS AS"
+	"    (CASE quantity_code" MT_WH_QUANTITIES(MT_WH_Q_NAME) " END) VIRTUAL,"
+	"  unit TEXT GENERATED ALWAYS AS"
+	"    (CASE quantity_code" MT_WH_QUANTITIES(MT_WH_Q_UNIT) " END) VIRTUAL,"
+	"  quality TEXT GENERATED ALWAYS AS"
+	"    (CASE quality_code" MT_WH_QUALITIES(MT_WH_QUALITY_NAME) " END) VIRTUAL,"
+	"  PRIMARY KEY (hour, participant, meter, quantity_code)) WITHOUT ROWID;"
+	/* a stored hour in another unit than its quantity's (none has been)
+	 * would have no code: the NOT NULL stops the migration */
+	"INSERT INTO meter_hour_store (participant, property, meter,"
+	"  quantity_code, hour, value, quality_code, coverage, suspect)"
+	" SELECT participant, property, meter,"
+	"   " MT_WH_QUANTITY_CODE_OF("quantity", "unit") ", hour, value,"
+	"   " MT_WH_QUALITY_CODE_OF("quality") ", coverage, suspect"
+	" FROM meter_hour ORDER BY hour, participant, meter, quantity;"
+	"DROP TABLE meter_hour;"
+	"CREATE VIEW meter_hour AS"
+	" SELECT participant, property, meter, quantity, hour, value, unit,"
+	"   quality, coverage, suspect"
+	" FROM meter_hour_store;"
+	"CREATE INDEX meter_hour_suspect ON meter_hour_store"
+	"  (participant, property, quantity, hour) WHERE suspect IS NOT NULL;"
+	"CREATE TRIGGER meter_hour_insert INSTEAD OF INSERT ON meter_hour BEGIN"
+	MT_WH_NEW_CHECKED
+	" INSERT INTO meter_hour_store (participant, property, meter,"
+	"   quantity_code, hour, value, quality_code, coverage, suspect)"
+	" VALUES (NEW.participant, NEW.property, NEW.meter,"
+	"   " MT_WH_QUANTITY_CODE_OF("NEW.quantity", "NEW.unit") ", NEW.hour,"
+	"   NEW.value, " MT_WH_QUALITY_CODE_OF("NEW.quality") ", NEW.coverage,"
+	"   NEW.suspect);"
+	" END;"
+	"CREATE TRIGGER meter_hour_update INSTEAD OF UPDATE ON meter_hour BEGIN"
+	MT_WH_NEW_CHECKED
+	" UPDATE meter_hour_store SET participant = NEW.participant,"
+	"   property = NEW.property, meter = NEW.meter,"
+	"   quantity_code = " MT_WH_QUANTITY_CODE_OF("NEW.quantity", "NEW.unit") ","
+	"   hour = NEW.hour, value = NEW.value,"
+	"   quality_code = " MT_WH_QUALITY_CODE_OF("NEW.quality") ","
+	"   coverage = NEW.coverage, suspect = NEW.suspect"
+	MT_WH_OLD_KEY ";"
+	" END;"
+	"CREATE TRIGGER meter_hour_delete INSTEAD OF DELETE ON meter_hour BEGIN"
+	" DELETE FROM meter_hour_store" MT_WH_OLD_KEY ";"
+	" END;"),
 };
 
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -148,9 +148,9 @@ static int prepare(struct sq_db *db, sqlite3_stmt **st, const char *sql,
 
 static int prepare_all(struct sq_db *db, struct mt_err *err)
 {
-	return prepare(db, &db->put_mh, "INSERT OR REPLACE INTO meter_hour "
-	    "(participant, property, meter, quantity, hour, value, unit, quality,"
-	    " coverage) VALUES (?,?,?,?,?,?,?,?,?)", err) < 0 ||
+	return prepare(db, &db->put_mh, "INSERT OR REPLACE INTO meter_hour_store "
+	    "(participant, property, meter, quantity_code, hour, value,"
+	    " quality_code, coverage) VALUES (?,?,?,?,?,?,?,?)", err) < 0 ||
 	    prepare(db, &db->put_ph, "INSERT OR REPLACE INTO property_hour "
 	    "(participant, property, quantity, hour, value, unit, meters,"
 	    " meters_expected, coverage, quality, timezone, local, month, weekday,"
@@ -299,7 +299,8 @@ static int is_warehouse(const char *path, struct mt_err *err)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(h, "SELECT (SELECT user_version FROM"
 		    " pragma_user_version), (SELECT count(*) FROM sqlite_master"
-		    " WHERE type = 'table' AND name IN ('property_hour', 'meter_hour'))",
+		    " WHERE type IN ('table', 'view')"
+		    " AND name IN ('property_hour', 'meter_hour'))",
 		    -1, &st, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		version = sqlite3_column_int(st, 0);
@@ -545,12 +546,13 @@ static int sq_put_meter_hour(struct mt_db *base, const struct mt_meter_hour *h,
 	bind_text(st, 1, h->participant);
 	bind_text(st, 2, h->property);
 	bind_text(st, 3, h->meter);
-	bind_text(st, 4, h->q->name);
+	/* the codes of schema 7: the unit is the quantity's canonical one
+	 * (mt_meter_hour_canonical) */
+	sqlite3_bind_int(st, 4, mt_quantity_code(h->q));
 	bind_text(st, 5, hour);
 	sqlite3_bind_double(st, 6, h->value);
-	bind_text(st, 7, h->unit);
-	bind_text(st, 8, mt_quality_name(h->quality));
-	sqlite3_bind_double(st, 9, h->coverage);
+	sqlite3_bind_int(st, 7, (int)h->quality);
+	sqlite3_bind_double(st, 8, h->coverage);
 	touch(db, h);
 	return step(db, st, err);
 }
