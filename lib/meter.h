@@ -307,11 +307,6 @@ struct mt_quantity {
 };
 
 const struct mt_quantity *mt_quantity_find(const char *name);
-/* The quantity's number in the table, 0 to MT_WH_NQUANTITIES - 1: its
- * code in a SQLite warehouse, where a meter hour stores it in place of
- * the name and unit. */
-#define MT_WH_NQUANTITIES 12
-int mt_quantity_code(const struct mt_quantity *q);
 /* The quantity a unit can only measure (therm: gas, degC: temperature,
  * ppm: co2), or NULL when several share it (kWh, m3) or it is unknown. */
 const struct mt_quantity *mt_quantity_for_unit(const char *unit);
@@ -400,8 +395,8 @@ void mt_notice(struct mt_rejects *rj, const char *source, long line,
 
 /* ---- record.c: the record contracts (meter-records(5)) ---- */
 enum mt_kind { MT_CUMULATIVE, MT_INTERVAL, MT_INSTANT };
-/* partial: a property hour missing some of its expected meters */
-/* in this order: the values are a SQLite warehouse's quality codes */
+/* partial: a property hour missing some of its expected meters; in this
+ * order, for the values are a SQLite warehouse's quality codes */
 enum mt_quality { MT_MEASURED, MT_INTERPOLATED, MT_ESTIMATED, MT_PARTIAL };
 
 const char *mt_kind_name(enum mt_kind k);

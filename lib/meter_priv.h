@@ -54,6 +54,14 @@ int mt_ndjson_is_reverse(const struct mt_ndjson *r);
 /* Text to double: exact for plain decimals, strtod for the rest. */
 double mt_strtod(const char *s, size_t n);
 
+/* ---- units.c ---- */
+
+/* The quantity's number in the table, 0 to MT_WH_NQUANTITIES - 1: its
+ * code in a SQLite warehouse, where a meter hour stores it in place of
+ * the name and unit (warehouse/schema.sql.h, migration 7). */
+#define MT_WH_NQUANTITIES 12
+int mt_quantity_code(const struct mt_quantity *q);
+
 /* ---- input.c ---- */
 /* The time of a record's line found without a JSON parser: the string or
  * number after "ts": or "hour":, or MT_TIME_MIN. */
