@@ -190,7 +190,7 @@ humidity/% occupancy/people co2/ppm"
 	[ "$(sqlite3 w.db "SELECT type FROM sqlite_master WHERE name = 'meter_hour'")" = view ]
 }
 
-@test "meter_hour takes an analyst's insert, update and delete as a table did, and refuses what it cannot store" {
+@test "meter_hour takes an analyst's insert, update and delete, and refuses what it cannot store" {
 	mh m1 2026-03-01T10:00:00Z 1.5 > in.ndjson
 	meter-load w.db in.ndjson
 	sqlite3 w.db "INSERT INTO meter_hour (participant, property, meter, quantity, hour, value, unit, quality, coverage)
@@ -207,6 +207,37 @@ m2|gas|7.0|kWh|estimated|" ]
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"meter_hour: the quality must be measured, interpolated, estimated or partial"* ]]
 	[ "$(sqlite3 w.db "SELECT count(*), sum(value) FROM meter_hour_store")" = "1|2.5" ]
+	# the store takes only the codes there are
+	run sqlite3 w.db "UPDATE meter_hour_store SET quality_code = 9"
+	[ "$status" -ne 0 ] && [[ "$output" == *"CHECK constraint failed: quality_code BETWEEN 0 AND 3"* ]]
+	run sqlite3 w.db "UPDATE meter_hour_store SET quantity_code = 12"
+	[ "$status" -ne 0 ] && [[ "$output" == *"CHECK constraint failed: quantity_code BETWEEN 0 AND 11"* ]]
+}
+
+@test "a schema 6 warehouse with hours written by hand that schema 7 cannot store is refused with the first, and migrates once they are put right" {
+	gunzip -c "$FIX/warehouse-schema6.db.gz" > w.db
+	# what schema 6 let an analyst write: a unit not the quantity's
+	# canonical one, a quality the programs do not write; and an index
+	# and a trigger of their own on the table
+	sqlite3 w.db "INSERT INTO meter_hour VALUES ('p6', 'b0', 'mX', 'water', '2026-03-01T00:00:00Z', 2, 'l', 'measured', 1, NULL);
+		INSERT INTO meter_hour VALUES ('p6', 'b0', 'mY', 'gas', '2026-03-01T01:00:00Z', 3, 'kWh', 'verified', 1, NULL);
+		CREATE INDEX by_meter ON meter_hour (participant, meter, hour);
+		CREATE TRIGGER audit AFTER DELETE ON meter_hour BEGIN SELECT 1; END"
+	run meter-report -q -o r.html w.db
+	[ "$status" -eq 3 ]
+	[ "$output" = "meter-report: w.db: cannot bring the warehouse to schema 7: 2 meter hours cannot be stored in it, the first p6/mX at 2026-03-01T00:00:00Z: water in \"l\", quality \"measured\" (a meter hour is in its quantity's canonical unit, meter-records(5), and measured, interpolated or estimated): correct or delete such hours with sqlite3, then open the warehouse again" ]
+	# nothing was changed: still schema 6, every hour there
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 6 ]
+	[ "$(sqlite3 w.db 'SELECT count(*) FROM meter_hour')" -eq 578 ]
+	sqlite3 w.db "UPDATE meter_hour SET unit = 'm3', value = value / 1000 WHERE meter = 'mX';
+		UPDATE meter_hour SET quality = 'estimated' WHERE meter = 'mY'"
+	run --separate-stderr meter-load w.db /dev/null
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "meter-load: w.db: schema 7 drops the trigger audit made on meter_hour, which becomes a view: make it again on meter_hour_store (meter-warehouse(5))
+meter-load: w.db: schema 7 drops the index by_meter made on meter_hour, which becomes a view: make it again on meter_hour_store (meter-warehouse(5))" ]
+	[ "$(sqlite3 w.db 'PRAGMA user_version')" -eq 7 ]
+	[ "$(sqlite3 w.db "SELECT meter, quantity, value, unit, quality FROM meter_hour WHERE meter IN ('mX', 'mY') ORDER BY meter")" = "mX|water|0.002|m3|measured
+mY|gas|3.0|kWh|estimated" ]
 }
 
 @test "a schema 6 warehouse is brought to the compact meter hours with every row whole" {

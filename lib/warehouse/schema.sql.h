@@ -470,8 +470,9 @@ static const char *const migrations[] = {
 	SQL_SQLITE_ONLY(
 	"CREATE TABLE meter_hour_store ("
 	"  participant TEXT NOT NULL, property TEXT, meter TEXT NOT NULL,"
-	"  quantity_code INTEGER NOT NULL, hour TEXT NOT NULL,"
-	"  value REAL NOT NULL, quality_code INTEGER NOT NULL,"
+	"  quantity_code INTEGER NOT NULL CHECK (quantity_code BETWEEN 0 AND 11),"
+	"  hour TEXT NOT NULL, value REAL NOT NULL,"
+	"  quality_code INTEGER NOT NULL CHECK (quality_code BETWEEN 0 AND 3),"
 	"  coverage REAL NOT NULL, suspect TEXT,"
 	"  quantity TEXT GENERATED ALWAYS AS"
 	"    (CASE quantity_code" MT_WH_QUANTITIES(MT_WH_Q_NAME) " END) VIRTUAL,"
@@ -480,8 +481,8 @@ static const char *const migrations[] = {
 	"  quality TEXT GENERATED ALWAYS AS"
 	"    (CASE quality_code" MT_WH_QUALITIES(MT_WH_QUALITY_NAME) " END) VIRTUAL,"
 	"  PRIMARY KEY (hour, participant, meter, quantity_code)) WITHOUT ROWID;"
-	/* a stored hour in another unit than its quantity's (none has been)
-	 * would have no code: the NOT NULL stops the migration */
+	/* an hour without codes (written by hand in another unit, say) is
+	 * refused before this runs, by name (sqlite.c, ready_for_codes) */
 	"INSERT INTO meter_hour_store (participant, property, meter,"
 	"  quantity_code, hour, value, quality_code, coverage, suspect)"
 	" SELECT participant, property, meter,"

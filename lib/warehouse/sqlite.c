@@ -104,6 +104,57 @@ static int user_version(struct sq_db *db, int *v, struct mt_err *err)
 	return 0;
 }
 
+/* Migration 7 stores a meter hour's quantity, unit and quality as codes
+ * (schema.sql.h): an hour written by hand in another unit than its
+ * quantity's canonical one, or of a quantity or quality the programs do
+ * not write, has none.  Said before the copy, with the first such hour
+ * and what to do, not as the copy's NOT NULL failure; and the indexes
+ * and triggers made by hand on the table, which go with it, are named. */
+static int ready_for_codes(struct sq_db *db, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT count(*) OVER (), participant,"
+	    " meter, quantity, unit, quality, hour FROM meter_hour WHERE "
+	    MT_WH_QUANTITY_CODE_OF("quantity", "unit") " IS NULL OR "
+	    MT_WH_QUALITY_CODE_OF("quality") " IS NULL LIMIT 1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot read the meter hours");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c[6];
+		for (int i = 0; i < 6; i++)
+			c[i] = (const char *)sqlite3_column_text(st, i + 1);
+		mt_err_set(err, db->path, 0, "cannot bring the warehouse to schema "
+		    "7: %lld meter hour%s cannot be stored in it, the first "
+		    "%.40s/%.40s at %.24s: %.40s in \"%.16s\", quality \"%.24s\" "
+		    "(a meter hour is in its quantity's canonical unit, "
+		    "meter-records(5), and measured, interpolated or estimated): "
+		    "correct or delete such hours with sqlite3, then open the "
+		    "warehouse again", (long long)sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 0) == 1 ? "" : "s",
+		    c[0] ? c[0] : "NULL", c[1] ? c[1] : "NULL", c[5] ? c[5] : "NULL",
+		    c[2] ? c[2] : "NULL", c[3] ? c[3] : "NULL", c[4] ? c[4] : "NULL");
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return -1;
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, "cannot read the meter hours");
+	if (sqlite3_prepare_v2(db->h, "SELECT type, name FROM sqlite_master"
+	    " WHERE tbl_name = 'meter_hour' AND type IN ('index', 'trigger')"
+	    " AND name <> 'meter_hour_suspect' AND sql IS NOT NULL ORDER BY name",
+	    -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot read the schema");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		mt_warnx("%s: schema 7 drops the %s %s made on meter_hour, which "
+		    "becomes a view: make it again on meter_hour_store "
+		    "(meter-warehouse(5))", db->path, sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return 0;
+}
+
 /* Bring the schema to SCHEMA_LATEST under the write lock, so that two
  * loaders creating one warehouse at once do it once. */
 static int migrate(struct sq_db *db, struct mt_err *err)
@@ -126,7 +177,8 @@ static int migrate(struct sq_db *db, struct mt_err *err)
 		goto fail;
 	}
 	for (; v < SCHEMA_LATEST; v++)
-		if (exec(db, migrations[v], err) < 0)
+		if ((v == 6 && ready_for_codes(db, err) < 0) ||
+		    exec(db, migrations[v], err) < 0)
 			goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_LATEST);
 	if (exec(db, sql, err) < 0)
@@ -988,6 +1040,8 @@ static int sq_put_config(struct mt_db *base, const struct mt_config *cfg,
 static void stored_hour(sqlite3_stmt *st, const char *participant,
     const struct mt_quantity *q, struct mt_meter_hour *h)
 {
+	const char *quality = (const char *)sqlite3_column_text(st, 4);
+
 	*h = (struct mt_meter_hour){
 		.participant = participant, .q = q,
 		.property = (const char *)sqlite3_column_text(st, 0),
@@ -996,9 +1050,12 @@ static void stored_hour(sqlite3_stmt *st, const char *participant,
 		.unit = (const char *)sqlite3_column_text(st, 3),
 		.coverage = sqlite3_column_double(st, 5),
 	};
-	/* a quality this program does not know counts as a guess */
-	if (mt_quality_parse((const char *)sqlite3_column_text(st, 4),
-	    &h->quality) < 0)
+	/* the store's codes are checked, but a file edited with its checks
+	 * off can still give NULL: the quantity's own unit, and a quality
+	 * this program does not know counts as a guess */
+	if (h->unit == NULL)
+		h->unit = q->unit;
+	if (quality == NULL || mt_quality_parse(quality, &h->quality) < 0)
 		h->quality = MT_ESTIMATED;
 }
 
