@@ -395,8 +395,8 @@ void mt_notice(struct mt_rejects *rj, const char *source, long line,
 
 /* ---- record.c: the record contracts (meter-records(5)) ---- */
 enum mt_kind { MT_CUMULATIVE, MT_INTERVAL, MT_INSTANT };
-/* partial: a property hour missing some of its expected meters; in this
- * order, for the values are a SQLite warehouse's quality codes */
+/* partial: a property hour missing some of its expected meters.  Keep the
+ * order: the values are a SQLite warehouse's quality codes. */
 enum mt_quality { MT_MEASURED, MT_INTERPOLATED, MT_ESTIMATED, MT_PARTIAL };
 
 const char *mt_kind_name(enum mt_kind k);

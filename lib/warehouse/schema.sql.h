@@ -482,7 +482,7 @@ static const char *const migrations[] = {
 	"    (CASE quality_code" MT_WH_QUALITIES(MT_WH_QUALITY_NAME) " END) VIRTUAL,"
 	"  PRIMARY KEY (hour, participant, meter, quantity_code)) WITHOUT ROWID;"
 	/* an hour without codes (written by hand in another unit, say) is
-	 * refused before this runs, by name (sqlite.c, ready_for_codes) */
+	 * refused before this runs, by name (sqlite.c, uncodable_hours) */
 	"INSERT INTO meter_hour_store (participant, property, meter,"
 	"  quantity_code, hour, value, quality_code, coverage, suspect)"
 	" SELECT participant, property, meter,"

@@ -108,51 +108,61 @@ static int user_version(struct sq_db *db, int *v, struct mt_err *err)
  * (schema.sql.h): an hour written by hand in another unit than its
  * quantity's canonical one, or of a quantity or quality the programs do
  * not write, has none.  Said before the copy, with the first such hour
- * and what to do, not as the copy's NOT NULL failure; and the indexes
- * and triggers made by hand on the table, which go with it, are named. */
-static int ready_for_codes(struct sq_db *db, struct mt_err *err)
+ * and what to do, not as the copy's NOT NULL failure. */
+static int uncodable_hours(struct sq_db *db, struct mt_err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db->h, "SELECT count(*) OVER (), participant,"
-	    " meter, quantity, unit, quality, hour FROM meter_hour WHERE "
-	    MT_WH_QUANTITY_CODE_OF("quantity", "unit") " IS NULL OR "
+	if (sqlite3_prepare_v2(db->h, "SELECT count(*) OVER (), printf("
+	    "'%.40s/%.40s at %.24s: %.40s in \"%.16s\", quality \"%.24s\"',"
+	    " participant, meter, hour, quantity, unit, quality) FROM meter_hour"
+	    " WHERE " MT_WH_QUANTITY_CODE_OF("quantity", "unit") " IS NULL OR "
 	    MT_WH_QUALITY_CODE_OF("quality") " IS NULL LIMIT 1", -1, &st,
 	    NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot read the meter hours");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *c[6];
-		for (int i = 0; i < 6; i++)
-			c[i] = (const char *)sqlite3_column_text(st, i + 1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		mt_err_set(err, db->path, 0, "cannot bring the warehouse to schema "
-		    "7: %lld meter hour%s cannot be stored in it, the first "
-		    "%.40s/%.40s at %.24s: %.40s in \"%.16s\", quality \"%.24s\" "
-		    "(a meter hour is in its quantity's canonical unit, "
+		    "7: %lld meter hour%s cannot be stored in it, the first %s (a "
+		    "meter hour is in its quantity's canonical unit, "
 		    "meter-records(5), and measured, interpolated or estimated): "
 		    "correct or delete such hours with sqlite3, then open the "
 		    "warehouse again", (long long)sqlite3_column_int64(st, 0),
 		    sqlite3_column_int64(st, 0) == 1 ? "" : "s",
-		    c[0] ? c[0] : "NULL", c[1] ? c[1] : "NULL", c[5] ? c[5] : "NULL",
-		    c[2] ? c[2] : "NULL", c[3] ? c[3] : "NULL", c[4] ? c[4] : "NULL");
-	}
+		    (const char *)sqlite3_column_text(st, 1));
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
 		return -1;
-	if (rc != SQLITE_DONE)
-		return db_fail(db, err, "cannot read the meter hours");
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read the meter hours");
+}
+
+/* An index or trigger made by hand on meter_hour would go with the table
+ * when it becomes a view: the migration waits until its maker has moved
+ * it to meter_hour_store, rather than drop it unasked. */
+static int hand_made_on_meter_hour(struct sq_db *db, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
 	if (sqlite3_prepare_v2(db->h, "SELECT type, name FROM sqlite_master"
 	    " WHERE tbl_name = 'meter_hour' AND type IN ('index', 'trigger')"
-	    " AND name <> 'meter_hour_suspect' AND sql IS NOT NULL ORDER BY name",
-	    -1, &st, NULL) != SQLITE_OK)
+	    " AND name <> 'meter_hour_suspect' AND sql IS NOT NULL ORDER BY name"
+	    " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, "cannot read the schema");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		mt_warnx("%s: schema 7 drops the %s %s made on meter_hour, which "
-		    "becomes a view: make it again on meter_hour_store "
-		    "(meter-warehouse(5))", db->path, sqlite3_column_text(st, 0),
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		mt_err_set(err, db->path, 0, "cannot bring the warehouse to schema "
+		    "7, in which meter_hour becomes a view: the %s %.80s, made by "
+		    "hand on the table, would go with it; drop it with sqlite3 "
+		    "(DROP %s %.80s), open the "
+		    "warehouse again, and make it again on meter_hour_store "
+		    "(meter-warehouse(5))", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), strcmp((const char *)
+		    sqlite3_column_text(st, 0), "index") ? "TRIGGER" : "INDEX",
 		    sqlite3_column_text(st, 1));
 	sqlite3_finalize(st);
-	return 0;
+	if (rc == SQLITE_ROW)
+		return -1;
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read the schema");
 }
 
 /* Bring the schema to SCHEMA_LATEST under the write lock, so that two
@@ -177,7 +187,8 @@ static int migrate(struct sq_db *db, struct mt_err *err)
 		goto fail;
 	}
 	for (; v < SCHEMA_LATEST; v++)
-		if ((v == 6 && ready_for_codes(db, err) < 0) ||
+		if ((v == 6 && (uncodable_hours(db, err) < 0 ||
+		    hand_made_on_meter_hour(db, err) < 0)) ||
 		    exec(db, migrations[v], err) < 0)
 			goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_LATEST);
