@@ -61,6 +61,8 @@ double mt_strtod(const char *s, size_t n);
  * the name and unit (warehouse/schema.sql.h, migration 7). */
 #define MT_WH_NQUANTITIES 12
 int mt_quantity_code(const struct mt_quantity *q);
+/* the quantity of a code, NULL for none */
+const struct mt_quantity *mt_quantity_of_code(int code);
 
 /* ---- input.c ---- */
 /* The time of a record's line found without a JSON parser: the string or

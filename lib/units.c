@@ -78,6 +78,11 @@ int mt_quantity_code(const struct mt_quantity *q)
 	return (int)(q - quantities);
 }
 
+const struct mt_quantity *mt_quantity_of_code(int code)
+{
+	return code >= 0 && (size_t)code < COUNT(quantities) ? &quantities[code] : NULL;
+}
+
 const struct mt_quantity *mt_quantity_find(const char *name)
 {
 	for (size_t i = 0; i < COUNT(quantities); i++)

@@ -124,6 +124,57 @@ print(min(x for x in v if v.index(x) / (len(v) - 1) >= 0.99))')
 	done
 }
 
+@test "suspect hours: a spike is judged against the meter's own history and load, as documented, whatever the other participants' hours in the same range" {
+	# p/m: 400 hours of 1.000 to 1.399 kWh with one old 1,000 kWh hour
+	# among them, then a day's load with one hour at V; q/m, another
+	# participant's meter of the same id, reads 100,000 in the same hours
+	hours() { # participant from count value-expression
+		awk -v p="$1" -v from="$2" -v n="$3" -v v="$4" 'BEGIN {
+			for (i = from; i < from + n; i++) {
+				t = 1546300800 + i * 3600
+				value = v == "" ? (i == 10 ? 1000 : 1 + i / 1000) : (i == from + 5 ? v : 1 + i / 1000)
+				if (p == "q") value = 100000
+				printf "{\"participant\":\"%s\",\"property\":\"b\",\"meter\":\"m\",\"quantity\":\"electricity\",\"hour\":\"%s\",\"value\":%s,\"unit\":\"kWh\"}\n", p, strftime("%Y-%m-%dT%H:%M:%SZ", t, 1), value
+			}
+		}'
+	}
+	# the rule (meter-warehouse(5)), in python: an hour of the load is a
+	# spike when above 10 times the 99th percentile of the history (its
+	# 400 hours are at least spike_min_hours) and the load has an hour
+	# above 10 times the mean of the history and the load together
+	expect() {
+		python3 -c 'import json, sys
+hist = [json.loads(l)["value"] for l in open(sys.argv[1])]
+load = [json.loads(l) for l in open(sys.argv[2])]
+v = sorted(hist)
+p99 = min(x for i, x in enumerate(v) if i / (len(v) - 1) >= 0.99 and v.index(x) == i)
+new = [h["value"] for h in load]
+mean = (sum(hist) + sum(new)) / (len(hist) + len(new))
+cand = max(new) > 10 * mean
+print("\n".join(h["hour"] for h in load if cand and h["value"] > 10 * p99))' history.ndjson load.ndjson
+	}
+	hours p 0 400 > history.ndjson
+	hours q 0 424 > other.ndjson
+	# V = 20 is above 10 x p99 (14) but not above 10 x the mean (35.6),
+	# which the old 1,000 kWh hour raises: not judged; V = 50 is both
+	for v in 20 50; do
+		rm -f w.db*
+		meter-load w.db history.ndjson other.ndjson
+		hours p 400 24 "$v" > load.ndjson
+		meter-load w.db load.ndjson
+		want=$(expect)
+		[ "$v" -eq 20 ] && [ -z "$want" ]
+		[ "$v" -eq 50 ] && [ "$want" = 2019-01-17T21:00:00Z ]
+		[ "$(sqlite3 w.db "SELECT hour FROM meter_hour WHERE participant = 'p' AND suspect = 'spike' AND hour >= '2019-01-17T16:00:00Z'")" = "$want" ]
+		# the old hour was judged a spike when it came, against its own load
+		[ "$(sqlite3 w.db "SELECT hour, value FROM meter_hour WHERE participant = 'p' AND suspect = 'spike' AND hour < '2019-01-17T16:00:00Z'")" = "2019-01-01T10:00:00Z|1000.0" ]
+		[ "$(sqlite3 w.db "SELECT count(*) FROM meter_hour WHERE participant = 'q' AND suspect IS NOT NULL")" -eq 0 ]
+		# the span each meter's hours cover
+		[ "$(sqlite3 w.db "SELECT participant, first_hour, last_hour FROM meter_span ORDER BY 1")" = "p|2019-01-01T00:00:00Z|2019-01-18T15:00:00Z
+q|2019-01-01T00:00:00Z|2019-01-18T15:00:00Z" ]
+	done
+}
+
 @test "building_comparison: a building with half a year missing is not ranked; sums the same by every route" {
 	cam_config
 	meter-load -c cam.xml w.db

@@ -20,97 +20,120 @@
 	" (SELECT participant, meter, quantity FROM " SQL_TEMP "judged)"
 #define JUDGED_QUANTITY "quantity NOT IN ('temperature', 'outside_temperature', " \
 	"'humidity', 'occupancy', 'co2')"
-static const char *const judge_sql[] MT_UNUSED = {
-	/* one pass over the history and the hours: each meter's span, its
-	 * mean, its hours before the load and its highest hour of the load */
+/* each meter's span, its mean, its hours before the load and its highest
+ * hour of the load, from one pass over the history and the hours: the
+ * table is made by judged_meter_sql and filled by SQL_JUDGED_METER on
+ * PostgreSQL; SQLite, which has no hash aggregate and would sort every
+ * hour of the range by meter to group them, fills it in C from the same
+ * range (sqlite.c, measure_judged) */
+static const char *const judged_meter_sql[] MT_UNUSED = {
 	"DROP TABLE IF EXISTS " SQL_TEMP "judged_meter",
 	"CREATE TEMP TABLE judged_meter (participant TEXT, meter TEXT,"
 	" quantity TEXT, first_hour TEXT, last_hour TEXT, mean " SQL_REAL ","
 	" n_before " SQL_INT ", max_new " SQL_REAL ")",
-	/* grouped by the meter's number in judged: SQLite sorts the hours to
-	 * group them, and an integer sorts faster than three texts */
-	"INSERT INTO judged_meter SELECT j.participant, j.meter, j.quantity,"
-	" a.first_hour, a.last_hour, a.mean, a.n_before, a.max_new FROM"
-	" (SELECT k.id, min(m.hour) AS first_hour, max(m.hour) AS last_hour,"
-	" avg(m.value) AS mean, count(*) FILTER (WHERE m.hour < ?2) AS n_before,"
-	" max(m.value) FILTER (WHERE m.hour >= ?2) AS max_new FROM meter_hour m"
-	" JOIN " SQL_TEMP "judged k USING (participant, meter, quantity)"
-	" WHERE m.hour BETWEEN ?4 AND ?3 GROUP BY k.id) a"
-	" JOIN " SQL_TEMP "judged j ON j.id = a.id",
-	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour,"
-	" last_hour FROM " SQL_TEMP "judged_meter WHERE true"
-	" ON CONFLICT (participant, meter, quantity) DO UPDATE SET"
-	" first_hour = " SQL_LEAST "(meter_span.first_hour, excluded.first_hour),"
-	" last_hour = " SQL_GREATEST "(meter_span.last_hour, excluded.last_hour)",
-	/* clear what is judged again: every flag of the loaded hours, and the
-	 * zero runs of the history (a run is judged whole); below zero no
-	 * meter of these quantities can read */
-	"UPDATE " SQL_MH_STORE " SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY
-	" THEN 'negative' END"
-	" WHERE hour BETWEEN ?4 AND ?3"
-	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))"
-	"   OR suspect = 'zero-run')"
-	/* last: SQLite tests the terms in this order, and the lookup in
-	 * judged costs more than the columns at hand */
-	" AND " JUDGED,
-	/* far above the meter's 99th percentile: of the history before the
-	 * load when it has enough hours, else of the history and the load
-	 * (a first load of a year); the percentile, a sort, is taken only of
-	 * meters with an hour above the factor times their mean (known from
-	 * judged_meter, without another pass over the hours); when there is
-	 * none, as in most loads, no hour is read at all */
-	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor'),"
-	" least AS (SELECT value FROM settings WHERE name = 'spike_min_hours'),"
-	" cand AS (SELECT participant, meter, quantity FROM " SQL_TEMP "judged_meter"
-	"   WHERE " JUDGED_QUANTITY " AND max_new > (SELECT value FROM k) * mean),"
-	" w AS (SELECT h.participant, h.meter, h.quantity, h.value,"
-	"   percent_rank() OVER m AS pr, count(*) OVER m AS n FROM meter_hour h"
-	"   JOIN " SQL_TEMP "judged_meter j USING (participant, meter, quantity)"
-	"   WHERE EXISTS (SELECT 1 FROM cand) AND h.hour BETWEEN ?4 AND ?3"
-	"   AND (h.participant, h.meter, h.quantity) IN"
-	"   (SELECT participant, meter, quantity FROM cand)"
-	"   AND (h.hour < ?2 OR j.n_before < (SELECT value FROM least))"
-	"   WINDOW m AS (PARTITION BY h.participant, h.meter, h.quantity"
-	"   ORDER BY h.value)),"
-	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w"
-	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)"
-	"   GROUP BY participant, meter, quantity)"
-	" UPDATE " SQL_MH_STORE " AS m SET suspect = 'spike' FROM p99"
-	" WHERE EXISTS (SELECT 1 FROM p99) AND m.hour BETWEEN ?2 AND ?3"
-	" AND m.participant = p99.participant"
-	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0"
-	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL",
-	/* a run of exact zeros longer than zero_run_hours where the week
-	 * before it was mostly above zero (a source that writes 0 for what it
-	 * lacks, not a gas meter's summer), or one that goes on from a run
-	 * judged so before the history */
-	"WITH z AS (SELECT participant, meter, quantity, hour,"
-	"   " SQL_TRUNC("round(" SQL_JULIAN_HOURS("hour") ")") " AS hn FROM meter_hour"
-	"   WHERE hour BETWEEN ?4 AND ?3 AND value = 0 AND " JUDGED
-	"   AND " JUDGED_QUANTITY "),"
-	" runs AS (SELECT participant, meter, quantity, hour, hn - row_number()"
-	"   OVER (PARTITION BY participant, meter, quantity ORDER BY hn) AS run"
-	"   FROM z),"
-	/* MATERIALIZED: PostgreSQL would otherwise take the few runs for one
-	 * row and group them again for each hour it updates */
-	" long AS MATERIALIZED (SELECT participant, meter, quantity, run, min(hour) AS first,"
-	"   count(*) AS len FROM runs GROUP BY participant, meter, quantity, run"
-	"   HAVING count(*) > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
-	"   OR min(hour) = ?4),"
-	" judged_runs AS MATERIALIZED (SELECT participant, meter, quantity, run FROM long l"
-	"   WHERE (len > (SELECT value FROM settings WHERE name = 'zero_run_hours')"
-	"   AND (SELECT avg(" SQL_NUM("b.value = 0") ") FROM meter_hour b"
-	"     WHERE b.hour >= " SQL_HOURS_BEFORE("l.first", "168")
-	"     AND b.hour < l.first AND b.participant = l.participant"
-	"     AND b.meter = l.meter AND b.quantity = l.quantity) < 0.5)"
-	"   OR EXISTS (SELECT 1 FROM meter_hour p"
-	"     WHERE p.hour = " SQL_HOURS_BEFORE("l.first", "1")
-	"     AND p.participant = l.participant AND p.meter = l.meter"
-	"     AND p.quantity = l.quantity AND p.suspect = 'zero-run'))"
-	" UPDATE " SQL_MH_STORE " AS m SET suspect = 'zero-run'"
-	" FROM runs r JOIN judged_runs USING (participant, meter, quantity, run)"
-	" WHERE m.hour = r.hour AND m.participant = r.participant"
-	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL",
+};
+/* grouped by the meter's number in judged: an integer sorts faster than
+ * three texts */
+#define SQL_JUDGED_METER \
+	"INSERT INTO judged_meter SELECT j.participant, j.meter, j.quantity," \
+	" a.first_hour, a.last_hour, a.mean, a.n_before, a.max_new FROM" \
+	" (SELECT k.id, min(m.hour) AS first_hour, max(m.hour) AS last_hour," \
+	" avg(m.value) AS mean, count(*) FILTER (WHERE m.hour < ?2) AS n_before," \
+	" max(m.value) FILTER (WHERE m.hour >= ?2) AS max_new FROM meter_hour m" \
+	" JOIN " SQL_TEMP "judged k USING (participant, meter, quantity)" \
+	" WHERE m.hour BETWEEN ?4 AND ?3 GROUP BY k.id) a" \
+	" JOIN " SQL_TEMP "judged j ON j.id = a.id"
+
+/* then, from judged_meter, the spans and the flags, in this order (the
+ * PostgreSQL backend runs judge_sql; SQLite leaves out a statement that
+ * its pass over the range, or SQL_SPIKE_CANDIDATES, showed has nothing
+ * to do) */
+#define SQL_JUDGE_SPANS \
+	"INSERT INTO meter_span SELECT participant, meter, quantity, first_hour," \
+	" last_hour FROM " SQL_TEMP "judged_meter WHERE true" \
+	" ON CONFLICT (participant, meter, quantity) DO UPDATE SET" \
+	" first_hour = " SQL_LEAST "(meter_span.first_hour, excluded.first_hour)," \
+	" last_hour = " SQL_GREATEST "(meter_span.last_hour, excluded.last_hour)"
+/* clear what is judged again: every flag of the loaded hours, and the
+ * zero runs of the history (a run is judged whole); below zero no
+ * meter of these quantities can read */
+#define SQL_JUDGE_CLEAR \
+	"UPDATE " SQL_MH_STORE " SET suspect = CASE WHEN value < 0 AND " JUDGED_QUANTITY \
+	" THEN 'negative' END" \
+	" WHERE hour BETWEEN ?4 AND ?3" \
+	" AND ((hour >= ?2 AND (suspect IS NOT NULL OR value < 0))" \
+	"   OR suspect = 'zero-run')" \
+	/* last: SQLite tests the terms in this order, and the lookup in \
+	 * judged costs more than the columns at hand */ \
+	" AND " JUDGED
+/* far above the meter's 99th percentile: of the history before the
+ * load when it has enough hours, else of the history and the load
+ * (a first load of a year); the percentile, a sort, is taken only of
+ * meters with an hour above the factor times their mean (known from
+ * judged_meter, without another pass over the hours); when there is
+ * none, as in most loads, no hour is read at all */
+#define SQL_SPIKE_CANDIDATES \
+	"SELECT participant, meter, quantity FROM " SQL_TEMP "judged_meter" \
+	" WHERE " JUDGED_QUANTITY " AND max_new >" \
+	" (SELECT value FROM settings WHERE name = 'spike_factor') * mean"
+#define SQL_JUDGE_SPIKES \
+	"WITH k AS (SELECT value FROM settings WHERE name = 'spike_factor')," \
+	" least AS (SELECT value FROM settings WHERE name = 'spike_min_hours')," \
+	" cand AS (" SQL_SPIKE_CANDIDATES ")," \
+	" w AS (SELECT h.participant, h.meter, h.quantity, h.value," \
+	"   percent_rank() OVER m AS pr, count(*) OVER m AS n FROM meter_hour h" \
+	"   JOIN " SQL_TEMP "judged_meter j USING (participant, meter, quantity)" \
+	"   WHERE EXISTS (SELECT 1 FROM cand) AND h.hour BETWEEN ?4 AND ?3" \
+	"   AND (h.participant, h.meter, h.quantity) IN" \
+	"   (SELECT participant, meter, quantity FROM cand)" \
+	"   AND (h.hour < ?2 OR j.n_before < (SELECT value FROM least))" \
+	"   WINDOW m AS (PARTITION BY h.participant, h.meter, h.quantity" \
+	"   ORDER BY h.value))," \
+	" p99 AS (SELECT participant, meter, quantity, min(value) AS v FROM w" \
+	"   WHERE pr >= 0.99 AND n >= (SELECT value FROM least)" \
+	"   GROUP BY participant, meter, quantity)" \
+	" UPDATE " SQL_MH_STORE " AS m SET suspect = 'spike' FROM p99" \
+	" WHERE EXISTS (SELECT 1 FROM p99) AND m.hour BETWEEN ?2 AND ?3" \
+	" AND m.participant = p99.participant" \
+	" AND m.meter = p99.meter AND m.quantity = p99.quantity AND p99.v > 0" \
+	" AND m.value > p99.v * (SELECT value FROM k) AND m.suspect IS NULL"
+/* a run of exact zeros longer than zero_run_hours where the week
+ * before it was mostly above zero (a source that writes 0 for what it
+ * lacks, not a gas meter's summer), or one that goes on from a run
+ * judged so before the history */
+#define SQL_JUDGE_ZERO_RUNS \
+	"WITH z AS (SELECT participant, meter, quantity, hour," \
+	"   " SQL_TRUNC("round(" SQL_JULIAN_HOURS("hour") ")") " AS hn FROM meter_hour" \
+	"   WHERE hour BETWEEN ?4 AND ?3 AND value = 0 AND " JUDGED \
+	"   AND " JUDGED_QUANTITY ")," \
+	" runs AS (SELECT participant, meter, quantity, hour, hn - row_number()" \
+	"   OVER (PARTITION BY participant, meter, quantity ORDER BY hn) AS run" \
+	"   FROM z)," \
+	/* MATERIALIZED: PostgreSQL would otherwise take the few runs for one \
+	 * row and group them again for each hour it updates */ \
+	" long AS MATERIALIZED (SELECT participant, meter, quantity, run, min(hour) AS first," \
+	"   count(*) AS len FROM runs GROUP BY participant, meter, quantity, run" \
+	"   HAVING count(*) > (SELECT value FROM settings WHERE name = 'zero_run_hours')" \
+	"   OR min(hour) = ?4)," \
+	" judged_runs AS MATERIALIZED (SELECT participant, meter, quantity, run FROM long l" \
+	"   WHERE (len > (SELECT value FROM settings WHERE name = 'zero_run_hours')" \
+	"   AND (SELECT avg(" SQL_NUM("b.value = 0") ") FROM meter_hour b" \
+	"     WHERE b.hour >= " SQL_HOURS_BEFORE("l.first", "168") \
+	"     AND b.hour < l.first AND b.participant = l.participant" \
+	"     AND b.meter = l.meter AND b.quantity = l.quantity) < 0.5)" \
+	"   OR EXISTS (SELECT 1 FROM meter_hour p" \
+	"     WHERE p.hour = " SQL_HOURS_BEFORE("l.first", "1") \
+	"     AND p.participant = l.participant AND p.meter = l.meter" \
+	"     AND p.quantity = l.quantity AND p.suspect = 'zero-run'))" \
+	" UPDATE " SQL_MH_STORE " AS m SET suspect = 'zero-run'" \
+	" FROM runs r JOIN judged_runs USING (participant, meter, quantity, run)" \
+	" WHERE m.hour = r.hour AND m.participant = r.participant" \
+	" AND m.meter = r.meter AND m.quantity = r.quantity AND m.suspect IS NULL"
+static const char *const judge_sql[] MT_UNUSED = {
+	SQL_JUDGE_SPANS,
+	SQL_JUDGE_CLEAR,
+	SQL_JUDGE_SPIKES,
+	SQL_JUDGE_ZERO_RUNS,
 };
 
 

@@ -1184,13 +1184,16 @@ static int pg_judge_hours(struct mt_db *base, struct mt_err *err)
 	 * million hours to them row by row */
 	if (exec(db, "ANALYZE judged", err) < 0 || analyze_filled(db, err) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++) {
-		/* ?2 to ?4 only: a first text parameter no statement reads */
-		if (run(db, judge_sql[i], a, i <= 1 ? 0 : 4, NULL, NULL, err) < 0 ||
-		    (strncmp(judge_sql[i], "INSERT INTO judged_meter", 24) == 0 &&
-		    exec(db, "ANALYZE judged_meter", err) < 0))
+	for (size_t i = 0; i < sizeof judged_meter_sql / sizeof *judged_meter_sql; i++)
+		if (run(db, judged_meter_sql[i], a, 0, NULL, NULL, err) < 0)
 			return -1;
-	}
+	/* ?2 to ?4 only: a first text parameter no statement reads */
+	if (run(db, SQL_JUDGED_METER, a, 4, NULL, NULL, err) < 0 ||
+	    exec(db, "ANALYZE judged_meter", err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++)
+		if (run(db, judge_sql[i], a, 4, NULL, NULL, err) < 0)
+			return -1;
 	db->lo[0] = db->hi[0] = '\0';
 	return exec(db, "TRUNCATE judged", err);
 }

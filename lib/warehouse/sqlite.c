@@ -629,16 +629,35 @@ static int same_meter(const struct span *sp, const struct mt_meter_hour *h)
 	    strcmp(sp->quantity, h->q->name) == 0;
 }
 
+/* A meter's key in span_index, participant\0meter\0quantity, into key
+ * (SPAN_KEY_MAX bytes): its length, 0 for ids longer than a loaded
+ * meter's can be (MT_ID_MAX, the records' rule) */
+#define SPAN_KEY_MAX (3 * (MT_ID_MAX + 1) + 64)
+static size_t span_key(char *key, const char *participant, size_t plen,
+    const char *meter, size_t mlen, const char *quantity)
+{
+	size_t qlen = strlen(quantity);
+
+	if (plen > MT_ID_MAX || mlen > MT_ID_MAX || qlen > 63)
+		return 0;
+	memcpy(key, participant, plen);
+	key[plen] = '\0';
+	memcpy(key + plen + 1, meter, mlen);
+	key[plen + 1 + mlen] = '\0';
+	memcpy(key + plen + mlen + 2, quantity, qlen);
+	return plen + mlen + 2 + qlen;
+}
+
 static void touch(struct sq_db *db, const struct mt_meter_hour *h)
 {
 	struct span *sp = db->last_span;
-	char key[3 * (MT_ID_MAX + 1) + 64];
+	char key[SPAN_KEY_MAX];
 	size_t n;
 	uintptr_t i;
 
 	if (sp == NULL || !same_meter(sp, h)) {
-		n = (size_t)snprintf(key, sizeof key, "%s%c%s%c%s", h->participant, 0,
-		    h->meter, 0, h->q->name);
+		n = span_key(key, h->participant, strlen(h->participant), h->meter,
+		    strlen(h->meter), h->q->name);
 		if (db->span_index == NULL)
 			db->span_index = mt_map_new();
 		if ((i = (uintptr_t)mt_map_get(db->span_index, key, n)) == 0) {
@@ -682,27 +701,206 @@ static int history_days(struct sq_db *db, double *days, struct mt_err *err)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
 
+/* What SQL_JUDGED_METER finds of one loaded meter's hours in the range:
+ * hours are compared as texts, as SQL compares them (an hour longer than
+ * a buffer, which only a hand-made row can be, is cut) */
+struct measure {
+	char first[64], last[64];
+	double sum, max_new;
+	sqlite3_int64 n, n_before, n_new;
+};
+
+/* The loaded meter a row of the range is of, NULL for another meter */
+static struct measure *measured_meter(struct sq_db *db, struct measure *ms,
+    sqlite3_stmt *st)
+{
+	const char *participant = (const char *)sqlite3_column_text(st, 0);
+	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
+	const char *meter = (const char *)sqlite3_column_text(st, 1);
+	size_t mlen = (size_t)sqlite3_column_bytes(st, 1);
+	const struct mt_quantity *q = sqlite3_column_type(st, 2) == SQLITE_INTEGER ?
+	    mt_quantity_of_code(sqlite3_column_int(st, 2)) : NULL;
+	char key[SPAN_KEY_MAX];
+	size_t n;
+	uintptr_t i;
+
+	if (participant == NULL || meter == NULL || q == NULL ||
+	    (n = span_key(key, participant, plen, meter, mlen, q->name)) == 0)
+		return NULL;
+	i = (uintptr_t)mt_map_get(db->span_index, key, n);
+	return i == 0 ? NULL : &ms[i - 1];
+}
+
+static void copy_hour(char *to, size_t cap, const char *hour)
+{
+	size_t n = strlen(hour);
+
+	n = n < cap ? n : cap - 1;
+	memcpy(to, hour, n);
+	to[n] = '\0';
+}
+
+static void measure_hour(struct measure *m, const char *hour, double value,
+    const char *from)
+{
+	if (m->n == 0 || strcmp(hour, m->first) < 0)
+		copy_hour(m->first, sizeof m->first, hour);
+	if (m->n == 0 || strcmp(hour, m->last) > 0)
+		copy_hour(m->last, sizeof m->last, hour);
+	m->n++;
+	m->sum += value;
+	if (strcmp(hour, from) < 0) {
+		m->n_before++;
+	} else if (m->n_new++ == 0 || value > m->max_new) {
+		m->max_new = value;
+	}
+}
+
+static int write_measures(struct sq_db *db, const struct measure *ms,
+    struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(db->h, "INSERT INTO temp.judged_meter VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	for (size_t i = 0; i < db->nspans && rc == SQLITE_DONE; i++) {
+		const struct measure *m = &ms[i];
+		if (m->n == 0)
+			continue;
+		bind_text(st, 1, db->spans[i].participant);
+		bind_text(st, 2, db->spans[i].meter);
+		bind_text(st, 3, db->spans[i].quantity);
+		bind_text(st, 4, m->first);
+		bind_text(st, 5, m->last);
+		sqlite3_bind_double(st, 6, m->sum / (double)m->n);
+		sqlite3_bind_int64(st, 7, m->n_before);
+		if (m->n_new > 0)
+			sqlite3_bind_double(st, 8, m->max_new);
+		else
+			sqlite3_bind_null(st, 8);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot judge meter hours");
+}
+
+/* What the flags' statements need of the range's hours of the loaded
+ * meters: with no flag or negative hour to clear, or no hour of zero,
+ * SQL_JUDGE_CLEAR or SQL_JUDGE_ZERO_RUNS would change nothing */
+struct range_seen {
+	int to_clear, zeros;
+};
+
+static void see_hour(struct range_seen *seen, sqlite3_stmt *st, const char *hour,
+    const char *from)
+{
+	int type = sqlite3_column_type(st, 4);
+	double value = sqlite3_column_double(st, 4);
+	const char *suspect = (const char *)sqlite3_column_text(st, 5);
+
+	/* a value written by hand as text: whatever SQL makes of it */
+	if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) {
+		seen->to_clear = seen->zeros = 1;
+		return;
+	}
+	if (value == 0)
+		seen->zeros = 1;
+	if ((strcmp(hour, from) >= 0 && (suspect != NULL || value < 0)) ||
+	    (suspect != NULL && strcmp(suspect, "zero-run") == 0))
+		seen->to_clear = 1;
+}
+
+/* temp.judged_meter's rows as SQL_JUDGED_METER finds them on PostgreSQL,
+ * from one pass over the range with the loaded meters' map: SQLite has no
+ * hash aggregate and would sort every hour of the range by meter to group
+ * them (0.7 s of a load of a million hours) */
+static int measure_judged(struct sq_db *db, const char *from, const char *to,
+    const char *history, struct range_seen *seen, struct mt_err *err)
+{
+	struct measure *ms = mt_xcalloc(db->nspans, sizeof *ms);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT participant, meter, quantity_code,"
+	    " hour, value, suspect FROM meter_hour_store WHERE hour BETWEEN ?1 AND ?2",
+	    -1, &st, NULL) != SQLITE_OK) {
+		free(ms);
+		return db_fail(db, err, "cannot prepare statement");
+	}
+	bind_text(st, 1, history);
+	bind_text(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct measure *m = measured_meter(db, ms, st);
+		const char *hour = (const char *)sqlite3_column_text(st, 3);
+		if (m == NULL || hour == NULL)
+			continue;
+		measure_hour(m, hour, sqlite3_column_double(st, 4), from);
+		see_hour(seen, st, hour, from);
+	}
+	sqlite3_finalize(st);
+	rc = rc == SQLITE_DONE ? write_measures(db, ms, err) :
+	    db_fail(db, err, "cannot read meter hours");
+	free(ms);
+	return rc;
+}
+
+/* One judging statement over the hours from ?2 to ?3 and the history from ?4 */
+static int judge(struct sq_db *db, const char *sql, const char *from,
+    const char *to, const char *history, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	bind_text(st, 2, from);
+	bind_text(st, 3, to);
+	bind_text(st, 4, history);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot judge meter hours");
+}
+
+/* Whether a loaded meter has an hour high enough to be judged for spikes:
+ * the statement itself would still read the loaded range (0.1 s a million
+ * hours) to find there is none */
+static int spike_candidates(struct sq_db *db, int *any, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT EXISTS (" SQL_SPIKE_CANDIDATES ")", -1,
+	    &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	rc = sqlite3_step(st);
+	*any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(db, err, "cannot judge meter hours");
+}
+
 static int judge_all(struct sq_db *db, mt_time_t lo, mt_time_t hi, double days,
     struct mt_err *err)
 {
 	char from[32], to[32], history[32];
+	struct range_seen seen = { 0, 0 };
+	int spikes = 0;
 
 	mt_time_format(from, lo);
 	mt_time_format(to, hi);
 	mt_time_format(history, lo - (mt_time_t)(days * 86400000.0));
-	for (size_t i = 0; i < sizeof judge_sql / sizeof *judge_sql; i++) {
-		sqlite3_stmt *st;
-		int rc;
-		if (sqlite3_prepare_v2(db->h, judge_sql[i], -1, &st, NULL) != SQLITE_OK)
-			return db_fail(db, err, "cannot prepare statement");
-		bind_text(st, 2, from);
-		bind_text(st, 3, to);
-		bind_text(st, 4, history);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return db_fail(db, err, "cannot judge meter hours");
-	}
+	for (size_t i = 0; i < sizeof judged_meter_sql / sizeof *judged_meter_sql; i++)
+		if (exec(db, judged_meter_sql[i], err) < 0)
+			return -1;
+	if (measure_judged(db, from, to, history, &seen, err) < 0 ||
+	    judge(db, SQL_JUDGE_SPANS, from, to, history, err) < 0 ||
+	    (seen.to_clear && judge(db, SQL_JUDGE_CLEAR, from, to, history, err) < 0) ||
+	    spike_candidates(db, &spikes, err) < 0 ||
+	    (spikes && judge(db, SQL_JUDGE_SPIKES, from, to, history, err) < 0) ||
+	    (seen.zeros && judge(db, SQL_JUDGE_ZERO_RUNS, from, to, history, err) < 0))
+		return -1;
 	return 0;
 }
 
