@@ -175,6 +175,45 @@ q|2019-01-01T00:00:00Z|2019-01-18T15:00:00Z" ]
 	done
 }
 
+@test "suspect hours: rows written by hand that the programs never write (another type, an over-long hour) are judged as SQL compares them" {
+	# p/m: 200 hours of 1 to 2.99 kWh with a 1,000,000 kWh hour (50), then
+	# a load of hours 200 to 209 but 201, hour 205 reading 100: 10 x the
+	# p99 of the history is 29.9, 10 x the mean of history and load about
+	# 47,800, so hour 205 is no spike candidate (meter-warehouse(5))
+	hours() {
+		awk -v from="$1" -v to="$2" 'BEGIN {
+			for (i = from; i < to; i++) {
+				if (i == 201) continue
+				v = i == 50 ? 1000000 : i == 205 ? 100 : 1 + i / 100
+				printf "{\"participant\":\"p\",\"property\":\"b\",\"meter\":\"m\",\"quantity\":\"electricity\",\"hour\":\"%s\",\"value\":%s,\"unit\":\"kWh\"}\n", strftime("%Y-%m-%dT%H:%M:%SZ", 1546300800 + i * 3600, 1), v
+			}
+		}'
+	}
+	hours 0 200 > history.ndjson
+	hours 200 210 > load.ndjson
+	# case SQL: the history, the row written by hand, the load; the flags
+	case_of() {
+		rm -f w.db*
+		meter-load -q w.db history.ndjson
+		sqlite3 w.db "$1" > /dev/null
+		meter-load -q w.db load.ndjson
+		sqlite3 w.db "SELECT hour, value FROM meter_hour WHERE suspect = 'spike' ORDER BY hour"
+	}
+	old='2019-01-03T02:00:00Z|1000000.0'
+	[ "$(case_of 'SELECT 1')" = "$old" ]
+	# a blob never equals a text: not p's hour, whatever it reads
+	[ "$(case_of "INSERT INTO meter_hour_store (participant, property, meter, quantity_code, hour, value, quality_code, coverage) VALUES (CAST('p' AS BLOB), 'b', 'm', 0, '2019-01-09T09:00:00Z', 1e6, 0, 1)")" = "$old" ]
+	# a text sorts above every number: the meter's highest new hour, so
+	# hour 205 is judged, and the text is above 29.9 too
+	[ "$(case_of "INSERT INTO meter_hour (participant, property, meter, quantity, hour, value, unit, quality, coverage) VALUES ('p', 'b', 'm', 'electricity', '2019-01-09T09:00:00Z', 'n/a', 'kWh', 'measured', 1)")" = "$old
+2019-01-09T09:00:00Z|n/a
+2019-01-09T13:00:00Z|100.0" ]
+	# an hour of 90 bytes is the meter's first, whole
+	long='2018-12-31T23:00:00Z written by hand, and far longer than any hour the programs write'
+	case_of "INSERT INTO meter_hour (participant, property, meter, quantity, hour, value, unit, quality, coverage) VALUES ('p', 'b', 'm', 'electricity', '$long', 1, 'kWh', 'measured', 1)"
+	[ "$(sqlite3 w.db "SELECT first_hour, last_hour FROM meter_span")" = "$long|2019-01-09T17:00:00Z" ]
+}
+
 @test "building_comparison: a building with half a year missing is not ranked; sums the same by every route" {
 	cam_config
 	meter-load -c cam.xml w.db

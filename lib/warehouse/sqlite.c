@@ -701,27 +701,51 @@ static int history_days(struct sq_db *db, double *days, struct mt_err *err)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot read");
 }
 
-/* What SQL_JUDGED_METER finds of one loaded meter's hours in the range:
- * hours are compared as texts, as SQL compares them (an hour longer than
- * a buffer, which only a hand-made row can be, is cut) */
+/* What SQL_JUDGED_METER finds of one loaded meter's hours in the range;
+ * hours are compared as texts, as SQL compares them */
+#define HOUR_MAX 64
 struct measure {
-	char first[64], last[64];
+	char first[HOUR_MAX], last[HOUR_MAX];
 	double sum, max_new;
 	sqlite3_int64 n, n_before, n_new;
 };
 
+/* What the pass over the range found besides the measures: what the
+ * flags' statements have to do (with no flag or negative hour to clear,
+ * or no hour of zero, SQL_JUDGE_CLEAR or SQL_JUDGE_ZERO_RUNS would change
+ * nothing), and whether a row written by hand is beyond what the pass
+ * reads as SQL does (a value that is text, an hour longer than HOUR_MAX):
+ * then the statement itself measures */
+struct range_seen {
+	int to_clear, zeros, by_hand, nomem;
+};
+
+/* A text column of a row, NULL for a value of another type (a blob never
+ * equals a text in SQL) */
+static const char *text_column(sqlite3_stmt *st, int i, size_t *len,
+    struct range_seen *seen)
+{
+	const char *s;
+
+	if (sqlite3_column_type(st, i) != SQLITE_TEXT)
+		return NULL;
+	s = (const char *)sqlite3_column_text(st, i);
+	*len = (size_t)sqlite3_column_bytes(st, i);
+	if (s == NULL)
+		seen->nomem = 1;
+	return s;
+}
+
 /* The loaded meter a row of the range is of, NULL for another meter */
 static struct measure *measured_meter(struct sq_db *db, struct measure *ms,
-    sqlite3_stmt *st)
+    sqlite3_stmt *st, struct range_seen *seen)
 {
-	const char *participant = (const char *)sqlite3_column_text(st, 0);
-	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
-	const char *meter = (const char *)sqlite3_column_text(st, 1);
-	size_t mlen = (size_t)sqlite3_column_bytes(st, 1);
+	size_t plen, mlen, n;
+	const char *participant = text_column(st, 0, &plen, seen);
+	const char *meter = text_column(st, 1, &mlen, seen);
 	const struct mt_quantity *q = sqlite3_column_type(st, 2) == SQLITE_INTEGER ?
 	    mt_quantity_of_code(sqlite3_column_int(st, 2)) : NULL;
 	char key[SPAN_KEY_MAX];
-	size_t n;
 	uintptr_t i;
 
 	if (participant == NULL || meter == NULL || q == NULL ||
@@ -731,22 +755,19 @@ static struct measure *measured_meter(struct sq_db *db, struct measure *ms,
 	return i == 0 ? NULL : &ms[i - 1];
 }
 
-static void copy_hour(char *to, size_t cap, const char *hour)
+static void copy_hour(char *to, const char *hour, size_t n)
 {
-	size_t n = strlen(hour);
-
-	n = n < cap ? n : cap - 1;
 	memcpy(to, hour, n);
 	to[n] = '\0';
 }
 
-static void measure_hour(struct measure *m, const char *hour, double value,
-    const char *from)
+static void measure_hour(struct measure *m, const char *hour, size_t hlen,
+    double value, const char *from)
 {
 	if (m->n == 0 || strcmp(hour, m->first) < 0)
-		copy_hour(m->first, sizeof m->first, hour);
+		copy_hour(m->first, hour, hlen);
 	if (m->n == 0 || strcmp(hour, m->last) > 0)
-		copy_hour(m->last, sizeof m->last, hour);
+		copy_hour(m->last, hour, hlen);
 	m->n++;
 	m->sum += value;
 	if (strcmp(hour, from) < 0) {
@@ -754,6 +775,37 @@ static void measure_hour(struct measure *m, const char *hour, double value,
 	} else if (m->n_new++ == 0 || value > m->max_new) {
 		m->max_new = value;
 	}
+}
+
+static void see_hour(struct range_seen *seen, const char *hour, double value,
+    const char *suspect, const char *from)
+{
+	if (value == 0)
+		seen->zeros = 1;
+	if ((strcmp(hour, from) >= 0 && (suspect != NULL || value < 0)) ||
+	    (suspect != NULL && strcmp(suspect, "zero-run") == 0))
+		seen->to_clear = 1;
+}
+
+/* One row of the range: measured when it is a loaded meter's */
+static void range_row(struct sq_db *db, struct measure *ms, sqlite3_stmt *st,
+    const char *from, struct range_seen *seen)
+{
+	struct measure *m = measured_meter(db, ms, st, seen);
+	size_t hlen;
+	const char *hour = m != NULL ? text_column(st, 3, &hlen, seen) : NULL;
+	int type = sqlite3_column_type(st, 4);
+	double value;
+
+	if (hour == NULL)
+		return;
+	if ((type != SQLITE_FLOAT && type != SQLITE_INTEGER) || hlen >= HOUR_MAX) {
+		seen->by_hand = seen->to_clear = seen->zeros = 1;
+		return;
+	}
+	value = sqlite3_column_double(st, 4);
+	measure_hour(m, hour, hlen, value, from);
+	see_hour(seen, hour, value, (const char *)sqlite3_column_text(st, 5), from);
 }
 
 static int write_measures(struct sq_db *db, const struct measure *ms,
@@ -787,36 +839,25 @@ static int write_measures(struct sq_db *db, const struct measure *ms,
 	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot judge meter hours");
 }
 
-/* What the flags' statements need of the range's hours of the loaded
- * meters: with no flag or negative hour to clear, or no hour of zero,
- * SQL_JUDGE_CLEAR or SQL_JUDGE_ZERO_RUNS would change nothing */
-struct range_seen {
-	int to_clear, zeros;
-};
+static int judge(struct sq_db *db, const char *sql, const char *from,
+    const char *to, const char *history, struct mt_err *err);
 
-static void see_hour(struct range_seen *seen, sqlite3_stmt *st, const char *hour,
-    const char *from)
+/* The participant of every loaded meter, as a load of one participant's
+ * hours has it, else NULL */
+static const char *one_participant(const struct sq_db *db)
 {
-	int type = sqlite3_column_type(st, 4);
-	double value = sqlite3_column_double(st, 4);
-	const char *suspect = (const char *)sqlite3_column_text(st, 5);
-
-	/* a value written by hand as text: whatever SQL makes of it */
-	if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) {
-		seen->to_clear = seen->zeros = 1;
-		return;
-	}
-	if (value == 0)
-		seen->zeros = 1;
-	if ((strcmp(hour, from) >= 0 && (suspect != NULL || value < 0)) ||
-	    (suspect != NULL && strcmp(suspect, "zero-run") == 0))
-		seen->to_clear = 1;
+	for (size_t i = 1; i < db->nspans; i++)
+		if (strcmp(db->spans[i].participant, db->spans[0].participant) != 0)
+			return NULL;
+	return db->spans[0].participant;
 }
 
-/* temp.judged_meter's rows as SQL_JUDGED_METER finds them on PostgreSQL,
- * from one pass over the range with the loaded meters' map: SQLite has no
- * hash aggregate and would sort every hour of the range by meter to group
- * them (0.7 s of a load of a million hours) */
+/* temp.judged_meter's rows as SQL_JUDGED_METER finds them, from one pass
+ * over the range with the loaded meters' map: SQLite has no hash
+ * aggregate and would sort every hour of the range by meter to group them
+ * (0.7 s of a load of a million hours).  When one participant's meters
+ * are loaded, as they usually are, the other participants' rows are
+ * passed over in the key, not read. */
 static int measure_judged(struct sq_db *db, const char *from, const char *to,
     const char *history, struct range_seen *seen, struct mt_err *err)
 {
@@ -825,24 +866,25 @@ static int measure_judged(struct sq_db *db, const char *from, const char *to,
 	int rc;
 
 	if (sqlite3_prepare_v2(db->h, "SELECT participant, meter, quantity_code,"
-	    " hour, value, suspect FROM meter_hour_store WHERE hour BETWEEN ?1 AND ?2",
-	    -1, &st, NULL) != SQLITE_OK) {
+	    " hour, value, suspect FROM meter_hour_store WHERE hour BETWEEN ?1 AND ?2"
+	    " AND (?3 IS NULL OR participant = ?3)", -1, &st, NULL) != SQLITE_OK) {
 		free(ms);
 		return db_fail(db, err, "cannot prepare statement");
 	}
 	bind_text(st, 1, history);
 	bind_text(st, 2, to);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct measure *m = measured_meter(db, ms, st);
-		const char *hour = (const char *)sqlite3_column_text(st, 3);
-		if (m == NULL || hour == NULL)
-			continue;
-		measure_hour(m, hour, sqlite3_column_double(st, 4), from);
-		see_hour(seen, st, hour, from);
-	}
+	bind_text(st, 3, one_participant(db));
+	while (!seen->nomem && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		range_row(db, ms, st, from, seen);
 	sqlite3_finalize(st);
-	rc = rc == SQLITE_DONE ? write_measures(db, ms, err) :
-	    db_fail(db, err, "cannot read meter hours");
+	if (seen->nomem)
+		mt_out_of_memory();
+	if (rc != SQLITE_DONE)
+		rc = db_fail(db, err, "cannot read meter hours");
+	else if (seen->by_hand)
+		rc = judge(db, SQL_JUDGED_METER, from, to, history, err);
+	else
+		rc = write_measures(db, ms, err);
 	free(ms);
 	return rc;
 }
@@ -885,7 +927,7 @@ static int judge_all(struct sq_db *db, mt_time_t lo, mt_time_t hi, double days,
     struct mt_err *err)
 {
 	char from[32], to[32], history[32];
-	struct range_seen seen = { 0, 0 };
+	struct range_seen seen = { 0, 0, 0, 0 };
 	int spikes = 0;
 
 	mt_time_format(from, lo);
