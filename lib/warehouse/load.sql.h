@@ -71,7 +71,8 @@ static const char *const judged_meter_sql[] MT_UNUSED = {
  * (a first load of a year); the percentile, a sort, is taken only of
  * meters with an hour above the factor times their mean (known from
  * judged_meter, without another pass over the hours); when there is
- * none, as in most loads, no hour is read at all */
+ * none, as in most loads, no percentile is taken (SQLite would still step
+ * through the loaded hours, and asks SQL_SPIKE_CANDIDATES first) */
 #define SQL_SPIKE_CANDIDATES \
 	"SELECT participant, meter, quantity FROM " SQL_TEMP "judged_meter" \
 	" WHERE " JUDGED_QUANTITY " AND max_new >" \

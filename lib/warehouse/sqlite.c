@@ -714,8 +714,9 @@ struct measure {
  * flags' statements have to do (with no flag or negative hour to clear,
  * or no hour of zero, SQL_JUDGE_CLEAR or SQL_JUDGE_ZERO_RUNS would change
  * nothing), and whether a row written by hand is beyond what the pass
- * reads as SQL does (a value that is text, an hour longer than HOUR_MAX):
- * then the statement itself measures */
+ * reads as SQL does (a value that is not a number, an hour of HOUR_MAX
+ * bytes or more or with a NUL byte): then the statement itself measures
+ * every meter of the load */
 struct range_seen {
 	int to_clear, zeros, by_hand, nomem;
 };
@@ -777,17 +778,29 @@ static void measure_hour(struct measure *m, const char *hour, size_t hlen,
 	}
 }
 
+/* suspect: the row's flag is there (any type, as IS NOT NULL has it),
+ * zero_run: it is 'zero-run' */
 static void see_hour(struct range_seen *seen, const char *hour, double value,
-    const char *suspect, const char *from)
+    int suspect, int zero_run, const char *from)
 {
 	if (value == 0)
 		seen->zeros = 1;
-	if ((strcmp(hour, from) >= 0 && (suspect != NULL || value < 0)) ||
-	    (suspect != NULL && strcmp(suspect, "zero-run") == 0))
+	if ((strcmp(hour, from) >= 0 && (suspect || value < 0)) || zero_run)
 		seen->to_clear = 1;
 }
 
-/* One row of the range: measured when it is a loaded meter's */
+/* Whether the row's flag is 'zero-run', as SQL compares it */
+static int is_zero_run(sqlite3_stmt *st, struct range_seen *seen)
+{
+	size_t n;
+	const char *s = text_column(st, 5, &n, seen);
+
+	return s != NULL && n == 8 && memcmp(s, "zero-run", 8) == 0;
+}
+
+/* One row of the range: measured when it is a loaded meter's.  An hour
+ * is compared as C strings compare, which SQL's comparison of the whole
+ * text equals for an hour without a NUL byte. */
 static void range_row(struct sq_db *db, struct measure *ms, sqlite3_stmt *st,
     const char *from, struct range_seen *seen)
 {
@@ -799,13 +812,15 @@ static void range_row(struct sq_db *db, struct measure *ms, sqlite3_stmt *st,
 
 	if (hour == NULL)
 		return;
-	if ((type != SQLITE_FLOAT && type != SQLITE_INTEGER) || hlen >= HOUR_MAX) {
+	if ((type != SQLITE_FLOAT && type != SQLITE_INTEGER) || hlen >= HOUR_MAX ||
+	    memchr(hour, '\0', hlen) != NULL) {
 		seen->by_hand = seen->to_clear = seen->zeros = 1;
 		return;
 	}
 	value = sqlite3_column_double(st, 4);
 	measure_hour(m, hour, hlen, value, from);
-	see_hour(seen, hour, value, (const char *)sqlite3_column_text(st, 5), from);
+	see_hour(seen, hour, value, sqlite3_column_type(st, 5) != SQLITE_NULL,
+	    is_zero_run(st, seen), from);
 }
 
 static int write_measures(struct sq_db *db, const struct measure *ms,
@@ -856,8 +871,8 @@ static const char *one_participant(const struct sq_db *db)
  * over the range with the loaded meters' map: SQLite has no hash
  * aggregate and would sort every hour of the range by meter to group them
  * (0.7 s of a load of a million hours).  When one participant's meters
- * are loaded, as they usually are, the other participants' rows are
- * passed over in the key, not read. */
+ * are loaded, as they usually are, SQLite tests the participant of each
+ * row of the range itself, and only that participant's rows come back. */
 static int measure_judged(struct sq_db *db, const char *from, const char *to,
     const char *history, struct range_seen *seen, struct mt_err *err)
 {
