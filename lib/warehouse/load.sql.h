@@ -25,7 +25,8 @@
  * table is made by judged_meter_sql and filled by SQL_JUDGED_METER on
  * PostgreSQL; SQLite, which has no hash aggregate and would sort every
  * hour of the range by meter to group them, fills it in C from the same
- * range (sqlite.c, measure_judged) */
+ * range (sqlite.c, measure_judged), and runs the statement only for a
+ * row written by hand that C would not compare as SQL does */
 static const char *const judged_meter_sql[] MT_UNUSED = {
 	"DROP TABLE IF EXISTS " SQL_TEMP "judged_meter",
 	"CREATE TEMP TABLE judged_meter (participant TEXT, meter TEXT,"

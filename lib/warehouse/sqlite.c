@@ -854,8 +854,22 @@ static int write_measures(struct sq_db *db, const struct measure *ms,
 	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot judge meter hours");
 }
 
+/* One judging statement over the hours from ?2 to ?3 and the history from ?4 */
 static int judge(struct sq_db *db, const char *sql, const char *from,
-    const char *to, const char *history, struct mt_err *err);
+    const char *to, const char *history, struct mt_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "cannot prepare statement");
+	bind_text(st, 2, from);
+	bind_text(st, 3, to);
+	bind_text(st, 4, history);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot judge meter hours");
+}
 
 /* The participant of every loaded meter, as a load of one participant's
  * hours has it, else NULL */
@@ -902,23 +916,6 @@ static int measure_judged(struct sq_db *db, const char *from, const char *to,
 		rc = write_measures(db, ms, err);
 	free(ms);
 	return rc;
-}
-
-/* One judging statement over the hours from ?2 to ?3 and the history from ?4 */
-static int judge(struct sq_db *db, const char *sql, const char *from,
-    const char *to, const char *history, struct mt_err *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(db, err, "cannot prepare statement");
-	bind_text(st, 2, from);
-	bind_text(st, 3, to);
-	bind_text(st, 4, history);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot judge meter hours");
 }
 
 /* Whether a loaded meter has an hour high enough to be judged for spikes:
